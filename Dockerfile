@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+# Build stage: install the project and its dependencies into a virtualenv.
+FROM python:3.12-slim AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY app ./app
+RUN pip install .
+
+# Runtime stage: the virtualenv, migrations and a non-root user; nothing else.
+FROM python:3.12-slim AS runtime
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    ENVIRONMENT=production \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    WEB_CONCURRENCY=2
+RUN groupadd --system app && useradd --system --gid app --home-dir /app --no-create-home app
+WORKDIR /app
+COPY --from=build /opt/venv /opt/venv
+COPY alembic.ini ./
+COPY migrations ./migrations
+COPY docker/entrypoint.sh /usr/local/bin/entrypoint.sh
+USER app
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
+  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health/ready').status != 200)"
+ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]
+CMD ["sh", "-c", "exec gunicorn 'app.main:create_app()' -k uvicorn.workers.UvicornWorker -w ${WEB_CONCURRENCY} -b ${HOST}:${PORT} --forwarded-allow-ips='*' --access-logfile -"]

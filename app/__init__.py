@@ -1,0 +1,1 @@
+"""Restaurant service: reservations, floor, orders and kitchen."""

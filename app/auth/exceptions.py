@@ -1,0 +1,25 @@
+from app.errors import Conflict, InvalidInput, NotFound, Unauthorized
+
+
+class EmailTaken(Conflict):
+    default_message = "An account with this e-mail already exists"
+
+
+class BadCredentials(Unauthorized):
+    default_message = "Incorrect e-mail or password"
+
+
+class InvalidRefreshToken(Unauthorized):
+    default_message = "Invalid or expired refresh token"
+
+
+class UserNotFound(NotFound):
+    default_message = "User not found"
+
+
+class LastAdmin(Conflict):
+    default_message = "This is the last active admin; promote another admin first"
+
+
+class WrongCurrentPassword(InvalidInput):
+    default_message = "current_password is missing or incorrect"

@@ -1,0 +1,182 @@
+"""Auth routes (/auth/*, the booking seed) and user routes (/users/*, the template seed).
+
+Both seeds' paths call the same service functions.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.auth import service
+from app.auth.exceptions import (
+    BadCredentials,
+    EmailTaken,
+    InvalidRefreshToken,
+    LastAdmin,
+    UserNotFound,
+    WrongCurrentPassword,
+)
+from app.auth.models import Role
+from app.auth.schemas import (
+    LoginJSON,
+    MeUpdate,
+    RefreshRequest,
+    TokenPair,
+    UserAdminUpdate,
+    UserCreate,
+    UserOut,
+    UserPage,
+)
+from app.deps import AdminUser, CurrentUser, SessionDep, SettingsDep
+from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
+from app.ratelimit import LimiterDep, login_limit
+
+auth_router = APIRouter(prefix="/auth", tags=["auth"])
+users_router = APIRouter(prefix="/users", tags=["users"])
+
+ADMIN_ERRORS = responses(Unauthorized, Forbidden)
+
+
+@auth_router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    summary="Register a guest account",
+    responses=responses(EmailTaken),
+)
+@users_router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    summary="Register a guest account (template path)",
+    responses=responses(EmailTaken),
+)
+async def register(data: UserCreate, session: SessionDep, settings: SettingsDep) -> UserOut:
+    user = await service.register(session, data, settings=settings)
+    return UserOut.model_validate(user)
+
+
+@auth_router.post(
+    "/token",
+    response_model=TokenPair,
+    summary="Log in with the OAuth2 password form (username = e-mail)",
+    responses=responses(BadCredentials, TooManyRequests),
+)
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    _limited: Annotated[None, Depends(login_limit)],
+) -> TokenPair:
+    await limiter.hit("login", "email", form.username.lower())
+    return await service.login(session, form.username, form.password, settings=settings)
+
+
+@users_router.post(
+    "/login",
+    response_model=TokenPair,
+    summary="Log in with JSON {email, password} (template path)",
+    responses=responses(BadCredentials, TooManyRequests),
+)
+async def login_json(
+    data: LoginJSON,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    _limited: Annotated[None, Depends(login_limit)],
+) -> TokenPair:
+    await limiter.hit("login", "email", data.email)
+    return await service.login(session, data.email, data.password, settings=settings)
+
+
+@auth_router.post(
+    "/refresh",
+    response_model=TokenPair,
+    summary="Exchange a refresh token for a new pair (rotation)",
+    responses=responses(InvalidRefreshToken),
+)
+async def refresh(data: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
+    return await service.refresh(session, data.refresh_token, settings=settings)
+
+
+@auth_router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke a refresh token",
+    responses=responses(InvalidRefreshToken),
+)
+async def logout(data: RefreshRequest, session: SessionDep, settings: SettingsDep) -> Response:
+    await service.logout(session, data.refresh_token, settings=settings)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@users_router.get(
+    "/me", response_model=UserOut, summary="The signed-in user", responses=responses(Unauthorized)
+)
+async def me(user: CurrentUser) -> UserOut:
+    return UserOut.model_validate(user)
+
+
+@users_router.patch(
+    "/me",
+    response_model=UserOut,
+    summary="Change my name or password (the password needs current_password)",
+    responses=responses(Unauthorized, WrongCurrentPassword),
+)
+async def update_me(
+    data: MeUpdate, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> UserOut:
+    return UserOut.model_validate(await service.update_me(session, user, data, settings=settings))
+
+
+@users_router.get(
+    "/", response_model=UserPage, summary="List users (admin)", responses=ADMIN_ERRORS
+)
+async def list_users(
+    _admin: AdminUser,
+    session: SessionDep,
+    role: Role | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> UserPage:
+    users, total = await service.list_users(session, role=role, limit=limit, offset=offset)
+    return UserPage(
+        items=[UserOut.model_validate(u) for u in users], total=total, limit=limit, offset=offset
+    )
+
+
+@users_router.get(
+    "/{user_id}",
+    response_model=UserOut,
+    summary="One user (admin)",
+    responses={**ADMIN_ERRORS, **responses(UserNotFound)},
+)
+async def get_user(user_id: int, _admin: AdminUser, session: SessionDep) -> UserOut:
+    return UserOut.model_validate(await service.get_user(session, user_id))
+
+
+@users_router.patch(
+    "/{user_id}",
+    response_model=UserOut,
+    summary="Change a user's role or active flag (admin)",
+    responses={**ADMIN_ERRORS, **responses(UserNotFound, LastAdmin)},
+)
+async def update_user(
+    user_id: int, data: UserAdminUpdate, _admin: AdminUser, session: SessionDep
+) -> UserOut:
+    return UserOut.model_validate(await service.admin_update(session, user_id, data))
+
+
+@users_router.delete(
+    "/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a user (admin)",
+    responses={**ADMIN_ERRORS, **responses(UserNotFound, LastAdmin)},
+)
+async def delete_user(user_id: int, _admin: AdminUser, session: SessionDep) -> Response:
+    await service.delete_user(session, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,123 @@
+"""Password hashing (bcrypt, off the event loop) and JWT (PyJWT, HS256)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import anyio
+import bcrypt
+import jwt
+
+ALGORITHM = "HS256"
+TokenType = Literal["access", "refresh"]
+MAX_PASSWORD_BYTES = 72
+
+
+def _hash_sync(password: str, rounds: int) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds)).decode()
+
+
+def _check_sync(password: str, hashed: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode(), hashed.encode())
+    except ValueError:
+        return False
+
+
+async def hash_password(password: str, rounds: int = 12) -> str:
+    return await anyio.to_thread.run_sync(_hash_sync, password, rounds)
+
+
+async def verify_password(password: str, hashed: str) -> bool:
+    return await anyio.to_thread.run_sync(_check_sync, password, hashed)
+
+
+_dummy_hashes: dict[int, str] = {}
+
+
+async def dummy_verify(password: str, rounds: int) -> None:
+    """Spend the time of one real check, so an unknown e-mail answers as slowly as a known one."""
+    if rounds not in _dummy_hashes:
+        _dummy_hashes[rounds] = await hash_password(uuid.uuid4().hex, rounds)
+    await verify_password(password[:MAX_PASSWORD_BYTES], _dummy_hashes[rounds])
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    sub: int
+    role: str
+    type: TokenType
+    jti: str
+    exp: datetime
+    family: str | None = None
+
+
+def encode_token(
+    *,
+    secret: str,
+    user_id: int,
+    role: str,
+    token_type: TokenType,
+    lifetime: timedelta,
+    family: str | None = None,
+) -> tuple[str, TokenClaims]:
+    now = datetime.now(UTC)
+    claims = TokenClaims(
+        sub=user_id,
+        role=role,
+        type=token_type,
+        jti=uuid.uuid4().hex,
+        exp=now + lifetime,
+        family=family,
+    )
+    payload: dict[str, Any] = {
+        "sub": str(user_id),
+        "role": role,
+        "type": token_type,
+        "iat": now,
+        "exp": claims.exp,
+        "jti": claims.jti,
+    }
+    if family:
+        payload["fam"] = family
+    return jwt.encode(payload, secret, algorithm=ALGORITHM), claims
+
+
+class InvalidToken(Exception):
+    pass
+
+
+def decode_token(token: str, *, secret: str, expected_type: TokenType) -> TokenClaims:
+    try:
+        payload = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "type", "exp", "iat", "jti"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidToken("Token has expired") from exc
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("Invalid token") from exc
+    if payload.get("type") != expected_type:
+        raise InvalidToken(f"Expected an {expected_type} token")
+    try:
+        user_id = int(payload["sub"])
+    except (TypeError, ValueError) as exc:
+        raise InvalidToken("Invalid token subject") from exc
+    return TokenClaims(
+        sub=user_id,
+        role=str(payload.get("role", "")),
+        type=expected_type,
+        jti=str(payload["jti"]),
+        exp=datetime.fromtimestamp(payload["exp"], UTC),
+        family=payload.get("fam"),
+    )
+
+
+def token_digest(jti: str) -> str:
+    return hashlib.sha256(jti.encode()).hexdigest()

@@ -1,0 +1,244 @@
+"""Accounts, logins and token rotation."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import security
+from app.auth.exceptions import (
+    BadCredentials,
+    EmailTaken,
+    InvalidRefreshToken,
+    LastAdmin,
+    UserNotFound,
+    WrongCurrentPassword,
+)
+from app.auth.models import RefreshToken, Role, User
+from app.auth.schemas import MeUpdate, TokenPair, UserAdminUpdate, UserCreate
+from app.config import Settings
+from app.db import utcnow
+
+
+async def get_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == email.lower()))
+
+
+async def register(session: AsyncSession, data: UserCreate, *, settings: Settings) -> User:
+    if await get_by_email(session, data.email) is not None:
+        raise EmailTaken()
+    user = User(
+        email=data.email,
+        name=data.name,
+        hashed_password=await security.hash_password(data.password, settings.bcrypt_rounds),
+        role=Role.customer,
+        is_active=True,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def authenticate(
+    session: AsyncSession, email: str, password: str, *, settings: Settings
+) -> User:
+    user = await get_by_email(session, email)
+    if user is None:
+        await security.dummy_verify(password, settings.bcrypt_rounds)
+        raise BadCredentials()
+    if not await security.verify_password(password, user.hashed_password) or not user.is_active:
+        raise BadCredentials()
+    return user
+
+
+async def issue_tokens(
+    session: AsyncSession, user: User, *, settings: Settings, family: str | None = None
+) -> TokenPair:
+    family = family or uuid.uuid4().hex
+    access, _ = security.encode_token(
+        secret=settings.secret_key,
+        user_id=user.id,
+        role=user.role.value,
+        token_type="access",
+        lifetime=timedelta(minutes=settings.access_token_minutes),
+    )
+    refresh, claims = security.encode_token(
+        secret=settings.secret_key,
+        user_id=user.id,
+        role=user.role.value,
+        token_type="refresh",
+        lifetime=timedelta(days=settings.refresh_token_days),
+        family=family,
+    )
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family,
+            token_hash=security.token_digest(claims.jti),
+            expires_at=claims.exp,
+        )
+    )
+    await session.flush()
+    return TokenPair(
+        access_token=access,
+        refresh_token=refresh,
+        expires_in=settings.access_token_minutes * 60,
+    )
+
+
+async def login(
+    session: AsyncSession, email: str, password: str, *, settings: Settings
+) -> TokenPair:
+    user = await authenticate(session, email, password, settings=settings)
+    return await issue_tokens(session, user, settings=settings)
+
+
+async def _load_refresh(
+    session: AsyncSession, token: str, *, settings: Settings
+) -> tuple[security.TokenClaims, RefreshToken]:
+    try:
+        claims = security.decode_token(token, secret=settings.secret_key, expected_type="refresh")
+    except security.InvalidToken as exc:
+        raise InvalidRefreshToken() from exc
+    record = await session.scalar(
+        select(RefreshToken)
+        .where(RefreshToken.token_hash == security.token_digest(claims.jti))
+        .with_for_update()
+    )
+    if record is None or record.user_id != claims.sub:
+        raise InvalidRefreshToken()
+    return claims, record
+
+
+async def _revoke_family(session: AsyncSession, family_id: str) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+async def refresh(session: AsyncSession, token: str, *, settings: Settings) -> TokenPair:
+    """Rotate: revoke the presented token, issue a new pair in the same family.
+
+    A revoked token presented again means it leaked: the whole family is revoked and the
+    revocation is committed even though the request answers 401.
+    """
+    _claims, record = await _load_refresh(session, token, settings=settings)
+    if record.revoked_at is not None:
+        await _revoke_family(session, record.family_id)
+        await session.commit()
+        raise InvalidRefreshToken("Refresh token was already used; all sessions of it are revoked")
+    user = await session.get(User, record.user_id)
+    if user is None or not user.is_active:
+        raise InvalidRefreshToken()
+    record.revoked_at = utcnow()
+    return await issue_tokens(session, user, settings=settings, family=record.family_id)
+
+
+async def logout(session: AsyncSession, token: str, *, settings: Settings) -> None:
+    _claims, record = await _load_refresh(session, token, settings=settings)
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+
+
+async def update_me(
+    session: AsyncSession, user: User, data: MeUpdate, *, settings: Settings
+) -> User:
+    if data.name is not None:
+        user.name = data.name
+    if data.password is not None:
+        if data.current_password is None or not await security.verify_password(
+            data.current_password, user.hashed_password
+        ):
+            raise WrongCurrentPassword()
+        user.hashed_password = await security.hash_password(data.password, settings.bcrypt_rounds)
+        await _revoke_user_tokens(session, user.id)
+    await session.flush()
+    return user
+
+
+async def _revoke_user_tokens(session: AsyncSession, user_id: int) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+async def list_users(
+    session: AsyncSession, *, role: Role | None, limit: int, offset: int
+) -> tuple[list[User], int]:
+    query = select(User)
+    if role is not None:
+        query = query.where(User.role == role)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(query.order_by(User.id).limit(limit).offset(offset))
+    return list(rows), int(total or 0)
+
+
+async def get_user(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise UserNotFound()
+    return user
+
+
+async def _ensure_other_admin(session: AsyncSession, user: User) -> None:
+    """Refuse to remove the last active admin. Admin rows are locked so two admins
+    demoting each other at once cannot both succeed."""
+    admins = await session.scalars(
+        select(User.id).where(User.role == Role.admin, User.is_active.is_(True)).with_for_update()
+    )
+    if [uid for uid in admins if uid != user.id] == []:
+        raise LastAdmin()
+
+
+async def admin_update(session: AsyncSession, user_id: int, data: UserAdminUpdate) -> User:
+    user = await get_user(session, user_id)
+    losing_admin = (
+        user.role == Role.admin
+        and user.is_active
+        and ((data.role is not None and data.role != Role.admin) or data.is_active is False)
+    )
+    if losing_admin:
+        await _ensure_other_admin(session, user)
+    if data.role is not None:
+        user.role = data.role
+    if data.is_active is not None:
+        user.is_active = data.is_active
+        if not data.is_active:
+            await _revoke_user_tokens(session, user.id)
+    if data.name is not None:
+        user.name = data.name
+    await session.flush()
+    return user
+
+
+async def delete_user(session: AsyncSession, user_id: int) -> None:
+    user = await get_user(session, user_id)
+    if user.role == Role.admin and user.is_active:
+        await _ensure_other_admin(session, user)
+    await session.delete(user)
+    await session.flush()
+
+
+async def create_admin(
+    session: AsyncSession, *, email: str, password: str, name: str, settings: Settings
+) -> tuple[User, bool]:
+    """Create an admin, or promote (and re-password) an existing user. Returns (user, created)."""
+    user = await get_by_email(session, email)
+    hashed = await security.hash_password(password, settings.bcrypt_rounds)
+    if user is None:
+        user = User(email=email.lower(), name=name, hashed_password=hashed, role=Role.admin)
+        session.add(user)
+        await session.flush()
+        return user, True
+    user.role = Role.admin
+    user.is_active = True
+    user.hashed_password = hashed
+    await session.flush()
+    return user, False

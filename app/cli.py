@@ -1,0 +1,134 @@
+"""The `restaurant` command: serve, migrate, seed-demo, create-admin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings, get_settings
+from app.db import Database
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config(database_url: str | None = None):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    ini = PROJECT_ROOT / "alembic.ini"
+    if not ini.exists():
+        ini = Path.cwd() / "alembic.ini"
+    config = Config(str(ini))
+    if database_url:
+        config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def migrate(database_url: str | None = None) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(database_url), "head")
+
+
+async def _in_transaction(
+    settings: Settings, work: Callable[[AsyncSession], Awaitable[None]]
+) -> None:
+    database = Database.from_url(settings.database_url)
+    try:
+        async with database.writer() as session, session.begin():
+            await work(session)
+    finally:
+        await database.dispose()
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=None if args.reload else args.workers,
+        reload=args.reload,
+        proxy_headers=True,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+    return 0
+
+
+def _cmd_migrate(_args: argparse.Namespace, _settings: Settings) -> int:
+    migrate()
+    return 0
+
+
+def _cmd_seed_demo(_args: argparse.Namespace, settings: Settings) -> int:
+    from app.demo import seed
+
+    asyncio.run(_in_transaction(settings, lambda s: seed.seed_demo(s, settings=settings)))
+    return 0
+
+
+def _cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
+    from pydantic import ValidationError
+
+    from app.auth import service
+    from app.auth.schemas import UserCreate
+
+    try:
+        data = UserCreate(email=args.email, password=args.password, name=args.name)
+    except ValidationError as exc:
+        for err in exc.errors():
+            print(f"error: {'.'.join(map(str, err['loc']))}: {err['msg']}", file=sys.stderr)
+        return 2
+
+    async def work(session: AsyncSession) -> None:
+        user, created = await service.create_admin(
+            session, email=data.email, password=data.password, name=data.name, settings=settings
+        )
+        print(f"{'Created' if created else 'Promoted'} admin {user.email} (id {user.id})")
+
+    asyncio.run(_in_transaction(settings, work))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="restaurant", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP server (uvicorn)")
+    serve.add_argument("--host", default=None, help="bind address (default: HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default: PORT or 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes")
+    serve.add_argument("--reload", action="store_true", help="reload on code changes (development)")
+    serve.set_defaults(handler=_cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations (alembic upgrade head)").set_defaults(
+        handler=_cmd_migrate
+    )
+    sub.add_parser("seed-demo", help="load demo data (idempotent)").set_defaults(
+        handler=_cmd_seed_demo
+    )
+
+    admin = sub.add_parser("create-admin", help="create an admin, or promote an existing user")
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--password", required=True)
+    admin.add_argument("--name", default="Administrator")
+    admin.set_defaults(handler=_cmd_create_admin)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+    return handler(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Settings read from the environment and `.env` (pydantic-settings)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+INSECURE_SECRET_KEYS = {"", "changeme", "change-me", "secret", "dev", "development"}
+DEV_SECRET_FILE = Path(".dev-secret-key")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    environment: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./restaurant.db"
+    secret_key: str = ""
+    access_token_minutes: int = Field(default=15, ge=1)
+    refresh_token_days: int = Field(default=14, ge=1)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+    cors_origins: Annotated[list[str], NoDecode] = []
+    restaurant_timezone: str = "Europe/London"
+    restaurant_name: str = "The Restaurant"
+    rate_limit_storage_url: str = "memory://"
+    rate_limit_login: str = "10/minute"
+    rate_limit_booking: str = "10/minute"
+    rate_limit_availability: str = "120/minute"
+    admin_email: str = "admin@example.com"
+    admin_password: str = "admin-password"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("restaurant_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _require_secret_in_production(self) -> Settings:
+        if self.environment == "production" and (
+            self.secret_key.strip().lower() in INSECURE_SECRET_KEYS or len(self.secret_key) < 32
+        ):
+            raise ValueError(
+                "SECRET_KEY must be set to a random value of at least 32 characters in "
+                "production; make one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _development_secret() -> str:
+    """A random key made once and kept in a git-ignored file, so tokens survive restarts."""
+    if DEV_SECRET_FILE.exists():
+        key = DEV_SECRET_FILE.read_text().strip()
+        if key:
+            return key
+    key = secrets.token_urlsafe(48)
+    DEV_SECRET_FILE.write_text(key + "\n")
+    DEV_SECRET_FILE.chmod(0o600)
+    return key
+
+
+def load_settings(**overrides: object) -> Settings:
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if not settings.secret_key:
+        settings.secret_key = _development_secret()
+    return settings
+
+
+class ConfigurationError(SystemExit):
+    """Raised at start-up for invalid settings: the message is shown, with no traceback."""
+
+
+@lru_cache
+def get_settings() -> Settings:
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        lines = [
+            f"  {'.'.join(str(p) for p in err['loc']).upper() or 'settings'}: "
+            f"{err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        ]
+        raise ConfigurationError("Invalid configuration:\n" + "\n".join(lines)) from None

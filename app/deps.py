@@ -1,0 +1,63 @@
+"""Annotated dependency aliases used by every router."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import security
+from app.auth.models import Role, User
+from app.config import Settings
+from app.db import get_session
+from app.errors import Forbidden, Unauthorized
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+# scope="function": the commit runs before the response is sent (see app.db.get_session).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_current_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User:
+    if not token:
+        raise Unauthorized("Not authenticated")
+    try:
+        claims = security.decode_token(token, secret=settings.secret_key, expected_type="access")
+    except security.InvalidToken as exc:
+        raise Unauthorized(str(exc)) from exc
+    user = await session.get(User, claims.sub)
+    if user is None or not user.is_active:
+        raise Unauthorized("User is inactive or no longer exists")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_staff_user(user: CurrentUser) -> User:
+    if user.role not in (Role.staff, Role.admin):
+        raise Forbidden("Staff or admin role required")
+    return user
+
+
+async def get_admin_user(user: CurrentUser) -> User:
+    if user.role != Role.admin:
+        raise Forbidden("Admin role required")
+    return user
+
+
+StaffUser = Annotated[User, Depends(get_staff_user)]
+AdminUser = Annotated[User, Depends(get_admin_user)]

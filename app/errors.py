@@ -1,0 +1,138 @@
+"""Domain errors and the one place that turns errors into HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger("app.errors")
+
+
+class ErrorBody(BaseModel):
+    """Every error response is JSON with a human-readable `detail`."""
+
+    detail: str
+
+
+class AppError(Exception):
+    """A domain error that carries its HTTP status. Services raise these, never HTTPException."""
+
+    status_code: ClassVar[int] = 400
+    default_message: ClassVar[str] = "Request could not be processed"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        self.message = message or self.default_message
+        self.headers = headers
+        self.extra = extra
+        super().__init__(self.message)
+
+
+class NotFound(AppError):
+    status_code = 404
+    default_message = "Not found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    default_message = "Conflicts with the current state"
+
+
+class InvalidInput(AppError):
+    status_code = 422
+    default_message = "Invalid input"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    default_message = "Not authenticated"
+
+    def __init__(self, message: str | None = None, **extra: Any) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"}, **extra)
+
+
+class Forbidden(AppError):
+    status_code = 403
+    default_message = "Not allowed"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    default_message = "Too many requests"
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    default_message = "Service unavailable"
+
+
+def responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for a route, from the domain errors it can raise."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for error in errors:
+        out[error.status_code] = {"model": ErrorBody, "description": error.default_message}
+    return out
+
+
+def _json(
+    status_code: int, content: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(content), status_code=status_code, headers=headers)
+
+
+async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return _json(exc.status_code, {"detail": exc.message, **exc.extra}, exc.headers)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return _json(exc.status_code, {"detail": exc.detail}, getattr(exc, "headers", None))
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in err.get("loc", ()))
+        errors.append(
+            {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type")}
+        )
+        logger.debug("validation error at %s: %s", loc, err.get("msg"))
+    summary = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
+    return _json(422, {"detail": summary or "Invalid request", "errors": errors})
+
+
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("integrity error on %s %s: %s", request.method, request.url.path, exc)
+    return _json(409, {"detail": "The change conflicts with existing data"})
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return _json(503, {"detail": "The database is unavailable; try again shortly"})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(PoolTimeoutError, _database_unavailable)
+    # asyncpg raises the socket error itself when the server refuses the connection.
+    app.add_exception_handler(ConnectionError, _database_unavailable)

@@ -1,0 +1,75 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app import health
+from app.auth.router import auth_router, users_router
+from app.config import Settings, get_settings
+from app.db import Database
+from app.errors import install_error_handlers
+from app.observability import RequestContextMiddleware, configure_logging
+from app.ratelimit import RateLimiter
+
+OPENAPI_TAGS = [
+    {"name": "auth", "description": "Sign up, log in, refresh and log out"},
+    {"name": "users", "description": "Accounts; listing and managing users is admin-only"},
+    {"name": "health", "description": "Liveness and readiness probes"},
+]
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    owns_database = database is None
+    database = database or Database.from_url(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            await database.dispose()
+
+    app = FastAPI(
+        title="Restaurant service",
+        version="0.1.0",
+        summary="Table reservations, floor, orders and kitchen for one restaurant",
+        openapi_tags=OPENAPI_TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.limiter = RateLimiter(settings)
+
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+
+    app.include_router(health.router)
+    app.include_router(auth_router)
+    app.include_router(users_router)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`uvicorn app.main:app` (the seed's command) builds the app from settings on demand."""
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

@@ -1,0 +1,240 @@
+"""Test fixtures: every database test runs on SQLite and, when configured, PostgreSQL.
+
+- SQLite always runs (a scratch file per session, migrated with Alembic).
+- PostgreSQL runs when TEST_POSTGRES_URL is set: a scratch database is created next to
+  the one named, migrated, and dropped at the end. With REQUIRE_POSTGRES=1 a missing or
+  unreachable PostgreSQL fails the run instead of skipping.
+- Each test starts from the freshly migrated state (all rows reset to what the
+  migrations seeded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.auth import security
+from app.auth.models import Role, User
+from app.cli import alembic_config
+from app.config import Settings
+from app.db import Database
+from app.main import create_app
+from app.models import Base
+
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "").strip()
+REQUIRE_PG = os.environ.get("REQUIRE_POSTGRES", "").strip() in {"1", "true", "yes"}
+TEST_SECRET = "test-secret-key-" + "x" * 40
+_pg_skip_reason: list[str] = []
+
+
+def _skip_or_fail_pg(reason: str) -> None:
+    if REQUIRE_PG:
+        pytest.fail(f"REQUIRE_POSTGRES=1 but {reason}", pytrace=False)
+    if not _pg_skip_reason:
+        _pg_skip_reason.append(reason)
+    pytest.skip(f"PostgreSQL test skipped: {reason}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _pg_skip_reason:
+        terminalreporter.write_sep(
+            "=",
+            f"PostgreSQL tests were SKIPPED ({_pg_skip_reason[0]}); ran on SQLite only",
+            yellow=True,
+        )
+    elif PG_URL:
+        terminalreporter.write_line("Database tests ran on SQLite and PostgreSQL.")
+
+
+def run_migrations(url: str) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(url), "head")
+
+
+@dataclass
+class TestDatabase:
+    """A migrated scratch database and the rows the migrations seeded."""
+
+    __test__ = False
+    backend: str
+    url: str
+    database: Database
+    snapshot: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    async def take_snapshot(self) -> None:
+        async with self.database.engine.connect() as conn:
+            for table in Base.metadata.sorted_tables:
+                rows = (await conn.execute(select(table))).mappings().all()
+                self.snapshot[table.name] = [dict(r) for r in rows]
+
+    async def reset(self) -> None:
+        tables = Base.metadata.sorted_tables
+        async with self.database.engine.begin() as conn:
+            if self.backend == "postgres":
+                names = ", ".join(f'"{t.name}"' for t in tables)
+                await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in reversed(tables):
+                    await conn.execute(table.delete())
+            for table in tables:
+                if self.snapshot.get(table.name):
+                    await conn.execute(insert(table), self.snapshot[table.name])
+            if self.backend == "postgres":
+                for table in tables:
+                    if self.snapshot.get(table.name) and "id" in table.c:
+                        await conn.execute(
+                            text(
+                                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                f'(SELECT max(id) FROM "{table.name}"))'
+                            )
+                        )
+
+
+@asynccontextmanager
+async def _postgres_scratch() -> AsyncIterator[str]:
+    base = make_url(PG_URL)
+    name = f"{base.database or 'test'}_pytest_{os.getpid()}"
+    admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        await admin.dispose()
+        _skip_or_fail_pg(f"cannot reach PostgreSQL at TEST_POSTGRES_URL ({type(exc).__name__})")
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@asynccontextmanager
+async def _sqlite_scratch(tmp: Path) -> AsyncIterator[str]:
+    yield f"sqlite+aiosqlite:///{tmp / 'test.db'}"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def test_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[TestDatabase]:
+    backend: str = request.param
+    if backend == "postgres" and not PG_URL:
+        _skip_or_fail_pg("TEST_POSTGRES_URL is not set")
+    scratch = (
+        _postgres_scratch()
+        if backend == "postgres"
+        else _sqlite_scratch(tmp_path_factory.mktemp("sqlite"))
+    )
+    async with scratch as url:
+        await asyncio.to_thread(run_migrations, url)
+        database = Database.from_url(url, pool_size=20, max_overflow=40)
+        tdb = TestDatabase(backend=backend, url=url, database=database)
+        await tdb.take_snapshot()
+        try:
+            yield tdb
+        finally:
+            await database.dispose()
+
+
+@pytest.fixture
+async def db(test_db: TestDatabase) -> TestDatabase:
+    await test_db.reset()
+    return test_db
+
+
+@pytest.fixture
+def backend(db: TestDatabase) -> str:
+    return db.backend
+
+
+def make_settings(url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": url,
+        "secret_key": TEST_SECRET,
+        "bcrypt_rounds": 4,
+        "rate_limit_login": "1000/minute",
+        "rate_limit_booking": "1000/minute",
+        "rate_limit_availability": "10000/minute",
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module (or with indirect parametrisation) to change settings."""
+    return {}
+
+
+@pytest.fixture
+def settings(db: TestDatabase, settings_overrides: dict[str, Any]) -> Settings:
+    return make_settings(db.url, **settings_overrides)
+
+
+@pytest.fixture
+async def app(settings: Settings, db: TestDatabase) -> AsyncIterator[Any]:
+    application = create_app(settings, database=db.database)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+UserFactory = Callable[..., Awaitable[tuple[User, dict[str, str]]]]
+
+
+@pytest.fixture
+def make_user(db: TestDatabase, settings: Settings) -> UserFactory:
+    """Insert a user directly and return it with an Authorization header for it."""
+
+    async def factory(
+        role: Role = Role.customer,
+        *,
+        email: str | None = None,
+        password: str = "password123",
+        active: bool = True,
+    ) -> tuple[User, dict[str, str]]:
+        email = email or f"{role.value}-{uuid.uuid4().hex[:8]}@example.com"
+        async with db.database.writer() as session, session.begin():
+            user = User(
+                email=email,
+                name=f"Test {role.value}",
+                role=role,
+                is_active=active,
+                hashed_password=await security.hash_password(password, 4),
+            )
+            session.add(user)
+            await session.flush()
+        token, _ = security.encode_token(
+            secret=settings.secret_key,
+            user_id=user.id,
+            role=role.value,
+            token_type="access",
+            lifetime=timedelta(minutes=15),
+        )
+        return user, {"Authorization": f"Bearer {token}"}
+
+    return factory
