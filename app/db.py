@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -138,3 +138,24 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+class LockSpace:
+    """First key of PostgreSQL's two-key advisory locks: one number per kind of thing."""
+
+    TABLE = 1001
+    IDEMPOTENCY = 1002
+
+
+async def advisory_xact_lock(session: AsyncSession, space: int, key: int) -> None:
+    """Hold a transaction-scoped advisory lock on PostgreSQL (released at commit/rollback).
+
+    On SQLite this is a no-op: write requests already hold the database's single write
+    lock from their first statement (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = (key & 0xFFFFFFFF) - (1 << 32 if key & 0x80000000 else 0)  # fit int4
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": space, "key": key}
+    )

@@ -10,15 +10,21 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app import health
 from app.auth.router import auth_router, users_router
+from app.bookings.router import router as bookings_router
 from app.config import Settings, get_settings
-from app.db import Database
+from app.db import Database, utcnow
 from app.errors import install_error_handlers
+from app.floor.router import router as tables_router
 from app.observability import RequestContextMiddleware, configure_logging
 from app.ratelimit import RateLimiter
+from app.venue.router import router as restaurant_router
 
 OPENAPI_TAGS = [
     {"name": "auth", "description": "Sign up, log in, refresh and log out"},
     {"name": "users", "description": "Accounts; listing and managing users is admin-only"},
+    {"name": "bookings", "description": "Availability and table reservations"},
+    {"name": "restaurant", "description": "Opening hours, booking rules and other settings"},
+    {"name": "tables", "description": "The restaurant's tables (staff reads, admin edits)"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
 
@@ -49,6 +55,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.db = database
     app.state.limiter = RateLimiter(settings)
+    app.state.clock = utcnow
 
     install_error_handlers(app)
     if settings.cors_origins:
@@ -65,6 +72,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(health.router)
     app.include_router(auth_router)
     app.include_router(users_router)
+    app.include_router(bookings_router)
+    app.include_router(restaurant_router)
+    app.include_router(tables_router)
     return app
 
 

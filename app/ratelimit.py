@@ -13,6 +13,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from app.config import Settings
+from app.deps import CurrentUser
 from app.errors import TooManyRequests
 
 
@@ -70,3 +71,7 @@ async def login_limit(request: Request, limiter: LimiterDep) -> None:
 
 async def availability_limit(request: Request, limiter: LimiterDep) -> None:
     await limiter.hit("availability", client_address(request))
+
+
+async def booking_limit(user: CurrentUser, limiter: LimiterDep) -> None:
+    await limiter.hit("booking", str(user.id))

@@ -1,0 +1,123 @@
+"""Which tables are free when: the read side of the booking engine.
+
+Every overlap query is bounded on both sides of `starts_at` (a booking lasts at most
+`MAX_DURATION`), so it walks a few index entries per table however long the history is.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.bookings.models import ACTIVE_STATUSES, Booking
+from app.floor.models import RestaurantTable
+from app.venue.calendar import MAX_DURATION, Slot, Venue
+
+Interval = tuple[datetime, datetime]
+MAX_ALTERNATIVES_EACH_SIDE = 3
+
+
+def overlapping(table_id: object, starts_at: datetime, ends_at: datetime):  # type: ignore[no-untyped-def]
+    """SQL condition: an active booking of `table_id` overlaps [starts_at, ends_at)."""
+    return (
+        (Booking.table_id == table_id)
+        & Booking.status.in_(ACTIVE_STATUSES)
+        & (Booking.starts_at < ends_at)
+        & (Booking.starts_at > starts_at - MAX_DURATION)
+        & (Booking.ends_at > starts_at)
+    )
+
+
+async def fitting_tables(session: AsyncSession, party_size: int) -> Sequence[RestaurantTable]:
+    """Bookable tables that seat the party, best fit first."""
+    rows = await session.scalars(
+        select(RestaurantTable)
+        .where(RestaurantTable.bookable.is_(True), RestaurantTable.capacity >= party_size)
+        .order_by(RestaurantTable.capacity, RestaurantTable.table_number)
+    )
+    return rows.all()
+
+
+async def free_tables_at(
+    session: AsyncSession, party_size: int, starts_at: datetime, ends_at: datetime
+) -> Sequence[RestaurantTable]:
+    rows = await session.scalars(
+        select(RestaurantTable)
+        .where(
+            RestaurantTable.bookable.is_(True),
+            RestaurantTable.capacity >= party_size,
+            ~exists().where(overlapping(RestaurantTable.id, starts_at, ends_at)),
+        )
+        .order_by(RestaurantTable.capacity, RestaurantTable.table_number)
+    )
+    return rows.all()
+
+
+async def is_free(
+    session: AsyncSession, table_id: int, starts_at: datetime, ends_at: datetime
+) -> bool:
+    taken = await session.scalar(
+        select(Booking.id).where(overlapping(table_id, starts_at, ends_at)).limit(1)
+    )
+    return taken is None
+
+
+async def busy_intervals(
+    session: AsyncSession, table_ids: Iterable[int], window_start: datetime, window_end: datetime
+) -> dict[int, list[Interval]]:
+    ids = list(table_ids)
+    busy: dict[int, list[Interval]] = defaultdict(list)
+    if not ids:
+        return busy
+    rows = await session.execute(
+        select(Booking.table_id, Booking.starts_at, Booking.ends_at).where(
+            Booking.table_id.in_(ids),
+            Booking.status.in_(ACTIVE_STATUSES),
+            Booking.starts_at < window_end,
+            Booking.starts_at > window_start - MAX_DURATION,
+            Booking.ends_at > window_start,
+        )
+    )
+    for table_id, starts_at, ends_at in rows:
+        busy[table_id].append((starts_at, ends_at))
+    return busy
+
+
+def _free(intervals: list[Interval], slot: Slot) -> bool:
+    return all(not (s < slot.ends_at and e > slot.starts_at) for s, e in intervals)
+
+
+class DayPlan:
+    """The fitting tables and their bookings for one day, to answer many slots at once."""
+
+    def __init__(
+        self, slots: list[Slot], tables: Sequence[RestaurantTable], busy: dict[int, list[Interval]]
+    ) -> None:
+        self.slots = slots
+        self.tables = tables
+        self.busy = busy
+
+    def free_at(self, slot: Slot) -> list[RestaurantTable]:
+        return [t for t in self.tables if _free(self.busy.get(t.id, []), slot)]
+
+    def alternatives(self, around: datetime, bookable_from: datetime) -> list[str]:
+        """Up to three free slot times before and three after `around`, nearest first."""
+        free = [s for s in self.slots if s.starts_at >= bookable_from and self.free_at(s)]
+        before = [s for s in free if s.starts_at < around][-MAX_ALTERNATIVES_EACH_SIDE:]
+        after = [s for s in free if s.starts_at > around][:MAX_ALTERNATIVES_EACH_SIDE]
+        return [s.label for s in before + after]
+
+
+async def day_plan(session: AsyncSession, venue: Venue, day: date, party_size: int) -> DayPlan:
+    slots = venue.slots(day, party_size)
+    tables = await fitting_tables(session, party_size)
+    if not slots or not tables:
+        return DayPlan(slots, tables, {})
+    busy = await busy_intervals(
+        session, [t.id for t in tables], slots[0].starts_at, slots[-1].ends_at
+    )
+    return DayPlan(slots, tables, busy)

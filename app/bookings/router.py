@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from datetime import date as Date
+from datetime import time as Time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+
+from app.bookings import service
+from app.bookings.exceptions import (
+    BookingNotCancellable,
+    BookingNotFound,
+    IdempotencyKeyReused,
+    NoTableAvailable,
+)
+from app.bookings.models import BookingStatus
+from app.bookings.schemas import (
+    Availability,
+    BookingCreate,
+    BookingOut,
+    BookingPage,
+    DayAvailability,
+    NoTableError,
+)
+from app.deps import CurrentUser, Now, SessionDep
+from app.errors import TooManyRequests, Unauthorized, responses
+from app.ratelimit import availability_limit, booking_limit
+from app.venue.calendar import BookingRuleViolation
+
+router = APIRouter(prefix="/bookings", tags=["bookings"])
+
+
+@router.get(
+    "/availability",
+    response_model=Availability | DayAvailability,
+    summary="Free tables for a party at a local date and time, or every slot of a day",
+    description="With `time`: the tables free for the whole dining duration, best fit first, "
+    "and nearby free times when none is. Without `time`: each slot of the day with how many "
+    "fitting tables are free. No sign-in needed; rate-limited per client address.",
+    responses=responses(BookingRuleViolation, TooManyRequests),
+    dependencies=[Depends(availability_limit)],
+)
+async def availability(
+    session: SessionDep,
+    now: Now,
+    date: Annotated[Date, Query(description="Restaurant-local date, YYYY-MM-DD")],
+    party_size: Annotated[int, Query(ge=1, le=200)],
+    time: Annotated[Time | None, Query(description="Restaurant-local time, HH:MM")] = None,
+) -> Availability | DayAvailability:
+    if time is None:
+        return await service.check_day(session, day=date, party_size=party_size, now=now)
+    return await service.check_slot(session, day=date, at=time, party_size=party_size, now=now)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=BookingOut,
+    summary="Book a table (the best-fitting free one unless table_id is given)",
+    responses={
+        **responses(Unauthorized, BookingRuleViolation, TooManyRequests),
+        409: {"model": NoTableError, "description": NoTableAvailable.default_message},
+        422: {
+            "description": f"{BookingRuleViolation.default_message}, or "
+            f"{IdempotencyKeyReused.default_message.lower()}"
+        },
+    },
+    dependencies=[Depends(booking_limit)],
+)
+async def create_booking(
+    data: BookingCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    now: Now,
+    idempotency_key: Annotated[
+        str | None,
+        Header(max_length=255, description="Retry-safe: the same key replays the first answer"),
+    ] = None,
+) -> BookingOut:
+    return await service.create_booking_idempotent(
+        session, data, user=user, now=now, key=idempotency_key
+    )
+
+
+@router.get(
+    "",
+    response_model=BookingPage,
+    summary="My bookings (staff and admins see everyone's), upcoming first",
+    responses=responses(Unauthorized),
+)
+async def list_bookings(
+    user: CurrentUser,
+    session: SessionDep,
+    now: Now,
+    date: Annotated[Date | None, Query(description="Only this local date")] = None,
+    date_from: Annotated[Date | None, Query(alias="from")] = None,
+    date_to: Annotated[Date | None, Query(alias="to")] = None,
+    status: BookingStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> BookingPage:
+    items, total = await service.list_bookings(
+        session, user=user, now=now, on=date, date_from=date_from, date_to=date_to,
+        status=status, limit=limit, offset=offset,
+    )  # fmt: skip
+    return BookingPage(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get(
+    "/{booking_id}",
+    response_model=BookingOut,
+    summary="One booking (its guest, staff or admin)",
+    responses=responses(Unauthorized, BookingNotFound),
+)
+async def get_booking(booking_id: int, user: CurrentUser, session: SessionDep) -> BookingOut:
+    return await service.get_booking(session, booking_id, user=user)
+
+
+@router.delete(
+    "/{booking_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Cancel a booking; its table is free again at once",
+    responses=responses(Unauthorized, BookingNotFound, BookingNotCancellable),
+)
+async def cancel_booking(
+    booking_id: int, user: CurrentUser, session: SessionDep, now: Now
+) -> Response:
+    await service.cancel_booking(session, booking_id, user=user, now=now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from datetime import date as Date
+from datetime import datetime
+from datetime import time as Time
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.bookings.models import BookingStatus
+
+
+class TableOption(BaseModel):
+    id: int
+    table_number: int
+    capacity: int
+    area: str
+
+
+class Availability(BaseModel):
+    date: Date
+    time: str
+    party_size: int
+    starts_at: datetime
+    ends_at: datetime
+    available_tables: list[TableOption]
+    alternatives: list[str] = Field(
+        description="When no table is free: the nearest free slot times that day (HH:MM)"
+    )
+
+
+class DaySlot(BaseModel):
+    time: str
+    starts_at: datetime
+    available_tables: int
+
+
+class DayAvailability(BaseModel):
+    date: Date
+    party_size: int
+    slots: list[DaySlot]
+
+
+class BookingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    date: Date
+    time: Time = Field(description="Restaurant-local time HH:MM, on the slot grid")
+    party_size: int = Field(ge=1, le=200)
+    table_id: int | None = Field(default=None, description="Leave out to get the best fit")
+    special_requests: str | None = Field(default=None, max_length=500)
+
+
+class BookingOut(BaseModel):
+    id: int
+    user_id: int | None
+    table_id: int
+    table_number: int
+    party_size: int
+    date: Date
+    time: str
+    starts_at: datetime
+    ends_at: datetime
+    status: BookingStatus
+    special_requests: str | None
+    created_at: datetime
+
+
+class BookingPage(BaseModel):
+    items: list[BookingOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class NoTableError(BaseModel):
+    detail: str
+    alternatives: list[str]

@@ -1,0 +1,301 @@
+"""The booking engine: availability, create (never double-booked), list, read, cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import User
+from app.bookings import availability
+from app.bookings.exceptions import (
+    BookingNotCancellable,
+    BookingNotFound,
+    IdempotencyKeyReused,
+    NoTableAvailable,
+    TableNotBookable,
+    TableUnavailable,
+)
+from app.bookings.models import Booking, BookingStatus, IdempotencyKey
+from app.bookings.schemas import (
+    Availability,
+    BookingCreate,
+    BookingOut,
+    DayAvailability,
+    DaySlot,
+    TableOption,
+)
+from app.db import LockSpace, advisory_xact_lock
+from app.floor.models import RestaurantTable
+from app.venue import service as venue_service
+from app.venue.calendar import Slot, Venue
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+def _option(table: RestaurantTable) -> TableOption:
+    return TableOption(
+        id=table.id, table_number=table.table_number, capacity=table.capacity, area=table.area
+    )
+
+
+async def check_slot(
+    session: AsyncSession, *, day: date, at: time, party_size: int, now: datetime
+) -> Availability:
+    venue = await venue_service.get_venue(session)
+    slot = venue.resolve(day, at, party_size, now)
+    plan = await availability.day_plan(session, venue, day, party_size)
+    free = plan.free_at(slot)
+    alternatives = [] if free else plan.alternatives(slot.starts_at, now + venue.lead)
+    return Availability(
+        date=day,
+        time=slot.label,
+        party_size=party_size,
+        starts_at=venue.local(slot.starts_at),
+        ends_at=venue.local(slot.ends_at),
+        available_tables=[_option(t) for t in free],
+        alternatives=alternatives,
+    )
+
+
+async def check_day(
+    session: AsyncSession, *, day: date, party_size: int, now: datetime
+) -> DayAvailability:
+    venue = await venue_service.get_venue(session)
+    venue.check_party(party_size)
+    venue.check_day(day, now)
+    plan = await availability.day_plan(session, venue, day, party_size)
+    bookable_from = now + venue.lead
+    return DayAvailability(
+        date=day,
+        party_size=party_size,
+        slots=[
+            DaySlot(
+                time=s.label,
+                starts_at=venue.local(s.starts_at),
+                available_tables=len(plan.free_at(s)),
+            )
+            for s in plan.slots
+            if s.starts_at >= bookable_from
+        ],
+    )
+
+
+def to_out(booking: Booking, table_number: int, venue: Venue) -> BookingOut:
+    local_start = venue.local(booking.starts_at)
+    return BookingOut(
+        id=booking.id,
+        user_id=booking.user_id,
+        table_id=booking.table_id,
+        table_number=table_number,
+        party_size=booking.party_size,
+        date=local_start.date(),
+        time=local_start.strftime("%H:%M"),
+        starts_at=local_start,
+        ends_at=venue.local(booking.ends_at),
+        status=booking.status,
+        special_requests=booking.special_requests,
+        created_at=booking.created_at,
+    )
+
+
+async def _candidates(
+    session: AsyncSession, data: BookingCreate, slot: Slot
+) -> list[RestaurantTable]:
+    if data.table_id is None:
+        return list(
+            await availability.free_tables_at(
+                session, data.party_size, slot.starts_at, slot.ends_at
+            )
+        )
+    table = await session.get(RestaurantTable, data.table_id)
+    if table is None:
+        raise TableNotBookable(f"Table {data.table_id} does not exist")
+    if not table.bookable:
+        raise TableNotBookable(f"Table {table.table_number} is not taking bookings")
+    if table.capacity < data.party_size:
+        raise TableNotBookable(
+            f"Table {table.table_number} seats {table.capacity}, the party is {data.party_size}"
+        )
+    return [table]
+
+
+async def _alternatives(
+    session: AsyncSession, venue: Venue, data: BookingCreate, slot: Slot, now: datetime
+) -> list[str]:
+    plan = await availability.day_plan(session, venue, data.date, data.party_size)
+    return plan.alternatives(slot.starts_at, now + venue.lead)
+
+
+async def create_booking(
+    session: AsyncSession, data: BookingCreate, *, user: User, now: datetime
+) -> BookingOut:
+    """Check and insert under a per-table lock, so two requests can never both win a table.
+
+    PostgreSQL: pg_advisory_xact_lock on the table, then the overlap check, then the
+    insert; the exclusion constraint backs it up. SQLite: the request's transaction began
+    with BEGIN IMMEDIATE, so the whole check-and-insert runs under the write lock.
+    """
+    venue = await venue_service.get_venue(session)
+    slot = venue.resolve(data.date, data.time, data.party_size, now)
+    for table in await _candidates(session, data, slot):
+        await advisory_xact_lock(session, LockSpace.TABLE, table.id)
+        if not await availability.is_free(session, table.id, slot.starts_at, slot.ends_at):
+            continue
+        booking = Booking(
+            user_id=user.id,
+            table_id=table.id,
+            party_size=data.party_size,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            status=BookingStatus.confirmed,
+            special_requests=data.special_requests,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(booking)
+        try:
+            await session.flush()
+        except IntegrityError as exc:  # the exclusion constraint caught an overlap
+            raise TableUnavailable() from exc
+        return to_out(booking, table.table_number, venue)
+    alternatives = await _alternatives(session, venue, data, slot, now)
+    if data.table_id is not None:
+        raise TableUnavailable(
+            f"Table {data.table_id} is already booked at {slot.label}", alternatives=alternatives
+        )
+    raise NoTableAvailable(
+        f"No table for {data.party_size} is free at {data.date.isoformat()} {slot.label}",
+        alternatives=alternatives,
+    )
+
+
+def _request_hash(data: BookingCreate) -> str:
+    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def create_booking_idempotent(
+    session: AsyncSession, data: BookingCreate, *, user: User, now: datetime, key: str | None
+) -> BookingOut:
+    """With an Idempotency-Key, the first successful answer is replayed for 24 hours."""
+    if key is None:
+        return await create_booking(session, data, user=user, now=now)
+    await advisory_xact_lock(
+        session, LockSpace.IDEMPOTENCY, zlib.crc32(f"{user.id}:{key}".encode())
+    )
+    digest = _request_hash(data)
+    record = await session.scalar(
+        select(IdempotencyKey).where(IdempotencyKey.user_id == user.id, IdempotencyKey.key == key)
+    )
+    if record is not None and record.created_at > now - IDEMPOTENCY_TTL:
+        if record.request_hash != digest:
+            raise IdempotencyKeyReused()
+        return BookingOut.model_validate(record.response)
+    if record is not None:
+        await session.delete(record)
+        await session.flush()
+    out = await create_booking(session, data, user=user, now=now)
+    session.add(IdempotencyKey(
+        user_id=user.id, key=key, request_hash=digest, status_code=201,
+        response=out.model_dump(mode="json"), created_at=now,
+    ))  # fmt: skip
+    await session.flush()
+    return out
+
+
+async def _load(
+    session: AsyncSession, booking_id: int, user: User, *, for_update: bool = False
+) -> tuple[Booking, int]:
+    query = (
+        select(Booking, RestaurantTable.table_number)
+        .join(RestaurantTable, RestaurantTable.id == Booking.table_id)
+        .where(Booking.id == booking_id)
+    )
+    if for_update:
+        query = query.with_for_update(of=Booking)
+    row = (await session.execute(query)).first()
+    # Someone else's booking is "not found", so ids reveal nothing.
+    if row is None or (not user.is_staff and row[0].user_id != user.id):
+        raise BookingNotFound()
+    return row[0], row[1]
+
+
+async def get_booking(session: AsyncSession, booking_id: int, *, user: User) -> BookingOut:
+    booking, number = await _load(session, booking_id, user)
+    return to_out(booking, number, await venue_service.get_venue(session))
+
+
+async def cancel_booking(
+    session: AsyncSession, booking_id: int, *, user: User, now: datetime
+) -> Booking:
+    booking, _number = await _load(session, booking_id, user, for_update=True)
+    if booking.status != BookingStatus.confirmed:
+        raise BookingNotCancellable(f"Booking {booking.id} is {booking.status.value}")
+    if booking.starts_at <= now:
+        raise BookingNotCancellable(f"Booking {booking.id} has already started")
+    venue = await venue_service.get_venue(session)
+    if not user.is_staff and now > booking.starts_at - venue.cancel_cutoff:
+        minutes = int(venue.cancel_cutoff.total_seconds() // 60)
+        raise BookingNotCancellable(
+            f"Bookings can be cancelled online up to {minutes} minutes before they start; "
+            "please call the restaurant"
+        )
+    booking.status = BookingStatus.cancelled
+    booking.cancelled_at = now
+    booking.updated_at = now
+    await session.flush()
+    return booking
+
+
+async def list_bookings(
+    session: AsyncSession,
+    *,
+    user: User,
+    now: datetime,
+    on: date | None,
+    date_from: date | None,
+    date_to: date | None,
+    status: BookingStatus | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[BookingOut], int]:
+    venue = await venue_service.get_venue(session)
+    query = select(Booking, RestaurantTable.table_number).join(
+        RestaurantTable, RestaurantTable.id == Booking.table_id
+    )
+    if not user.is_staff:
+        query = query.where(Booking.user_id == user.id)
+    if status is not None:
+        query = query.where(Booking.status == status)
+    start_day, end_day = (on, on) if on else (date_from, date_to)
+    if start_day:
+        query = query.where(Booking.starts_at >= _day_start(venue, start_day))
+    if end_day:
+        query = query.where(Booking.starts_at < _day_start(venue, end_day + timedelta(days=1)))
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    upcoming = Booking.starts_at >= now
+    rows = await session.execute(
+        query.order_by(
+            case((upcoming, 0), else_=1),
+            case((upcoming, Booking.starts_at)).asc(),
+            Booking.starts_at.desc(),
+            Booking.id,
+        )
+        .limit(limit)
+        .offset(offset)
+    )
+    return [to_out(b, n, venue) for b, n in rows.tuples()], int(total or 0)
+
+
+def _day_start(venue: Venue, day: date) -> datetime:
+    start = venue.to_utc(day, 0)
+    if start is None:  # midnight skipped by a clock change: the day starts an hour later
+        start = venue.to_utc(day, 60)
+    assert start is not None
+    return start

@@ -1,0 +1,101 @@
+"""Tables: the admin's inventory (this module) and, later, their state on the floor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.bookings.models import Booking, BookingStatus
+from app.floor.exceptions import TableHasBookings, TableNotFound, TableNumberTaken
+from app.floor.models import RestaurantTable
+from app.floor.schemas import TableCreate, TableUpdate
+
+
+async def list_tables(session: AsyncSession) -> Sequence[RestaurantTable]:
+    return (
+        await session.scalars(select(RestaurantTable).order_by(RestaurantTable.table_number))
+    ).all()
+
+
+async def get_table(
+    session: AsyncSession, table_id: int, *, for_update: bool = False
+) -> RestaurantTable:
+    table = await session.get(RestaurantTable, table_id, with_for_update=for_update)
+    if table is None:
+        raise TableNotFound(f"Table {table_id} not found")
+    return table
+
+
+async def _ensure_number_free(
+    session: AsyncSession, number: int, *, except_id: int | None = None
+) -> None:
+    query = select(RestaurantTable.id).where(RestaurantTable.table_number == number)
+    if except_id is not None:
+        query = query.where(RestaurantTable.id != except_id)
+    if await session.scalar(query) is not None:
+        raise TableNumberTaken(f"Table number {number} is already in use")
+
+
+async def create_table(session: AsyncSession, data: TableCreate) -> RestaurantTable:
+    await _ensure_number_free(session, data.table_number)
+    table = RestaurantTable(**data.model_dump())
+    session.add(table)
+    await session.flush()
+    return table
+
+
+async def _future_bookings(
+    session: AsyncSession, table_id: int, now: datetime, *, larger_than: int = 0
+) -> list[int]:
+    rows = await session.scalars(
+        select(Booking.id)
+        .where(
+            Booking.table_id == table_id,
+            Booking.status == BookingStatus.confirmed,
+            Booking.ends_at > now,
+            Booking.party_size > larger_than,
+        )
+        .order_by(Booking.starts_at)
+    )
+    return list(rows)
+
+
+async def update_table(
+    session: AsyncSession, table_id: int, data: TableUpdate, *, now: datetime
+) -> RestaurantTable:
+    table = await get_table(session, table_id, for_update=True)
+    if data.table_number is not None and data.table_number != table.table_number:
+        await _ensure_number_free(session, data.table_number, except_id=table.id)
+    if data.capacity is not None and data.capacity < table.capacity:
+        blocking = await _future_bookings(session, table.id, now, larger_than=data.capacity)
+        if blocking:
+            raise TableHasBookings(
+                f"Table {table.table_number} cannot shrink to {data.capacity}: future bookings "
+                f"{blocking} are for larger parties",
+                booking_ids=blocking,
+            )
+    for key, value in data.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(table, key, value)
+    await session.flush()
+    return table
+
+
+async def delete_table(session: AsyncSession, table_id: int, *, now: datetime) -> None:
+    table = await get_table(session, table_id, for_update=True)
+    blocking = await _future_bookings(session, table.id, now)
+    if blocking:
+        raise TableHasBookings(
+            f"Table {table.table_number} has future confirmed bookings {blocking}; "
+            "move or cancel them first",
+            booking_ids=blocking,
+        )
+    if await session.scalar(select(exists().where(Booking.table_id == table.id))):
+        raise TableHasBookings(
+            f"Table {table.table_number} has booking history; set bookable=false to retire it"
+        )
+    await session.delete(table)
+    await session.flush()

@@ -1,0 +1,176 @@
+"""The restaurant's calendar: services, the slot grid, dining durations, booking windows.
+
+Pure functions over a `Venue` snapshot of the settings row. Slots are laid on the local
+wall clock (what guests see), then turned into UTC instants. On a daylight-saving change
+day a wall time that does not exist is skipped and an ambiguous one is used once (its
+first occurrence), so there is no missing, shifted or doubled slot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from app.errors import InvalidInput
+from app.venue.models import RestaurantSettings
+from app.venue.schemas import WEEKDAYS, minutes_of
+
+# No dining duration may exceed this; overlap queries rely on it to bound their scan.
+MAX_DURATION = timedelta(hours=12)
+
+
+class BookingRuleViolation(InvalidInput):
+    default_message = "That time cannot be booked"
+
+
+@dataclass(frozen=True)
+class Slot:
+    local_time: time
+    starts_at: datetime
+    ends_at: datetime
+
+    @property
+    def label(self) -> str:
+        return self.local_time.strftime("%H:%M")
+
+
+@dataclass(frozen=True)
+class Venue:
+    zone: ZoneInfo
+    services: dict[int, list[tuple[int, int]]]  # weekday -> [(opens, closes) in minutes]
+    slot_minutes: int
+    durations: list[tuple[int | None, int]]  # (max party or None, minutes), ascending
+    lead: timedelta
+    horizon_days: int
+    max_party_size: int
+    closed_dates: frozenset[date]
+    cancel_cutoff: timedelta
+    hold: timedelta
+
+    @classmethod
+    def from_settings(cls, row: RestaurantSettings) -> Venue:
+        services = {
+            WEEKDAYS.index(day): [(minutes_of(s["opens"]), minutes_of(s["closes"])) for s in items]
+            for day, items in row.opening_hours.items()
+        }
+        durations = [(d.get("max_party_size"), int(d["minutes"])) for d in row.durations]
+        return cls(
+            zone=ZoneInfo(row.timezone),
+            services=services,
+            slot_minutes=row.slot_minutes,
+            durations=durations,
+            lead=timedelta(minutes=row.lead_minutes),
+            horizon_days=row.horizon_days,
+            max_party_size=row.max_party_size,
+            closed_dates=frozenset(date.fromisoformat(d) for d in row.closed_dates),
+            cancel_cutoff=timedelta(minutes=row.cancel_cutoff_minutes),
+            hold=timedelta(minutes=row.hold_minutes),
+        )
+
+    # -- conversions -------------------------------------------------------------------
+    def local(self, instant: datetime) -> datetime:
+        return instant.astimezone(self.zone)
+
+    def today(self, now: datetime) -> date:
+        return self.local(now).date()
+
+    def to_utc(self, day: date, minute_of_day: int) -> datetime | None:
+        """The instant of a local wall time, or None if that wall time does not exist."""
+        naive = datetime.combine(day, time()) + timedelta(minutes=minute_of_day)
+        local = naive.replace(tzinfo=self.zone, fold=0)
+        instant = local.astimezone(UTC)
+        if instant.astimezone(self.zone).replace(tzinfo=None) != naive:
+            return None  # skipped by a spring-forward change
+        return instant
+
+    # -- rules -------------------------------------------------------------------------
+    def duration_for(self, party_size: int) -> timedelta:
+        for limit, minutes in self.durations:
+            if limit is None or party_size <= limit:
+                return timedelta(minutes=minutes)
+        return timedelta(minutes=self.durations[-1][1])
+
+    def services_on(self, day: date) -> list[tuple[int, int]]:
+        if day in self.closed_dates:
+            return []
+        return self.services.get(day.weekday(), [])
+
+    def slots(self, day: date, party_size: int) -> list[Slot]:
+        """Every bookable start on `day` for the party: each service's grid up to its
+        last seating (closing time minus the dining duration)."""
+        duration = self.duration_for(party_size)
+        minutes = int(duration.total_seconds() // 60)
+        out: list[Slot] = []
+        for opens, closes in self.services_on(day):
+            for minute in range(opens, closes - minutes + 1, self.slot_minutes):
+                starts_at = self.to_utc(day, minute)
+                if starts_at is None:
+                    continue
+                local = (datetime.combine(day, time()) + timedelta(minutes=minute)).time()
+                out.append(Slot(local, starts_at, starts_at + duration))
+        return out
+
+    def check_party(self, party_size: int) -> None:
+        if party_size < 1:
+            raise BookingRuleViolation("party_size must be at least 1")
+        if party_size > self.max_party_size:
+            raise BookingRuleViolation(
+                f"party_size {party_size} is above the maximum of {self.max_party_size}; "
+                "please contact the restaurant for large groups"
+            )
+
+    def check_day(self, day: date, now: datetime) -> None:
+        today = self.today(now)
+        if day < today:
+            raise BookingRuleViolation(f"{day.isoformat()} is in the past")
+        if day > today + timedelta(days=self.horizon_days):
+            raise BookingRuleViolation(
+                f"{day.isoformat()} is beyond the booking horizon of {self.horizon_days} days"
+            )
+        if not self.services_on(day):
+            raise BookingRuleViolation(f"the restaurant is closed on {day.isoformat()}")
+
+    def resolve(self, day: date, at: time, party_size: int, now: datetime) -> Slot:
+        """The slot for a requested local date and time, or a 422 that says what is wrong."""
+        self.check_party(party_size)
+        self.check_day(day, now)
+        label = at.strftime("%H:%M")
+        if at.second or at.microsecond:
+            raise BookingRuleViolation(
+                f"{at.isoformat()} is not on the {self.slot_minutes}-minute grid"
+            )
+        minute = at.hour * 60 + at.minute
+        starts_at = self.to_utc(day, minute)
+        if starts_at is None:
+            raise BookingRuleViolation(
+                f"{label} does not exist on {day.isoformat()} (the clocks change)"
+            )
+        if starts_at < now:
+            raise BookingRuleViolation(f"{day.isoformat()} {label} is in the past")
+        if starts_at < now + self.lead:
+            raise BookingRuleViolation(
+                f"bookings must be made at least {self.lead.total_seconds() // 60:.0f} "
+                "minutes ahead"
+            )
+        duration = self.duration_for(party_size)
+        minutes = int(duration.total_seconds() // 60)
+        for opens, closes in self.services_on(day):
+            if opens <= minute < closes:
+                if (minute - opens) % self.slot_minutes:
+                    raise BookingRuleViolation(
+                        f"{label} is not on the {self.slot_minutes}-minute grid"
+                    )
+                last = closes - minutes
+                if minute > last:
+                    raise BookingRuleViolation(
+                        f"{label} is past the last seating for a party of {party_size} "
+                        f"({_hhmm(last)}, the service ends at {_hhmm(closes)})"
+                    )
+                return Slot(at.replace(second=0, microsecond=0), starts_at, starts_at + duration)
+        hours = ", ".join(f"{_hhmm(o)}-{_hhmm(c)}" for o, c in self.services_on(day))
+        raise BookingRuleViolation(f"{label} is outside opening hours ({hours})")
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Integer, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, utcnow
+
+
+class RestaurantSettings(Base):
+    """The restaurant's own settings: one row (id = 1), edited by admins through PUT /restaurant."""
+
+    __tablename__ = "restaurant_settings"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("slot_minutes BETWEEN 5 AND 240", name="slot_minutes_range"),
+        CheckConstraint("max_party_size >= 1", name="max_party_size_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(120))
+    timezone: Mapped[str] = mapped_column(String(64))
+    # {"monday": [{"opens": "12:00", "closes": "23:00"}], ...}
+    opening_hours: Mapped[dict[str, Any]] = mapped_column(JSON)
+    slot_minutes: Mapped[int] = mapped_column(Integer)
+    # [{"max_party_size": 2, "minutes": 90}, ..., {"max_party_size": null, "minutes": 150}]
+    durations: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    lead_minutes: Mapped[int] = mapped_column(Integer)
+    horizon_days: Mapped[int] = mapped_column(Integer)
+    max_party_size: Mapped[int] = mapped_column(Integer)
+    closed_dates: Mapped[list[str]] = mapped_column(JSON)
+    cancel_cutoff_minutes: Mapped[int] = mapped_column(Integer)
+    hold_minutes: Mapped[int] = mapped_column(Integer)
+    service_charge_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    tax_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from itertools import pairwise
+from typing import Annotated, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
+
+
+def _hhmm(value: str) -> str:
+    if not _HHMM.match(value):
+        raise ValueError("must be a time HH:MM between 00:00 and 24:00")
+    return value
+
+
+def minutes_of(value: str) -> int:
+    hours, minutes = value.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+HHMM = Annotated[str, AfterValidator(_hhmm)]
+Percent = Annotated[
+    Decimal,
+    Field(ge=0, le=100, max_digits=5, decimal_places=2),
+    PlainSerializer(lambda v: f"{v:.2f}", return_type=str),
+]
+
+
+class Service(BaseModel):
+    """One sitting of a day, e.g. lunch 12:00-15:00. `closes` may be 24:00 (midnight)."""
+
+    opens: HHMM
+    closes: HHMM
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if minutes_of(self.closes) <= minutes_of(self.opens):
+            raise ValueError(f"closes ({self.closes}) must be after opens ({self.opens})")
+        return self
+
+
+class DurationRule(BaseModel):
+    """Parties up to `max_party_size` guests (null: any larger party) dine `minutes`."""
+
+    max_party_size: int | None = Field(default=None, ge=1)
+    minutes: int = Field(ge=15, le=720)
+
+
+def _check_services(hours: dict[str, list[Service]]) -> dict[str, list[Service]]:
+    unknown = set(hours) - set(WEEKDAYS)
+    if unknown:
+        raise ValueError(f"unknown weekday(s): {', '.join(sorted(unknown))}")
+    for day, services in hours.items():
+        ordered = sorted(services, key=lambda s: minutes_of(s.opens))
+        for before, after in pairwise(ordered):
+            if minutes_of(after.opens) < minutes_of(before.closes):
+                raise ValueError(
+                    f"{day}: services {before.opens}-{before.closes} and "
+                    f"{after.opens}-{after.closes} overlap"
+                )
+        hours[day] = ordered
+    return hours
+
+
+def _check_durations(rules: list[DurationRule]) -> list[DurationRule]:
+    if not rules:
+        raise ValueError("at least one duration rule is needed")
+    bounded = sorted(
+        (r for r in rules if r.max_party_size is not None), key=lambda r: r.max_party_size or 0
+    )
+    open_ended = [r for r in rules if r.max_party_size is None]
+    if len(open_ended) != 1:
+        raise ValueError("exactly one rule must have max_party_size null (larger parties)")
+    sizes = [r.max_party_size for r in bounded]
+    if len(set(sizes)) != len(sizes):
+        raise ValueError("max_party_size values must be distinct")
+    return [*bounded, *open_ended]
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r}") from exc
+    return value
+
+
+OpeningHours = Annotated[dict[str, list[Service]], AfterValidator(_check_services)]
+Durations = Annotated[list[DurationRule], AfterValidator(_check_durations)]
+Zone = Annotated[str, AfterValidator(_check_zone)]
+
+
+class RestaurantSettingsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    timezone: str
+    opening_hours: dict[str, list[Service]]
+    slot_minutes: int
+    durations: list[DurationRule]
+    lead_minutes: int
+    horizon_days: int
+    max_party_size: int
+    closed_dates: list[date]
+    cancel_cutoff_minutes: int
+    hold_minutes: int
+    service_charge_percent: Percent
+    tax_percent: Percent
+    updated_at: datetime
+
+
+class RestaurantSettingsUpdate(BaseModel):
+    """Fields left out keep their current value. `opening_hours` replaces the whole week:
+    a weekday missing from it is closed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    timezone: Zone | None = None
+    opening_hours: OpeningHours | None = None
+    slot_minutes: int | None = Field(default=None, ge=5, le=240)
+    durations: Durations | None = None
+    lead_minutes: int | None = Field(default=None, ge=0, le=7 * 24 * 60)
+    horizon_days: int | None = Field(default=None, ge=1, le=730)
+    max_party_size: int | None = Field(default=None, ge=1, le=200)
+    closed_dates: list[date] | None = None
+    cancel_cutoff_minutes: int | None = Field(default=None, ge=0, le=7 * 24 * 60)
+    hold_minutes: int | None = Field(default=None, ge=0, le=240)
+    service_charge_percent: Percent | None = None
+    tax_percent: Percent | None = None
+
+    @field_validator("closed_dates")
+    @classmethod
+    def _unique_dates(cls, value: list[date] | None) -> list[date] | None:
+        return sorted(set(value)) if value is not None else None

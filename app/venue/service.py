@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import NotFound
+from app.venue.calendar import Venue
+from app.venue.models import RestaurantSettings
+from app.venue.schemas import RestaurantSettingsUpdate
+
+SETTINGS_ID = 1
+
+
+async def get_settings_row(
+    session: AsyncSession, *, for_update: bool = False
+) -> RestaurantSettings:
+    row = await session.get(RestaurantSettings, SETTINGS_ID, with_for_update=for_update)
+    if row is None:  # the first migration creates it; only a hand-emptied table lacks it
+        raise NotFound("Restaurant settings are missing; run `restaurant migrate`")
+    return row
+
+
+async def get_venue(session: AsyncSession) -> Venue:
+    return Venue.from_settings(await get_settings_row(session))
+
+
+async def update_settings(
+    session: AsyncSession, data: RestaurantSettingsUpdate
+) -> RestaurantSettings:
+    row = await get_settings_row(session, for_update=True)
+    changes = data.model_dump(exclude_unset=True, mode="json")
+    for key in ("service_charge_percent", "tax_percent"):
+        if key in changes:
+            changes[key] = getattr(data, key)
+    for key, value in changes.items():
+        if value is None:
+            continue
+        setattr(row, key, value)
+    await session.flush()
+    return row
