@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     restaurant_timezone: str = "Europe/London"
     restaurant_name: str = "The Restaurant"
     rate_limit_storage_url: str = "memory://"
+    rate_limit_key_prefix: str = "restaurant"
     rate_limit_login: str = "10/minute"
     rate_limit_booking: str = "10/minute"
     rate_limit_availability: str = "120/minute"

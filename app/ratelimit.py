@@ -30,8 +30,8 @@ def _storage(url: str, key_prefix: str) -> Storage:
 class RateLimiter:
     """Named limits (login, booking, availability) checked against one storage."""
 
-    def __init__(self, settings: Settings, *, key_prefix: str = "restaurant") -> None:
-        self.storage = _storage(settings.rate_limit_storage_url, key_prefix)
+    def __init__(self, settings: Settings) -> None:
+        self.storage = _storage(settings.rate_limit_storage_url, settings.rate_limit_key_prefix)
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)
         self.limits: dict[str, RateLimitItem] = {
             "login": parse(settings.rate_limit_login),

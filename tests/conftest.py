@@ -59,6 +59,21 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line("Database tests ran on SQLite and PostgreSQL.")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`@pytest.mark.postgres_only` tests are not collected for the SQLite backend."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("test_db") if callspec else None
+        if item.get_closest_marker("postgres_only") and backend == "sqlite":
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def run_migrations(url: str) -> None:
     from alembic import command
 

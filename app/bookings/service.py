@@ -290,7 +290,7 @@ async def list_bookings(
         .limit(limit)
         .offset(offset)
     )
-    return [to_out(b, n, venue) for b, n in rows.tuples()], int(total or 0)
+    return [to_out(b, n, venue) for b, n in rows], int(total or 0)
 
 
 def _day_start(venue: Venue, day: date) -> datetime:

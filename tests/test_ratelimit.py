@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import os
+import uuid
+
+import httpx
+import pytest
+
+from app.auth.models import Role
+from app.main import create_app
+from tests.booking_helpers import book, next_weekday
+from tests.conftest import TestDatabase, UserFactory, make_settings
+
+LOW_LIMITS = {
+    "rate_limit_booking": "3/minute",
+    "rate_limit_login": "3/minute",
+    "rate_limit_availability": "5/minute",
+}
+
+
+def _assert_429(response: httpx.Response) -> None:
+    assert response.status_code == 429, response.text
+    assert int(response.headers["retry-after"]) >= 1
+    assert "Rate limit" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("settings_overrides", [LOW_LIMITS])
+async def test_bookings_are_limited_per_user(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    _, first = await make_user(Role.customer)
+    _, second = await make_user(Role.customer)
+    day = next_weekday(4)
+    for at in ("12:00", "13:00", "14:00"):
+        assert (await book(client, first, day, at, 2)).status_code == 201
+    _assert_429(await book(client, first, day, "15:00", 2))
+    assert (await book(client, second, day, "15:00", 2)).status_code == 201
+    _, staff = await make_user(Role.staff)
+    assert (await client.get("/bookings", headers=staff)).json()["total"] == 4
+
+
+@pytest.mark.parametrize("settings_overrides", [LOW_LIMITS])
+async def test_login_is_limited_per_address_and_per_email(app, client: httpx.AsyncClient) -> None:
+    for i in range(3):
+        response = await client.post(
+            "/auth/token", data={"username": f"u{i}@example.com", "password": "wrong-password"}
+        )
+        assert response.status_code == 401
+    _assert_429(
+        await client.post(
+            "/users/login", json={"email": "other@example.com", "password": "wrong-password"}
+        )
+    )
+
+    # From other addresses, the same e-mail is still limited after three tries.
+    for i in range(4):
+        transport = httpx.ASGITransport(app=app, client=(f"10.0.0.{i + 1}", 1234))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as other:
+            response = await other.post(
+                "/auth/token", data={"username": "victim@example.com", "password": "guess-number"}
+            )
+            if i < 3:
+                assert response.status_code == 401
+            else:
+                _assert_429(response)
+
+
+@pytest.mark.parametrize("settings_overrides", [LOW_LIMITS])
+async def test_availability_is_limited_per_address(app, client: httpx.AsyncClient) -> None:
+    params = {"date": next_weekday(4).isoformat(), "party_size": 2}
+    for _ in range(5):
+        assert (await client.get("/bookings/availability", params=params)).status_code == 200
+    _assert_429(await client.get("/bookings/availability", params=params))
+    transport = httpx.ASGITransport(app=app, client=("10.9.9.9", 1234))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as other:
+        assert (await other.get("/bookings/availability", params=params)).status_code == 200
+
+
+async def test_redis_storage_shares_the_limit_between_workers(db: TestDatabase) -> None:
+    redis_url = os.environ.get("TEST_REDIS_URL")
+    if not redis_url:
+        pytest.skip("TEST_REDIS_URL is not set")
+    settings = make_settings(
+        db.url,
+        rate_limit_storage_url=redis_url,
+        rate_limit_key_prefix=uuid.uuid4().hex,
+        rate_limit_availability="4/minute",
+    )
+    workers = [create_app(settings, database=db.database) for _ in range(2)]
+    params = {"date": next_weekday(4).isoformat(), "party_size": 2}
+    statuses = []
+    for i in range(6):
+        transport = httpx.ASGITransport(app=workers[i % 2], client=("127.0.0.1", 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            statuses.append((await c.get("/bookings/availability", params=params)).status_code)
+    assert statuses == [200, 200, 200, 200, 429, 429]
