@@ -16,6 +16,7 @@ from app.db import Database, utcnow
 from app.errors import install_error_handlers
 from app.floor.router import router as tables_router
 from app.observability import RequestContextMiddleware, configure_logging
+from app.orders.router import router as orders_router
 from app.ratelimit import RateLimiter
 from app.venue.router import router as restaurant_router
 
@@ -24,7 +25,11 @@ OPENAPI_TAGS = [
     {"name": "users", "description": "Accounts; listing and managing users is admin-only"},
     {"name": "bookings", "description": "Availability and table reservations"},
     {"name": "restaurant", "description": "Opening hours, booking rules and other settings"},
-    {"name": "tables", "description": "The restaurant's tables (staff reads, admin edits)"},
+    {
+        "name": "tables",
+        "description": "Tables and seats: status, seating, merging (staff; admin edits)",
+    },
+    {"name": "orders", "description": "Orders at the tables (staff)"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
 
@@ -75,6 +80,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(bookings_router)
     app.include_router(restaurant_router)
     app.include_router(tables_router)
+    app.include_router(orders_router)
     return app
 
 

@@ -3,15 +3,18 @@
 from app.auth.models import RefreshToken, User
 from app.bookings.models import Booking, IdempotencyKey
 from app.db import Base
-from app.floor.models import RestaurantTable
+from app.floor.models import RestaurantTable, SeatAssignment
+from app.orders.models import Order
 from app.venue.models import RestaurantSettings
 
 __all__ = [
     "Base",
     "Booking",
     "IdempotencyKey",
+    "Order",
     "RefreshToken",
     "RestaurantSettings",
     "RestaurantTable",
+    "SeatAssignment",
     "User",
 ]

@@ -97,26 +97,41 @@ class TestDatabase:
                 self.snapshot[table.name] = [dict(r) for r in rows]
 
     async def reset(self) -> None:
+        if self.backend == "postgres":
+            async with self.database.engine.begin() as conn:
+                await self._reset_postgres(conn)
+            return
+        # SQLite: foreign keys off while emptying, so ON DELETE actions do not fire
+        # half-way (the pragma only takes effect outside a transaction).
+        async with self.database.engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            await raw.execute("PRAGMA foreign_keys=OFF")
+            try:
+                async with conn.begin():
+                    for table in reversed(Base.metadata.sorted_tables):
+                        await conn.execute(table.delete())
+                    await self._restore(conn)
+            finally:
+                await raw.execute("PRAGMA foreign_keys=ON")
+
+    async def _restore(self, conn: Any) -> None:
+        for table in Base.metadata.sorted_tables:
+            if self.snapshot.get(table.name):
+                await conn.execute(insert(table), self.snapshot[table.name])
+
+    async def _reset_postgres(self, conn: Any) -> None:
         tables = Base.metadata.sorted_tables
-        async with self.database.engine.begin() as conn:
-            if self.backend == "postgres":
-                names = ", ".join(f'"{t.name}"' for t in tables)
-                await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            else:
-                for table in reversed(tables):
-                    await conn.execute(table.delete())
-            for table in tables:
-                if self.snapshot.get(table.name):
-                    await conn.execute(insert(table), self.snapshot[table.name])
-            if self.backend == "postgres":
-                for table in tables:
-                    if self.snapshot.get(table.name) and "id" in table.c:
-                        await conn.execute(
-                            text(
-                                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                                f'(SELECT max(id) FROM "{table.name}"))'
-                            )
-                        )
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        await self._restore(conn)
+        for table in tables:
+            if self.snapshot.get(table.name) and "id" in table.c:
+                await conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f'(SELECT max(id) FROM "{table.name}"))'
+                    )
+                )
 
 
 @asynccontextmanager

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bookings.models import ACTIVE_STATUSES, Booking
-from app.floor.models import RestaurantTable
+from app.floor.models import RestaurantTable, TableState
+from app.orders.models import Order
 from app.venue.calendar import MAX_DURATION, Slot, Venue
 
 Interval = tuple[datetime, datetime]
@@ -87,6 +88,34 @@ async def busy_intervals(
     return busy
 
 
+async def occupancy(
+    session: AsyncSession, tables: Sequence[RestaurantTable], venue: Venue, now: datetime
+) -> dict[int, Interval]:
+    """Tables with a party at them now are busy from when it sat down until its expected
+    end (the dining time for its size), and at least until a minute from now."""
+    occupied = {
+        t.current_order_id: t
+        for t in tables
+        if t.state == TableState.occupied and t.current_order_id is not None
+    }
+    if not occupied:
+        return {}
+    rows = await session.execute(
+        select(Order.id, Order.customer_count).where(Order.id.in_(list(occupied)))
+    )
+    counts = {order_id: count for order_id, count in rows}
+    out: dict[int, Interval] = {}
+    for order_id, table in occupied.items():
+        since = table.occupied_since or now
+        expected_end = since + venue.duration_for(counts.get(order_id, table.capacity))
+        out[table.id] = (min(since, now), max(expected_end, now + timedelta(minutes=1)))
+    return out
+
+
+def blocks(interval: Interval | None, starts_at: datetime, ends_at: datetime) -> bool:
+    return interval is not None and interval[0] < ends_at and interval[1] > starts_at
+
+
 def _free(intervals: list[Interval], slot: Slot) -> bool:
     return all(not (s < slot.ends_at and e > slot.starts_at) for s, e in intervals)
 
@@ -112,7 +141,9 @@ class DayPlan:
         return [s.label for s in before + after]
 
 
-async def day_plan(session: AsyncSession, venue: Venue, day: date, party_size: int) -> DayPlan:
+async def day_plan(
+    session: AsyncSession, venue: Venue, day: date, party_size: int, now: datetime
+) -> DayPlan:
     slots = venue.slots(day, party_size)
     tables = await fitting_tables(session, party_size)
     if not slots or not tables:
@@ -120,4 +151,6 @@ async def day_plan(session: AsyncSession, venue: Venue, day: date, party_size: i
     busy = await busy_intervals(
         session, [t.id for t in tables], slots[0].starts_at, slots[-1].ends_at
     )
+    for table_id, interval in (await occupancy(session, tables, venue, now)).items():
+        busy[table_id].append(interval)
     return DayPlan(slots, tables, busy)

@@ -4,9 +4,10 @@ from datetime import date as Date
 from datetime import time as Time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
 
-from app.bookings import service
+from app.bookings import arrivals, service
+from app.bookings.arrivals import BookingStateConflict
 from app.bookings.exceptions import (
     BookingNotCancellable,
     BookingNotFound,
@@ -21,9 +22,13 @@ from app.bookings.schemas import (
     BookingPage,
     DayAvailability,
     NoTableError,
+    SeatBooking,
+    SeatedBooking,
 )
-from app.deps import CurrentUser, Now, SessionDep
-from app.errors import TooManyRequests, Unauthorized, responses
+from app.deps import CurrentUser, Now, SessionDep, StaffUser
+from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
+from app.floor.exceptions import TableBusy
+from app.orders import service as orders_service
 from app.ratelimit import availability_limit, booking_limit
 from app.venue.calendar import BookingRuleViolation
 
@@ -127,3 +132,50 @@ async def cancel_booking(
 ) -> Response:
     await service.cancel_booking(session, booking_id, user=user, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+ARRIVAL_ERRORS = {**responses(Unauthorized, Forbidden, BookingNotFound, BookingStateConflict)}
+
+
+@router.post(
+    "/{booking_id}/seat",
+    response_model=SeatedBooking,
+    summary="The party arrived: seat it at its table with a new (or given) order (staff)",
+    responses={**ARRIVAL_ERRORS, **responses(TableBusy)},
+)
+async def seat_booking(
+    booking_id: int,
+    staff: StaffUser,
+    session: SessionDep,
+    now: Now,
+    data: Annotated[SeatBooking | None, Body()] = None,
+) -> SeatedBooking:
+    booking, order = await arrivals.seat(
+        session, booking_id, staff=staff, order_id=data.order_id if data else None, now=now
+    )
+    return SeatedBooking(
+        booking=await service.get_booking(session, booking.id, user=staff),
+        order=await orders_service.to_out(session, order),
+    )
+
+
+@router.post(
+    "/{booking_id}/no-show",
+    response_model=BookingOut,
+    summary="The party did not come (staff); the table is free again",
+    responses=ARRIVAL_ERRORS,
+)
+async def no_show(booking_id: int, staff: StaffUser, session: SessionDep, now: Now) -> BookingOut:
+    booking = await arrivals.no_show(session, booking_id, staff=staff, now=now)
+    return await service.get_booking(session, booking.id, user=staff)
+
+
+@router.post(
+    "/{booking_id}/complete",
+    response_model=BookingOut,
+    summary="The party has left (staff): booking completed, table to cleaning",
+    responses=ARRIVAL_ERRORS,
+)
+async def complete(booking_id: int, staff: StaffUser, session: SessionDep, now: Now) -> BookingOut:
+    booking = await arrivals.complete(session, booking_id, staff=staff, now=now)
+    return await service.get_booking(session, booking.id, user=staff)

@@ -7,6 +7,7 @@ from datetime import time as Time
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.bookings.models import BookingStatus
+from app.orders.schemas import OrderOut
 
 
 class TableOption(BaseModel):
@@ -75,3 +76,16 @@ class BookingPage(BaseModel):
 class NoTableError(BaseModel):
     detail: str
     alternatives: list[str]
+
+
+class SeatBooking(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: int | None = Field(
+        default=None, description="Attach this open order; leave out to open a new one"
+    )
+
+
+class SeatedBooking(BaseModel):
+    booking: BookingOut
+    order: OrderOut

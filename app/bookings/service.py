@@ -33,7 +33,7 @@ from app.bookings.schemas import (
 from app.db import LockSpace, advisory_xact_lock
 from app.floor.models import RestaurantTable
 from app.venue import service as venue_service
-from app.venue.calendar import Slot, Venue
+from app.venue.calendar import MAX_DURATION, Slot, Venue
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 
@@ -49,7 +49,7 @@ async def check_slot(
 ) -> Availability:
     venue = await venue_service.get_venue(session)
     slot = venue.resolve(day, at, party_size, now)
-    plan = await availability.day_plan(session, venue, day, party_size)
+    plan = await availability.day_plan(session, venue, day, party_size, now)
     free = plan.free_at(slot)
     alternatives = [] if free else plan.alternatives(slot.starts_at, now + venue.lead)
     return Availability(
@@ -69,7 +69,7 @@ async def check_day(
     venue = await venue_service.get_venue(session)
     venue.check_party(party_size)
     venue.check_day(day, now)
-    plan = await availability.day_plan(session, venue, day, party_size)
+    plan = await availability.day_plan(session, venue, day, party_size, now)
     bookable_from = now + venue.lead
     return DayAvailability(
         date=day,
@@ -128,7 +128,7 @@ async def _candidates(
 async def _alternatives(
     session: AsyncSession, venue: Venue, data: BookingCreate, slot: Slot, now: datetime
 ) -> list[str]:
-    plan = await availability.day_plan(session, venue, data.date, data.party_size)
+    plan = await availability.day_plan(session, venue, data.date, data.party_size, now)
     return plan.alternatives(slot.starts_at, now + venue.lead)
 
 
@@ -142,11 +142,18 @@ async def create_booking(
     with BEGIN IMMEDIATE, so the whole check-and-insert runs under the write lock.
     """
     venue = await venue_service.get_venue(session)
-    slot = venue.resolve(data.date, data.time, data.party_size, now)
+    slot = venue.resolve(data.date, data.time, data.party_size, now, lead=not user.is_staff)
+    # Only a slot this close can collide with a party sitting at a table now.
+    near = slot.starts_at < now + MAX_DURATION
     for table in await _candidates(session, data, slot):
         await advisory_xact_lock(session, LockSpace.TABLE, table.id)
         if not await availability.is_free(session, table.id, slot.starts_at, slot.ends_at):
             continue
+        if near:
+            await session.refresh(table)
+            seated = await availability.occupancy(session, [table], venue, now)
+            if availability.blocks(seated.get(table.id), slot.starts_at, slot.ends_at):
+                continue
         booking = Booking(
             user_id=user.id,
             table_id=table.id,
@@ -209,7 +216,7 @@ async def create_booking_idempotent(
     return out
 
 
-async def _load(
+async def load_booking(
     session: AsyncSession, booking_id: int, user: User, *, for_update: bool = False
 ) -> tuple[Booking, int]:
     query = (
@@ -227,14 +234,14 @@ async def _load(
 
 
 async def get_booking(session: AsyncSession, booking_id: int, *, user: User) -> BookingOut:
-    booking, number = await _load(session, booking_id, user)
+    booking, number = await load_booking(session, booking_id, user)
     return to_out(booking, number, await venue_service.get_venue(session))
 
 
 async def cancel_booking(
     session: AsyncSession, booking_id: int, *, user: User, now: datetime
 ) -> Booking:
-    booking, _number = await _load(session, booking_id, user, for_update=True)
+    booking, _number = await load_booking(session, booking_id, user, for_update=True)
     if booking.status != BookingStatus.confirmed:
         raise BookingNotCancellable(f"Booking {booking.id} is {booking.status.value}")
     if booking.starts_at <= now:

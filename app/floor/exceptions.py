@@ -1,4 +1,4 @@
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 
 
 class TableNotFound(NotFound):
@@ -11,3 +11,21 @@ class TableNumberTaken(Conflict):
 
 class TableHasBookings(Conflict):
     default_message = "The table has future confirmed bookings"
+
+
+class TableBusy(Conflict):
+    """The table's state does not allow the action (occupied, cleaning, held, merged...)."""
+
+    default_message = "The table cannot do that in its current state"
+
+
+class SeatTaken(Conflict):
+    default_message = "That seat is already taken"
+
+
+class InvalidSeat(InvalidInput):
+    default_message = "No such seat at this table"
+
+
+class InvalidMerge(InvalidInput):
+    default_message = "A table cannot be merged with itself"

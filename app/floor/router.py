@@ -1,61 +1,203 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Response, status
 
 from app.deps import AdminUser, Now, SessionDep, StaffUser
 from app.errors import Forbidden, Unauthorized, responses
-from app.floor import service
-from app.floor.exceptions import TableHasBookings, TableNotFound, TableNumberTaken
-from app.floor.schemas import TableCreate, TableOut, TableUpdate
+from app.floor import operations, service, views
+from app.floor.exceptions import (
+    InvalidMerge,
+    InvalidSeat,
+    SeatTaken,
+    TableBusy,
+    TableHasBookings,
+    TableNotFound,
+    TableNumberTaken,
+)
+from app.floor.schemas import GroupView, SeatRequest, TableCreate, TableUpdate, TableView
+from app.orders.exceptions import OrderNotFound, OrderNotOpen
 
 router = APIRouter(prefix="/api/tables", tags=["tables"])
-AUTH_ERRORS = responses(Unauthorized, Forbidden)
+AUTH = responses(Unauthorized, Forbidden)
+ACTION = {**AUTH, **responses(TableNotFound, TableBusy)}
 
 
-@router.get("", response_model=list[TableOut], summary="All tables (staff)", responses=AUTH_ERRORS)
-async def list_tables(_staff: StaffUser, session: SessionDep) -> list[TableOut]:
-    return [TableOut.model_validate(t) for t in await service.list_tables(session)]
+async def _one(session: SessionDep, table_id: int, now: datetime) -> TableView:
+    table = await service.get_table(session, table_id)
+    return (await views.describe(session, [table], now))[0]
+
+
+@router.get(
+    "",
+    response_model=list[TableView],
+    responses=AUTH,
+    summary="All tables with status, seats, current order and next booking today",
+)
+async def list_tables(_staff: StaffUser, session: SessionDep, now: Now) -> list[TableView]:
+    return await views.describe(session, await service.list_tables(session), now)
+
+
+@router.get(
+    "/occupied/",
+    response_model=list[TableView],
+    responses=AUTH,
+    summary="Tables with a party at them",
+)
+async def occupied_tables(_staff: StaffUser, session: SessionDep, now: Now) -> list[TableView]:
+    tables = await views.describe(session, await service.list_tables(session), now)
+    return [t for t in tables if t.is_occupied]
+
+
+@router.get(
+    "/available/",
+    response_model=list[TableView],
+    responses=AUTH,
+    summary="Tables free to seat a party now (or at `at`), held tables left out",
+)
+async def available_tables(
+    _staff: StaffUser,
+    session: SessionDep,
+    now: Now,
+    party_size: Annotated[int | None, Query(ge=1, le=200)] = None,
+    at: Annotated[
+        datetime | None, Query(description="ISO instant with offset; default now")
+    ] = None,
+) -> list[TableView]:
+    return await service.available_tables(session, party_size=party_size, at=at or now)
 
 
 @router.post(
     "",
-    response_model=TableOut,
+    response_model=TableView,
     status_code=status.HTTP_201_CREATED,
     summary="Add a table (admin)",
-    responses={**AUTH_ERRORS, **responses(TableNumberTaken)},
+    responses={**AUTH, **responses(TableNumberTaken)},
 )
-async def create_table(data: TableCreate, _admin: AdminUser, session: SessionDep) -> TableOut:
-    return TableOut.model_validate(await service.create_table(session, data))
+async def create_table(
+    data: TableCreate, _admin: AdminUser, session: SessionDep, now: Now
+) -> TableView:
+    table = await service.create_table(session, data)
+    return await _one(session, table.id, now)
 
 
 @router.get(
     "/{table_id}",
-    response_model=TableOut,
+    response_model=TableView,
     summary="One table (staff)",
-    responses={**AUTH_ERRORS, **responses(TableNotFound)},
+    responses={**AUTH, **responses(TableNotFound)},
 )
-async def get_table(table_id: int, _staff: StaffUser, session: SessionDep) -> TableOut:
-    return TableOut.model_validate(await service.get_table(session, table_id))
+async def get_table(table_id: int, _staff: StaffUser, session: SessionDep, now: Now) -> TableView:
+    return await _one(session, table_id, now)
 
 
 @router.put(
     "/{table_id}",
-    response_model=TableOut,
+    response_model=TableView,
     summary="Change a table (admin); shrinking below a future booking is refused",
-    responses={**AUTH_ERRORS, **responses(TableNotFound, TableHasBookings)},
+    responses={**AUTH, **responses(TableNotFound, TableHasBookings, TableNumberTaken)},
 )
 async def update_table(
     table_id: int, data: TableUpdate, _admin: AdminUser, session: SessionDep, now: Now
-) -> TableOut:
-    return TableOut.model_validate(await service.update_table(session, table_id, data, now=now))
+) -> TableView:
+    await service.update_table(session, table_id, data, now=now)
+    return await _one(session, table_id, now)
 
 
 @router.delete(
     "/{table_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Remove a table (admin); refused while it has bookings",
-    responses={**AUTH_ERRORS, **responses(TableNotFound, TableHasBookings)},
+    summary="Remove a table (admin); refused while it has bookings or a party",
+    responses={**AUTH, **responses(TableNotFound, TableHasBookings)},
 )
 async def delete_table(table_id: int, _admin: AdminUser, session: SessionDep, now: Now) -> Response:
     await service.delete_table(session, table_id, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{table_id}/assign/{order_id}",
+    response_model=TableView,
+    summary="Seat an order at the table (moves it from another table)",
+    responses={**ACTION, **responses(OrderNotFound, OrderNotOpen)},
+)
+async def assign(
+    table_id: int, order_id: int, _staff: StaffUser, session: SessionDep, now: Now
+) -> TableView:
+    await operations.assign(session, table_id, order_id, now=now)
+    return await _one(session, table_id, now)
+
+
+@router.post(
+    "/{table_id}/release",
+    response_model=TableView,
+    summary="The party left: free seats, detach the order, table to cleaning",
+    responses=ACTION,
+)
+async def release(
+    table_id: int,
+    _staff: StaffUser,
+    session: SessionDep,
+    now: Now,
+    clean: Annotated[bool, Query(description="Mark it available at once")] = False,
+) -> TableView:
+    await operations.release(session, table_id, clean=clean, now=now)
+    return await _one(session, table_id, now)
+
+
+@router.post(
+    "/{table_id}/clean",
+    response_model=TableView,
+    summary="The table is clean: available again",
+    responses=ACTION,
+)
+async def clean(table_id: int, _staff: StaffUser, session: SessionDep, now: Now) -> TableView:
+    await operations.mark_clean(session, table_id)
+    return await _one(session, table_id, now)
+
+
+@router.post(
+    "/{table_id}/assign-seat/{seat_number}",
+    response_model=TableView,
+    summary="Take a seat for the table's order",
+    responses={**ACTION, **responses(InvalidSeat, SeatTaken)},
+)
+async def assign_seat(
+    table_id: int,
+    seat_number: int,
+    _staff: StaffUser,
+    session: SessionDep,
+    now: Now,
+    data: Annotated[SeatRequest | None, Body()] = None,
+) -> TableView:
+    order_id = data.order_id if data else None
+    await operations.assign_seat(session, table_id, seat_number, order_id=order_id)
+    return await _one(session, table_id, now)
+
+
+@router.post(
+    "/{table_id}/release-seat/{seat_number}",
+    response_model=TableView,
+    summary="Free a seat",
+    responses={**ACTION, **responses(InvalidSeat)},
+)
+async def release_seat(
+    table_id: int, seat_number: int, _staff: StaffUser, session: SessionDep, now: Now
+) -> TableView:
+    await operations.release_seat(session, table_id, seat_number)
+    return await _one(session, table_id, now)
+
+
+@router.post(
+    "/merge-tables/{table_id_1}/{table_id_2}",
+    response_model=GroupView,
+    summary="Join two tables (or a merged group and a table) for one party",
+    responses={**ACTION, **responses(InvalidMerge)},
+)
+async def merge_tables(
+    table_id_1: int, table_id_2: int, _staff: StaffUser, session: SessionDep, now: Now
+) -> GroupView:
+    group = await operations.merge(session, table_id_1, table_id_2, now=now)
+    return await views.describe_group(session, group, now)

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -29,3 +32,49 @@ class TableOut(BaseModel):
     capacity: int
     area: str
     bookable: bool
+
+
+class SeatView(BaseModel):
+    seat_number: int
+    is_occupied: bool
+    order_id: int | None
+
+
+class BookingBrief(BaseModel):
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    party_size: int
+    status: str
+
+
+class TableView(TableOut):
+    """A table as the floor sees it. `status` is derived: `reserved` comes from bookings."""
+
+    status: Literal["available", "occupied", "reserved", "cleaning"]
+    is_occupied: bool
+    current_order_id: int | None
+    occupied_since: datetime | None
+    merge_group: int | None
+    merged_with: list[int] = Field(description="Table numbers merged with this one")
+    group_capacity: int
+    seats: list[SeatView]
+    held_for_booking: BookingBrief | None = Field(
+        description="The booking that makes the table `reserved`, if any"
+    )
+    next_booking: BookingBrief | None = Field(description="The next booking on it today")
+
+
+class GroupView(BaseModel):
+    merge_group: int
+    table_numbers: list[int]
+    capacity: int
+    status: str
+    current_order_id: int | None
+    tables: list[TableView]
+
+
+class SeatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_id: int | None = Field(default=None, description="The order the seat belongs to")

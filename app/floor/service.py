@@ -9,9 +9,10 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bookings.models import Booking, BookingStatus
+from app.floor import views
 from app.floor.exceptions import TableHasBookings, TableNotFound, TableNumberTaken
-from app.floor.models import RestaurantTable
-from app.floor.schemas import TableCreate, TableUpdate
+from app.floor.models import RestaurantTable, TableState
+from app.floor.schemas import TableCreate, TableUpdate, TableView
 
 
 async def list_tables(session: AsyncSession) -> Sequence[RestaurantTable]:
@@ -86,6 +87,10 @@ async def update_table(
 
 async def delete_table(session: AsyncSession, table_id: int, *, now: datetime) -> None:
     table = await get_table(session, table_id, for_update=True)
+    if table.state != TableState.available or table.merge_group is not None:
+        raise TableHasBookings(
+            f"Table {table.table_number} is {table.state.value}; release it before removing it"
+        )
     blocking = await _future_bookings(session, table.id, now)
     if blocking:
         raise TableHasBookings(
@@ -99,3 +104,22 @@ async def delete_table(session: AsyncSession, table_id: int, *, now: datetime) -
         )
     await session.delete(table)
     await session.flush()
+
+
+async def available_tables(
+    session: AsyncSession, *, party_size: int | None, at: datetime
+) -> list[TableView]:
+    """Tables a host could seat a party at: not occupied or being cleaned, big enough,
+    and not held for a booking around `at`."""
+    query = select(RestaurantTable).where(
+        RestaurantTable.state == TableState.available, RestaurantTable.merge_group.is_(None)
+    )
+    if party_size is not None:
+        query = query.where(RestaurantTable.capacity >= party_size)
+    tables = list(
+        await session.scalars(
+            query.order_by(RestaurantTable.capacity, RestaurantTable.table_number)
+        )
+    )
+    described = await views.describe(session, tables, at)
+    return [t for t in described if t.status == "available"]

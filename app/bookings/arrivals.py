@@ -1,0 +1,82 @@
+"""Front of house meets the reservation: seat a booked party, mark a no-show, finish."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import User
+from app.bookings.exceptions import BookingNotCancellable
+from app.bookings.models import Booking, BookingStatus
+from app.bookings.service import load_booking
+from app.errors import Conflict
+from app.floor import operations as floor_ops
+from app.orders import service as orders_service
+from app.orders.exceptions import OrderNotOpen
+from app.orders.models import Order, OrderStatus
+from app.orders.schemas import OrderCreate
+
+
+class BookingStateConflict(Conflict):
+    default_message = "The booking is not in a state that allows this"
+
+
+def _require(booking: Booking, *allowed: BookingStatus) -> None:
+    if booking.status not in allowed:
+        raise BookingStateConflict(f"Booking {booking.id} is {booking.status.value}")
+
+
+async def seat(
+    session: AsyncSession, booking_id: int, *, staff: User, order_id: int | None, now: datetime
+) -> tuple[Booking, Order]:
+    booking, _ = await load_booking(session, booking_id, staff, for_update=True)
+    _require(booking, BookingStatus.confirmed)
+    if booking.ends_at <= now:
+        raise BookingStateConflict(f"Booking {booking.id} is already over")
+    if order_id is None:
+        order = await orders_service.create_order(
+            session, OrderCreate(customer_count=booking.party_size), now=now,
+            booking_id=booking.id,
+        )  # fmt: skip
+    else:
+        order = await orders_service.get_order(session, order_id, for_update=True)
+        if order.status != OrderStatus.open:
+            raise OrderNotOpen(f"Order {order.id} is {order.status.value}")
+        if order.booking_id not in (None, booking.id):
+            raise BookingStateConflict(f"Order {order.id} belongs to booking {order.booking_id}")
+        order.booking_id = booking.id
+    await floor_ops.assign(session, booking.table_id, order.id, now=now)
+    booking.status = BookingStatus.seated
+    booking.updated_at = now
+    await session.flush()
+    return booking, order
+
+
+async def no_show(session: AsyncSession, booking_id: int, *, staff: User, now: datetime) -> Booking:
+    booking, _ = await load_booking(session, booking_id, staff, for_update=True)
+    _require(booking, BookingStatus.confirmed)
+    if booking.starts_at > now:
+        raise BookingNotCancellable(f"Booking {booking.id} has not started yet")
+    booking.status = BookingStatus.no_show
+    booking.updated_at = now
+    await session.flush()
+    return booking
+
+
+async def complete(
+    session: AsyncSession, booking_id: int, *, staff: User, now: datetime
+) -> Booking:
+    """The party has left: the booking is completed and its table released to cleaning."""
+    booking, _ = await load_booking(session, booking_id, staff, for_update=True)
+    _require(booking, BookingStatus.seated)
+    order = await session.scalar(select(Order).where(Order.booking_id == booking.id))
+    if order is not None and order.table_id is not None:
+        group = await floor_ops.lock_group(session, order.table_id)
+        if any(t.current_order_id == order.id for t in group):
+            await floor_ops.release(session, order.table_id, clean=False, now=now)
+    booking.status = BookingStatus.completed
+    booking.updated_at = now
+    await session.flush()
+    return booking

@@ -1,0 +1,280 @@
+"""What hosts and waiters do with tables: seat, release, clean, seats, merge.
+
+Every action locks the tables it touches first (a PostgreSQL advisory lock per table, the
+same one the booking engine takes, then the rows FOR UPDATE; on SQLite the request
+already holds the write lock), checks the state, and changes it. Two waiters acting on
+one table at once: one wins, the other sees the new state and gets a 409.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.bookings.models import Booking, BookingStatus
+from app.db import LockSpace, advisory_xact_lock
+from app.floor.exceptions import InvalidMerge, InvalidSeat, SeatTaken, TableBusy, TableNotFound
+from app.floor.models import RestaurantTable, SeatAssignment, TableState
+from app.floor.views import holds
+from app.orders.exceptions import OrderNotFound, OrderNotOpen
+from app.orders.models import Order, OrderStatus
+from app.venue import service as venue_service
+
+
+async def lock_tables(session: AsyncSession, table_ids: Sequence[int]) -> list[RestaurantTable]:
+    """Lock tables in id order (no deadlocks), with their merge groups; return the rows."""
+    ids = sorted(set(table_ids))
+    for table_id in ids:
+        await advisory_xact_lock(session, LockSpace.TABLE, table_id)
+    rows = list(
+        await session.scalars(
+            select(RestaurantTable)
+            .where(RestaurantTable.id.in_(ids))
+            .order_by(RestaurantTable.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    missing = set(ids) - {t.id for t in rows}
+    if missing:
+        raise TableNotFound(f"Table {min(missing)} not found")
+    return rows
+
+
+async def lock_group(session: AsyncSession, table_id: int) -> list[RestaurantTable]:
+    """The table and every table merged with it, locked, ordered by table number."""
+    (table,) = await lock_tables(session, [table_id])
+    if table.merge_group is None:
+        return [table]
+    mates = await session.scalars(
+        select(RestaurantTable.id).where(RestaurantTable.merge_group == table.merge_group)
+    )
+    group = await lock_tables(session, [table_id, *mates])
+    return sorted(group, key=lambda t: t.table_number)
+
+
+async def _open_order(session: AsyncSession, order_id: int) -> Order:
+    order = await session.get(Order, order_id, with_for_update=True)
+    if order is None:
+        raise OrderNotFound(f"Order {order_id} not found")
+    if order.status != OrderStatus.open:
+        raise OrderNotOpen(f"Order {order.id} is {order.status.value}")
+    return order
+
+
+async def _holding_booking(
+    session: AsyncSession, tables: Sequence[RestaurantTable], now: datetime
+) -> Booking | None:
+    venue = await venue_service.get_venue(session)
+    rows = await session.scalars(
+        select(Booking)
+        .where(
+            Booking.table_id.in_([t.id for t in tables]),
+            Booking.status == BookingStatus.confirmed,
+            Booking.ends_at > now,
+            Booking.starts_at <= now + venue.hold,
+        )
+        .order_by(Booking.starts_at)
+    )
+    return next((b for b in rows if holds(b, now, venue.hold)), None)
+
+
+def _refuse_unless_free(tables: Sequence[RestaurantTable], order: Order | None) -> None:
+    for table in tables:
+        if table.state == TableState.cleaning:
+            raise TableBusy(f"Table {table.table_number} is being cleaned; mark it clean first")
+        if table.state == TableState.occupied and (
+            order is None or table.current_order_id != order.id
+        ):
+            raise TableBusy(
+                f"Table {table.table_number} is occupied by order {table.current_order_id}"
+            )
+
+
+async def _refuse_if_held(
+    session: AsyncSession, tables: Sequence[RestaurantTable], order: Order | None, now: datetime
+) -> None:
+    held = await _holding_booking(session, tables, now)
+    if held is not None and (order is None or order.booking_id != held.id):
+        venue = await venue_service.get_venue(session)
+        number = next(t.table_number for t in tables if t.id == held.table_id)
+        raise TableBusy(
+            f"Table {number} is held for booking {held.id} at "
+            f"{venue.local(held.starts_at):%H:%M} (party of {held.party_size})",
+            booking_id=held.id,
+        )
+
+
+def _occupy(tables: Sequence[RestaurantTable], order: Order, now: datetime) -> None:
+    for table in tables:
+        if table.current_order_id != order.id:
+            table.occupied_since = now
+        table.state = TableState.occupied
+        table.current_order_id = order.id
+    order.table_id = tables[0].id
+
+
+async def _vacate(
+    session: AsyncSession, tables: Sequence[RestaurantTable], *, clean: bool, now: datetime
+) -> None:
+    """The party left: seats freed, order detached, merge undone, table to cleaning."""
+    order_ids = {t.current_order_id for t in tables if t.current_order_id is not None}
+    ids = [t.id for t in tables]
+    await session.execute(delete(SeatAssignment).where(SeatAssignment.table_id.in_(ids)))
+    for table in tables:
+        was_occupied = table.state == TableState.occupied
+        table.state = TableState.available if clean or not was_occupied else TableState.cleaning
+        table.current_order_id = None
+        table.occupied_since = None
+        table.merge_group = None
+    if order_ids:  # a booking seated with this order is over
+        await session.execute(
+            update(Booking)
+            .where(
+                Booking.id.in_(select(Order.booking_id).where(Order.id.in_(order_ids))),
+                Booking.status == BookingStatus.seated,
+            )
+            .values(status=BookingStatus.completed, updated_at=now)
+        )
+    await session.flush()
+
+
+async def assign(
+    session: AsyncSession, table_id: int, order_id: int, *, now: datetime
+) -> list[RestaurantTable]:
+    """Seat an order at a table (its whole merge group). An order seated elsewhere moves,
+    and the table it leaves goes to cleaning."""
+    group = await lock_group(session, table_id)
+    order = await _open_order(session, order_id)
+    if all(t.current_order_id == order.id for t in group):
+        return group
+    _refuse_unless_free(group, order)
+    await _refuse_if_held(session, group, order, now)
+    capacity = sum(t.capacity for t in group)
+    if order.customer_count > capacity:
+        raise TableBusy(
+            f"Table {group[0].table_number} seats {capacity}, order {order.id} is for "
+            f"{order.customer_count}; merge tables first"
+        )
+    if order.table_id is not None and order.table_id not in {t.id for t in group}:
+        old = await lock_group(session, order.table_id)
+        if any(t.current_order_id == order.id for t in old):
+            await _vacate(session, old, clean=False, now=now)
+    _occupy(group, order, now)
+    await session.flush()
+    return group
+
+
+async def release(
+    session: AsyncSession, table_id: int, *, clean: bool, now: datetime
+) -> list[RestaurantTable]:
+    group = await lock_group(session, table_id)
+    table = next(t for t in group if t.id == table_id)
+    if table.state == TableState.cleaning and not clean:
+        raise TableBusy(f"Table {table.table_number} is already released and being cleaned")
+    if table.state == TableState.available and table.merge_group is None:
+        raise TableBusy(f"Table {table.table_number} has no party to release")
+    await _vacate(session, group, clean=clean, now=now)
+    return group
+
+
+async def mark_clean(session: AsyncSession, table_id: int) -> RestaurantTable:
+    (table,) = await lock_tables(session, [table_id])
+    if table.state != TableState.cleaning:
+        raise TableBusy(f"Table {table.table_number} is {table.state.value}, not being cleaned")
+    table.state = TableState.available
+    await session.flush()
+    return table
+
+
+def _check_seat(table: RestaurantTable, seat_number: int) -> None:
+    if not 1 <= seat_number <= table.capacity:
+        raise InvalidSeat(
+            f"Table {table.table_number} has seats 1 to {table.capacity}; "
+            f"there is no seat {seat_number}"
+        )
+
+
+async def assign_seat(
+    session: AsyncSession, table_id: int, seat_number: int, *, order_id: int | None
+) -> RestaurantTable:
+    (table,) = await lock_tables(session, [table_id])
+    _check_seat(table, seat_number)
+    if table.state != TableState.occupied or table.current_order_id is None:
+        raise TableBusy(
+            f"Table {table.table_number} is {table.state.value}; seat an order at it first"
+        )
+    if order_id is not None and order_id != table.current_order_id:
+        raise TableBusy(
+            f"Order {order_id} is not at table {table.table_number} "
+            f"(order {table.current_order_id} is)"
+        )
+    taken = await session.scalar(
+        select(SeatAssignment.order_id).where(
+            SeatAssignment.table_id == table.id, SeatAssignment.seat_number == seat_number
+        )
+    )
+    if taken is not None:
+        raise SeatTaken(f"Seat {seat_number} of table {table.table_number} is already taken")
+    session.add(
+        SeatAssignment(table_id=table.id, seat_number=seat_number, order_id=table.current_order_id)
+    )
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise SeatTaken(
+            f"Seat {seat_number} of table {table.table_number} is already taken"
+        ) from exc
+    return table
+
+
+async def release_seat(session: AsyncSession, table_id: int, seat_number: int) -> RestaurantTable:
+    (table,) = await lock_tables(session, [table_id])
+    _check_seat(table, seat_number)
+    result = await session.execute(
+        delete(SeatAssignment).where(
+            SeatAssignment.table_id == table.id, SeatAssignment.seat_number == seat_number
+        )
+    )
+    if not getattr(result, "rowcount", 0):
+        raise TableBusy(f"Seat {seat_number} of table {table.table_number} is not taken")
+    await session.flush()
+    return table
+
+
+async def merge(
+    session: AsyncSession, first_id: int, second_id: int, *, now: datetime
+) -> list[RestaurantTable]:
+    """Join two tables (or a group and a table) for one party."""
+    if first_id == second_id:
+        raise InvalidMerge()
+    first, second = await lock_group(session, first_id), await lock_group(session, second_id)
+    a = next(t for t in first if t.id == first_id)
+    b = next(t for t in second if t.id == second_id)
+    if a.merge_group is not None and a.merge_group == b.merge_group:
+        raise TableBusy(f"Tables {a.table_number} and {b.table_number} are already merged")
+    if a.merge_group is not None and b.merge_group is not None:
+        raise TableBusy(
+            f"Table {b.table_number} is already merged with other tables; release it first"
+        )
+    orders = {t.current_order_id for t in [*first, *second] if t.current_order_id is not None}
+    if len(orders) > 1:
+        raise TableBusy(
+            f"Table {a.table_number} (order {a.current_order_id}) and table "
+            f"{b.table_number} (order {b.current_order_id}) seat different parties"
+        )
+    order = await _open_order(session, orders.pop()) if orders else None
+    group = [*first, *second]
+    _refuse_unless_free(group, order)
+    await _refuse_if_held(session, [t for t in group if t.state != TableState.occupied], order, now)
+    group_id = a.merge_group or b.merge_group or min(a.id, b.id)
+    for table in group:
+        table.merge_group = group_id
+    if order is not None:
+        _occupy(sorted(group, key=lambda t: t.table_number), order, now)
+    await session.flush()
+    return sorted(group, key=lambda t: t.table_number)
