@@ -134,7 +134,8 @@ class DayPlan:
         return [t for t in self.tables if _free(self.busy.get(t.id, []), slot)]
 
     def alternatives(self, around: datetime, bookable_from: datetime) -> list[str]:
-        """Up to three free slot times before and three after `around`, nearest first."""
+        """The nearest free slot times: up to three before and three after `around`, in
+        time order."""
         free = [s for s in self.slots if s.starts_at >= bookable_from and self.free_at(s)]
         before = [s for s in free if s.starts_at < around][-MAX_ALTERNATIVES_EACH_SIDE:]
         after = [s for s in free if s.starts_at > around][:MAX_ALTERNATIVES_EACH_SIDE]

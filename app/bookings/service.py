@@ -145,7 +145,8 @@ async def create_booking(
     slot = venue.resolve(data.date, data.time, data.party_size, now, lead=not user.is_staff)
     # Only a slot this close can collide with a party sitting at a table now.
     near = slot.starts_at < now + MAX_DURATION
-    for table in await _candidates(session, data, slot):
+    candidates = await _candidates(session, data, slot)
+    for table in candidates:
         await advisory_xact_lock(session, LockSpace.TABLE, table.id)
         if not await availability.is_free(session, table.id, slot.starts_at, slot.ends_at):
             continue
@@ -173,8 +174,9 @@ async def create_booking(
         return to_out(booking, table.table_number, venue)
     alternatives = await _alternatives(session, venue, data, slot, now)
     if data.table_id is not None:
+        number = candidates[0].table_number
         raise TableUnavailable(
-            f"Table {data.table_id} is already booked at {slot.label}", alternatives=alternatives
+            f"Table {number} is already booked at {slot.label}", alternatives=alternatives
         )
     raise NoTableAvailable(
         f"No table for {data.party_size} is free at {data.date.isoformat()} {slot.label}",

@@ -143,6 +143,13 @@ class RestaurantSettingsUpdate(BaseModel):
     service_charge_percent: Percent | None = None
     tax_percent: Percent | None = None
 
+    @model_validator(mode="after")
+    def _no_explicit_nulls(self) -> Self:
+        nulls = sorted(k for k in self.model_fields_set if getattr(self, k) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null; leave a field out to keep it")
+        return self
+
     @field_validator("closed_dates")
     @classmethod
     def _unique_dates(cls, value: list[date] | None) -> list[date] | None:

@@ -32,8 +32,6 @@ async def update_settings(
         if key in changes:
             changes[key] = getattr(data, key)
     for key, value in changes.items():
-        if value is None:
-            continue
         setattr(row, key, value)
     await session.flush()
     return row
