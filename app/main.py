@@ -15,6 +15,8 @@ from app.config import Settings, get_settings
 from app.db import Database, utcnow
 from app.errors import install_error_handlers
 from app.floor.router import router as tables_router
+from app.kitchen.router import router as kitchen_router
+from app.menu.router import router as menu_router
 from app.observability import RequestContextMiddleware, configure_logging
 from app.orders.router import router as orders_router
 from app.ratelimit import RateLimiter
@@ -29,7 +31,9 @@ OPENAPI_TAGS = [
         "name": "tables",
         "description": "Tables and seats: status, seating, merging (staff; admin edits)",
     },
-    {"name": "orders", "description": "Orders at the tables (staff)"},
+    {"name": "menu", "description": "The menu (public reads, admin edits)"},
+    {"name": "orders", "description": "Orders, bills and splits (staff)"},
+    {"name": "kitchen", "description": "The kitchen queue and its live stream (staff)"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
 
@@ -80,7 +84,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(bookings_router)
     app.include_router(restaurant_router)
     app.include_router(tables_router)
+    app.include_router(menu_router)
     app.include_router(orders_router)
+    app.include_router(kitchen_router)
     return app
 
 

@@ -4,14 +4,20 @@ from app.auth.models import RefreshToken, User
 from app.bookings.models import Booking, IdempotencyKey
 from app.db import Base
 from app.floor.models import RestaurantTable, SeatAssignment
-from app.orders.models import Order
+from app.kitchen.models import KitchenEvent, KitchenTicket
+from app.menu.models import MenuItem
+from app.orders.models import Order, OrderItem
 from app.venue.models import RestaurantSettings
 
 __all__ = [
     "Base",
     "Booking",
     "IdempotencyKey",
+    "KitchenEvent",
+    "KitchenTicket",
+    "MenuItem",
     "Order",
+    "OrderItem",
     "RefreshToken",
     "RestaurantSettings",
     "RestaurantTable",

@@ -278,3 +278,13 @@ async def merge(
         _occupy(sorted(group, key=lambda t: t.table_number), order, now)
     await session.flush()
     return sorted(group, key=lambda t: t.table_number)
+
+
+async def detach(session: AsyncSession, order: Order, *, now: datetime) -> None:
+    """Take a cancelled order off its table: the table is free again (nobody sat down to
+    eat), its seats freed and any merge undone."""
+    if order.table_id is None:
+        return
+    group = await lock_group(session, order.table_id)
+    if any(t.current_order_id == order.id for t in group):
+        await _vacate(session, group, clean=True, now=now)

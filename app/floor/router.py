@@ -18,7 +18,10 @@ from app.floor.exceptions import (
     TableNumberTaken,
 )
 from app.floor.schemas import GroupView, SeatRequest, TableCreate, TableUpdate, TableView
+from app.orders import bills
+from app.orders.bills import InvalidSplit, NoCurrentOrder
 from app.orders.exceptions import OrderNotFound, OrderNotOpen
+from app.orders.schemas import SplitRequest, SplitResult
 
 router = APIRouter(prefix="/api/tables", tags=["tables"])
 AUTH = responses(Unauthorized, Forbidden)
@@ -201,3 +204,18 @@ async def merge_tables(
 ) -> GroupView:
     group = await operations.merge(session, table_id_1, table_id_2, now=now)
     return await views.describe_group(session, group, now)
+
+
+@router.post(
+    "/split-bill/{table_id}",
+    response_model=SplitResult,
+    summary="Split the bill of the table's current order: equal, by seat or by items",
+    responses={**AUTH, **responses(TableNotFound, NoCurrentOrder, InvalidSplit)},
+)
+async def split_bill(
+    table_id: int,
+    _staff: StaffUser,
+    session: SessionDep,
+    data: Annotated[SplitRequest | None, Body()] = None,
+) -> SplitResult:
+    return await bills.split_table_bill(session, table_id, data or SplitRequest())

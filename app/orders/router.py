@@ -1,24 +1,51 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, status
 
 from app.deps import Now, SessionDep, StaffUser
 from app.errors import Forbidden, Unauthorized, responses
 from app.floor.exceptions import TableBusy, TableNotFound
-from app.orders import service
-from app.orders.exceptions import OrderNotFound
-from app.orders.schemas import OrderCreate, OrderOut
+from app.menu.exceptions import MenuItemsUnavailable
+from app.orders import bills, service
+from app.orders.exceptions import OrderNotFound, OrderNotOpen
+from app.orders.models import OrderStatus
+from app.orders.schemas import Bill, OrderClose, OrderCreate, OrderOut, OrderPage, OrderUpdate
 
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 AUTH = responses(Unauthorized, Forbidden)
+NOT_FOUND = {**AUTH, **responses(OrderNotFound)}
+
+
+@router.get(
+    "",
+    response_model=OrderPage,
+    responses=AUTH,
+    summary="Orders, newest first (staff); filter by status or table",
+)
+async def list_orders(
+    _staff: StaffUser,
+    session: SessionDep,
+    status: OrderStatus | None = None,
+    table_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> OrderPage:
+    orders, total = await service.list_orders(
+        session, status=status, table_id=table_id, limit=limit, offset=offset
+    )
+    items = [await service.to_out(session, o) for o in orders]
+    return OrderPage(items=items, total=total, limit=limit, offset=offset)
 
 
 @router.post(
     "",
     response_model=OrderOut,
     status_code=status.HTTP_201_CREATED,
-    summary="Open an order, seated at `table_id` if given (staff)",
-    responses={**AUTH, **responses(TableNotFound, TableBusy)},
+    summary="Open an order (staff): priced by the server, sent to the kitchen, "
+    "seated at `table_id` if given",
+    responses={**AUTH, **responses(TableNotFound, TableBusy, MenuItemsUnavailable)},
 )
 async def create_order(
     data: OrderCreate, _staff: StaffUser, session: SessionDep, now: Now
@@ -28,10 +55,61 @@ async def create_order(
 
 
 @router.get(
-    "/{order_id}",
-    response_model=OrderOut,
-    summary="One order (staff)",
-    responses={**AUTH, **responses(OrderNotFound)},
+    "/{order_id}", response_model=OrderOut, summary="One order (staff)", responses=NOT_FOUND
 )
 async def get_order(order_id: int, _staff: StaffUser, session: SessionDep) -> OrderOut:
     return await service.to_out(session, await service.get_order(session, order_id))
+
+
+@router.put(
+    "/{order_id}",
+    response_model=OrderOut,
+    summary="Change an open order (staff): items replace the list; new items go to the kitchen",
+    responses={**NOT_FOUND, **responses(OrderNotOpen, MenuItemsUnavailable)},
+)
+async def update_order(
+    order_id: int, data: OrderUpdate, _staff: StaffUser, session: SessionDep, now: Now
+) -> OrderOut:
+    order = await service.update_order(session, order_id, data, now=now)
+    return await service.to_out(session, order)
+
+
+@router.delete(
+    "/{order_id}",
+    response_model=OrderOut,
+    summary="Cancel an open order (staff): off its table, pending tickets withdrawn",
+    responses={**NOT_FOUND, **responses(OrderNotOpen)},
+)
+async def cancel_order(order_id: int, _staff: StaffUser, session: SessionDep, now: Now) -> OrderOut:
+    order = await service.cancel_order(session, order_id, now=now)
+    return await service.to_out(session, order)
+
+
+@router.post(
+    "/{order_id}/close",
+    response_model=OrderOut,
+    summary="Close a paid order (staff); the table stays occupied until released",
+    responses={**NOT_FOUND, **responses(OrderNotOpen)},
+)
+async def close_order(
+    order_id: int,
+    _staff: StaffUser,
+    session: SessionDep,
+    now: Now,
+    data: Annotated[OrderClose | None, Body()] = None,
+) -> OrderOut:
+    order = await service.close_order(
+        session, order_id, payment_note=data.payment_note if data else None, now=now
+    )
+    return await service.to_out(session, order)
+
+
+@router.get(
+    "/{order_id}/bill",
+    response_model=Bill,
+    responses=NOT_FOUND,
+    summary="The bill: lines, subtotal, service charge, tax and total (staff)",
+)
+async def get_bill(order_id: int, _staff: StaffUser, session: SessionDep) -> Bill:
+    bill, _items = await bills.bill_for(session, await service.get_order(session, order_id))
+    return bill

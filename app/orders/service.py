@@ -1,32 +1,86 @@
-"""Orders: a party's record at the table (items, kitchen and bills build on it)."""
+"""Orders: a party's items at the table, priced by the server, sent to the kitchen."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.floor import operations as floor_ops
 from app.floor.models import RestaurantTable, SeatAssignment
-from app.orders.exceptions import OrderNotFound
-from app.orders.models import Order, OrderStatus
-from app.orders.schemas import OrderCreate, OrderOut
+from app.kitchen import service as kitchen
+from app.menu import service as menu_service
+from app.orders.exceptions import OrderNotFound, OrderNotOpen
+from app.orders.models import Order, OrderItem, OrderStatus
+from app.orders.schemas import OrderCreate, OrderItemIn, OrderItemOut, OrderOut, OrderUpdate
+
+LineKey = tuple[int, int | None, str | None]
+
+
+def _key(menu_item_id: int, seat_number: int | None, notes: str | None) -> LineKey:
+    return (menu_item_id, seat_number, notes or None)
 
 
 async def get_order(session: AsyncSession, order_id: int, *, for_update: bool = False) -> Order:
-    order = await session.get(Order, order_id, with_for_update=for_update)
+    order = await session.get(
+        Order, order_id, with_for_update=for_update, populate_existing=for_update
+    )
     if order is None:
         raise OrderNotFound(f"Order {order_id} not found")
     return order
 
 
-async def create_order(
+async def _open(session: AsyncSession, order_id: int) -> Order:
+    order = await get_order(session, order_id, for_update=True)
+    if order.status != OrderStatus.open:
+        raise OrderNotOpen(f"Order {order.id} is {order.status.value}; it can no longer change")
+    return order
+
+
+async def items_of(session: AsyncSession, order_id: int) -> list[OrderItem]:
+    rows = await session.scalars(
+        select(OrderItem).where(OrderItem.order_id == order_id).order_by(OrderItem.id)
+    )
+    return list(rows)
+
+
+async def _table_number(session: AsyncSession, order: Order) -> int | None:
+    if order.table_id is None:
+        return None
+    return await session.scalar(
+        select(RestaurantTable.table_number).where(RestaurantTable.id == order.table_id)
+    )
+
+
+async def _add_lines(
     session: AsyncSession,
-    data: OrderCreate,
-    *,
-    now: datetime,
-    booking_id: int | None = None,
+    order: Order,
+    lines: Sequence[OrderItemIn],
+    prices: dict[LineKey, Decimal],
+) -> list[tuple[OrderItem, int]]:
+    """Insert lines priced from the menu now, or at `prices` for lines the order had."""
+    menu = await menu_service.orderable(session, {line.menu_item_id for line in lines})
+    added = []
+    for line in lines:
+        item = menu[line.menu_item_id]
+        key = _key(line.menu_item_id, line.seat_number, line.notes)
+        row = OrderItem(
+            order_id=order.id, menu_item_id=item.id, name=item.name,
+            unit_price=prices.get(key, item.price), quantity=line.quantity,
+            seat_number=line.seat_number, notes=line.notes or None, created_at=order.updated_at,
+        )  # fmt: skip
+        session.add(row)
+        added.append((row, line.quantity))
+    await session.flush()
+    return added
+
+
+async def create_order(
+    session: AsyncSession, data: OrderCreate, *, now: datetime, booking_id: int | None = None
 ) -> Order:
     order = Order(
         customer_count=data.customer_count, special_requests=data.special_requests,
@@ -34,9 +88,85 @@ async def create_order(
     )  # fmt: skip
     session.add(order)
     await session.flush()
+    lines = await _add_lines(session, order, data.items, {})
     if data.table_id is not None:
         await floor_ops.assign(session, data.table_id, order.id, now=now)
+    await kitchen.send_ticket(
+        session, order, lines, table_number=await _table_number(session, order), now=now
+    )
     return order
+
+
+async def update_order(
+    session: AsyncSession, order_id: int, data: OrderUpdate, *, now: datetime
+) -> Order:
+    """Replace the given fields. Lines the order already had keep their price; what is
+    new (a new line, or a higher quantity) goes to the kitchen on a new ticket."""
+    order = await _open(session, order_id)
+    if data.customer_count is not None:
+        order.customer_count = data.customer_count
+    if "special_requests" in data.model_fields_set:
+        order.special_requests = data.special_requests
+    order.updated_at = now
+    if data.items is None:
+        await session.flush()
+        return order
+    old = await items_of(session, order.id)
+    old_qty = Counter({_key(i.menu_item_id, i.seat_number, i.notes): i.quantity for i in old})
+    prices = {_key(i.menu_item_id, i.seat_number, i.notes): i.unit_price for i in old}
+    await session.execute(delete(OrderItem).where(OrderItem.order_id == order.id))
+    added = await _add_lines(session, order, data.items, prices)
+    to_cook = []
+    for row, qty in added:
+        key = _key(row.menu_item_id, row.seat_number, row.notes)
+        already = min(old_qty[key], qty)
+        old_qty[key] -= already
+        to_cook.append((row, qty - already))
+    await kitchen.send_ticket(
+        session, order, to_cook, table_number=await _table_number(session, order), now=now
+    )
+    return order
+
+
+async def cancel_order(session: AsyncSession, order_id: int, *, now: datetime) -> Order:
+    """Cancel an open order: it leaves its table and its pending tickets leave the queue."""
+    order = await _open(session, order_id)
+    if order.table_id is not None:
+        await floor_ops.detach(session, order, now=now)
+    await kitchen.cancel_pending(session, order.id, now=now)
+    order.status = OrderStatus.cancelled
+    order.updated_at = now
+    await session.flush()
+    return order
+
+
+async def close_order(
+    session: AsyncSession, order_id: int, *, payment_note: str | None, now: datetime
+) -> Order:
+    """Paid: the order is closed; the table stays occupied until it is released."""
+    order = await _open(session, order_id)
+    order.status = OrderStatus.closed
+    order.payment_note = payment_note
+    order.closed_at = now
+    order.updated_at = now
+    await session.flush()
+    return order
+
+
+async def list_orders(
+    session: AsyncSession, *, status: OrderStatus | None, table_id: int | None, limit: int,
+    offset: int,
+) -> tuple[list[Order], int]:  # fmt: skip
+    query = select(Order)
+    if status is not None:
+        query = query.where(Order.status == status)
+    if table_id is not None:
+        query = query.where(Order.table_id == table_id)
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(
+        query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit).offset(offset)
+    )
+    return list(rows), int(total or 0)
 
 
 async def assigned_seats(session: AsyncSession, order: Order) -> list[int]:
@@ -65,7 +195,16 @@ async def assigned_seats(session: AsyncSession, order: Order) -> list[int]:
     return sorted(offsets[t.id] + n for n, t in rows)
 
 
+def line_out(item: OrderItem) -> OrderItemOut:
+    return OrderItemOut(
+        id=item.id, menu_item_id=item.menu_item_id, name=item.name, unit_price=item.unit_price,
+        quantity=item.quantity, seat_number=item.seat_number, notes=item.notes,
+        amount=item.unit_price * item.quantity,
+    )  # fmt: skip
+
+
 async def to_out(session: AsyncSession, order: Order) -> OrderOut:
+    items = await items_of(session, order.id)
     return OrderOut(
         id=order.id,
         table_id=order.table_id,
@@ -74,6 +213,9 @@ async def to_out(session: AsyncSession, order: Order) -> OrderOut:
         special_requests=order.special_requests,
         assigned_seats=await assigned_seats(session, order),
         status=order.status,
+        items=[line_out(i) for i in items],
+        total=sum((i.unit_price * i.quantity for i in items), Decimal("0.00")),
+        payment_note=order.payment_note,
         created_at=order.created_at,
         updated_at=order.updated_at,
         closed_at=order.closed_at,

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, utcnow
+
+
+class TicketStatus(enum.StrEnum):
+    pending = "pending"
+    preparing = "preparing"
+    ready = "ready"
+    served = "served"
+    cancelled = "cancelled"
+
+
+# The only moves a ticket can make: one step forward.
+NEXT_STATUS = {
+    TicketStatus.pending: TicketStatus.preparing,
+    TicketStatus.preparing: TicketStatus.ready,
+    TicketStatus.ready: TicketStatus.served,
+}
+
+
+class KitchenTicket(Base):
+    """What the kitchen must cook for one send of an order (an order can send several)."""
+
+    __tablename__ = "kitchen_tickets"
+    __table_args__ = (Index("ix_kitchen_tickets_status_created_at", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    table_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # [{"order_item_id", "name", "quantity", "seat_number", "notes"}]
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    status: Mapped[TicketStatus] = mapped_column(
+        Enum(
+            TicketStatus, native_enum=False, length=16, create_constraint=True, name="ticket_status"
+        ),
+        default=TicketStatus.pending,
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class KitchenEvent(Base):
+    """Written with each ticket change, in the same transaction; the SSE stream reads it,
+    so every web worker's screens see every change, and a reconnect resumes by id."""
+
+    __tablename__ = "kitchen_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(Integer, index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from sse_starlette import EventSourceResponse
+
+from app.deps import Now, SessionDep, StaffUser
+from app.errors import Forbidden, Unauthorized, responses
+from app.kitchen import service, stream
+from app.kitchen.exceptions import (
+    InvalidTransition,
+    PendingTicketAdminOnly,
+    TicketInProgress,
+    TicketNotFound,
+)
+from app.kitchen.models import TicketStatus
+from app.kitchen.schemas import TicketOut, TicketStatusUpdate
+
+router = APIRouter(prefix="/api/kitchen", tags=["kitchen"])
+AUTH = responses(Unauthorized, Forbidden)
+
+
+@router.get(
+    "/orders",
+    response_model=list[TicketOut],
+    responses=AUTH,
+    summary="The kitchen queue, oldest first (default: everything not yet served)",
+)
+async def kitchen_queue(
+    _staff: StaffUser, session: SessionDep, status: TicketStatus | None = None
+) -> list[TicketOut]:
+    return [TicketOut.model_validate(t) for t in await service.queue(session, status=status)]
+
+
+@router.put(
+    "/orders/{ticket_id}",
+    response_model=TicketOut,
+    summary="Move a ticket forward: pending → preparing → ready → served",
+    responses={**AUTH, **responses(TicketNotFound, InvalidTransition)},
+)
+async def update_ticket(
+    ticket_id: int, data: TicketStatusUpdate, _staff: StaffUser, session: SessionDep, now: Now
+) -> TicketOut:
+    ticket = await service.advance(session, ticket_id, data.status, now=now)
+    return TicketOut.model_validate(ticket)
+
+
+@router.delete(
+    "/orders/{ticket_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove a served or cancelled ticket (a pending one: admin only)",
+    responses={**AUTH, **responses(TicketNotFound, TicketInProgress, PendingTicketAdminOnly)},
+)
+async def remove_ticket(
+    ticket_id: int, staff: StaffUser, session: SessionDep, now: Now
+) -> Response:
+    await service.remove(session, ticket_id, user=staff, now=now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/stream",
+    summary="Server-sent events: ticket_created, ticket_updated, ticket_cancelled, "
+    "ticket_removed (data: the ticket as JSON)",
+    responses={**AUTH, 200: {"content": {"text/event-stream": {}}}},
+    response_class=EventSourceResponse,
+)
+async def kitchen_stream(
+    request: Request,
+    _staff: StaffUser,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
+) -> EventSourceResponse:
+    database = request.app.state.db
+    start = after
+    if start is None and last_event_id and last_event_id.isdigit():
+        start = int(last_event_id)
+    if start is None:
+        start = await stream.latest_event_id(database)
+    poll = request.app.state.settings.kitchen_stream_poll_seconds
+    return EventSourceResponse(stream.events(request, database, after=start, poll=poll), ping=15)
