@@ -1,4 +1,4 @@
-"""The `restaurant` command: serve, migrate, seed-demo, create-admin."""
+"""The `restaurant` command: serve, migrate, seed-demo, create-admin, worker."""
 
 from __future__ import annotations
 
@@ -97,6 +97,30 @@ def _cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
+    """Run the outbox dispatcher on its own (set OUTBOX_IN_PROCESS=false on web workers)."""
+    import signal
+
+    from app.notifications.dispatcher import OutboxDispatcher
+    from app.observability import configure_logging
+
+    configure_logging(settings.log_level)
+
+    async def run() -> None:
+        database = Database.from_url(settings.database_url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await OutboxDispatcher(database, settings).run(stop)
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="restaurant", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -113,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("seed-demo", help="load demo data (idempotent)").set_defaults(
         handler=_cmd_seed_demo
+    )
+
+    sub.add_parser("worker", help="send queued e-mails (the outbox dispatcher)").set_defaults(
+        handler=_cmd_worker
     )
 
     admin = sub.add_parser("create-admin", help="create an admin, or promote an existing user")

@@ -37,6 +37,20 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: float = Field(default=20, gt=0)
+    mail_from: str = "The Restaurant <bookings@example.com>"
+    mail_output_dir: str = ""
+    reminder_hours: float = Field(default=24, ge=0)
+    outbox_in_process: bool = True
+    outbox_poll_seconds: float = Field(default=2, gt=0)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    outbox_backoff_seconds: float = Field(default=30, gt=0)
+    outbox_lease_seconds: float = Field(default=300, gt=0)
     kitchen_stream_poll_seconds: float = Field(default=0.5, gt=0, le=10)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)

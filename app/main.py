@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,8 @@ from app.errors import install_error_handlers
 from app.floor.router import router as tables_router
 from app.kitchen.router import router as kitchen_router
 from app.menu.router import router as menu_router
+from app.notifications.dispatcher import OutboxDispatcher
+from app.notifications.router import router as admin_outbox_router
 from app.observability import RequestContextMiddleware, configure_logging
 from app.orders.router import router as orders_router
 from app.ratelimit import RateLimiter
@@ -34,6 +37,7 @@ OPENAPI_TAGS = [
     {"name": "menu", "description": "The menu (public reads, admin edits)"},
     {"name": "orders", "description": "Orders, bills and splits (staff)"},
     {"name": "kitchen", "description": "The kitchen queue and its live stream (staff)"},
+    {"name": "admin", "description": "Operations: the e-mail outbox (admin)"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
 
@@ -49,10 +53,23 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owns_database:
-            await database.dispose()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        dispatcher_task = None
+        if settings.outbox_in_process:
+            dispatcher = OutboxDispatcher(database, settings, clock=lambda: app.state.clock())
+            dispatcher_task = asyncio.create_task(dispatcher.run(stop), name="outbox")
+        try:
+            yield
+        finally:
+            stop.set()
+            if dispatcher_task is not None:
+                try:
+                    await asyncio.wait_for(dispatcher_task, timeout=10)
+                except TimeoutError:
+                    dispatcher_task.cancel()
+            if owns_database:
+                await database.dispose()
 
     app = FastAPI(
         title="Restaurant service",
@@ -87,6 +104,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(menu_router)
     app.include_router(orders_router)
     app.include_router(kitchen_router)
+    app.include_router(admin_outbox_router)
     return app
 
 

@@ -6,6 +6,7 @@ from app.db import Base
 from app.floor.models import RestaurantTable, SeatAssignment
 from app.kitchen.models import KitchenEvent, KitchenTicket
 from app.menu.models import MenuItem
+from app.notifications.models import OutboxMessage
 from app.orders.models import Order, OrderItem
 from app.venue.models import RestaurantSettings
 
@@ -18,6 +19,7 @@ __all__ = [
     "MenuItem",
     "Order",
     "OrderItem",
+    "OutboxMessage",
     "RefreshToken",
     "RestaurantSettings",
     "RestaurantTable",

@@ -203,6 +203,7 @@ def make_settings(url: str, **overrides: Any) -> Settings:
         "rate_limit_booking": "1000/minute",
         "rate_limit_availability": "10000/minute",
         "log_level": "WARNING",
+        "outbox_in_process": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

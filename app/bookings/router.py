@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import date as Date
 from datetime import time as Time
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
@@ -25,7 +26,7 @@ from app.bookings.schemas import (
     SeatBooking,
     SeatedBooking,
 )
-from app.deps import CurrentUser, Now, SessionDep, StaffUser
+from app.deps import CurrentUser, Now, SessionDep, SettingsDep, StaffUser
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
 from app.floor.exceptions import TableBusy
 from app.orders import service as orders_service
@@ -76,6 +77,7 @@ async def create_booking(
     data: BookingCreate,
     user: CurrentUser,
     session: SessionDep,
+    settings: SettingsDep,
     now: Now,
     idempotency_key: Annotated[
         str | None,
@@ -83,8 +85,9 @@ async def create_booking(
     ] = None,
 ) -> BookingOut:
     return await service.create_booking_idempotent(
-        session, data, user=user, now=now, key=idempotency_key
-    )
+        session, data, user=user, now=now, key=idempotency_key,
+        reminder_before=timedelta(hours=settings.reminder_hours),
+    )  # fmt: skip
 
 
 @router.get(

@@ -32,10 +32,12 @@ from app.bookings.schemas import (
 )
 from app.db import LockSpace, advisory_xact_lock
 from app.floor.models import RestaurantTable
+from app.notifications import outbox
 from app.venue import service as venue_service
 from app.venue.calendar import MAX_DURATION, Slot, Venue
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
+DEFAULT_REMINDER = timedelta(hours=24)
 
 
 def _option(table: RestaurantTable) -> TableOption:
@@ -133,7 +135,12 @@ async def _alternatives(
 
 
 async def create_booking(
-    session: AsyncSession, data: BookingCreate, *, user: User, now: datetime
+    session: AsyncSession,
+    data: BookingCreate,
+    *,
+    user: User,
+    now: datetime,
+    reminder_before: timedelta = DEFAULT_REMINDER,
 ) -> BookingOut:
     """Check and insert under a per-table lock, so two requests can never both win a table.
 
@@ -171,6 +178,10 @@ async def create_booking(
             await session.flush()
         except IntegrityError as exc:  # the exclusion constraint caught an overlap
             raise TableUnavailable() from exc
+        await outbox.booking_confirmed(
+            session, booking, guest=user, table_number=table.table_number, now=now,
+            reminder_before=reminder_before,
+        )  # fmt: skip
         return to_out(booking, table.table_number, venue)
     alternatives = await _alternatives(session, venue, data, slot, now)
     if data.table_id is not None:
@@ -190,11 +201,19 @@ def _request_hash(data: BookingCreate) -> str:
 
 
 async def create_booking_idempotent(
-    session: AsyncSession, data: BookingCreate, *, user: User, now: datetime, key: str | None
+    session: AsyncSession,
+    data: BookingCreate,
+    *,
+    user: User,
+    now: datetime,
+    key: str | None,
+    reminder_before: timedelta = DEFAULT_REMINDER,
 ) -> BookingOut:
     """With an Idempotency-Key, the first successful answer is replayed for 24 hours."""
     if key is None:
-        return await create_booking(session, data, user=user, now=now)
+        return await create_booking(
+            session, data, user=user, now=now, reminder_before=reminder_before
+        )
     await advisory_xact_lock(
         session, LockSpace.IDEMPOTENCY, zlib.crc32(f"{user.id}:{key}".encode())
     )
@@ -209,7 +228,7 @@ async def create_booking_idempotent(
     if record is not None:
         await session.delete(record)
         await session.flush()
-    out = await create_booking(session, data, user=user, now=now)
+    out = await create_booking(session, data, user=user, now=now, reminder_before=reminder_before)
     session.add(IdempotencyKey(
         user_id=user.id, key=key, request_hash=digest, status_code=201,
         response=out.model_dump(mode="json"), created_at=now,
@@ -243,7 +262,7 @@ async def get_booking(session: AsyncSession, booking_id: int, *, user: User) -> 
 async def cancel_booking(
     session: AsyncSession, booking_id: int, *, user: User, now: datetime
 ) -> Booking:
-    booking, _number = await load_booking(session, booking_id, user, for_update=True)
+    booking, number = await load_booking(session, booking_id, user, for_update=True)
     if booking.status != BookingStatus.confirmed:
         raise BookingNotCancellable(f"Booking {booking.id} is {booking.status.value}")
     if booking.starts_at <= now:
@@ -259,6 +278,12 @@ async def cancel_booking(
     booking.cancelled_at = now
     booking.updated_at = now
     await session.flush()
+    guest = user if booking.user_id == user.id else await session.get(User, booking.user_id or 0)
+    if guest is not None:
+        await outbox.booking_cancelled(
+            session, booking, guest=guest, table_number=number, now=now,
+            by_restaurant=guest.id != user.id,
+        )  # fmt: skip
     return booking
 
 

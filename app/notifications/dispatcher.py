@@ -1,0 +1,157 @@
+"""The outbox dispatcher: claim due messages, send them, record the outcome.
+
+Claiming is a short transaction that marks rows `sending` with a lease (on PostgreSQL
+with FOR UPDATE SKIP LOCKED, so dispatchers never claim the same row; on SQLite the
+claim runs under the write lock, one dispatcher at a time). Sending happens outside any
+transaction, so a slow or dead SMTP server never holds a lock that bookings need. A
+dispatcher that dies mid-send leaves rows whose lease runs out; they are claimed again.
+Failures retry with exponential backoff and, after the last attempt, stay `failed` with
+the error kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select
+
+from app.bookings.models import Booking, BookingStatus
+from app.config import Settings
+from app.db import Database, utcnow
+from app.notifications.mailer import Mailer, build_message, mailer_for
+from app.notifications.models import MessageKind, MessageStatus, OutboxMessage
+
+logger = logging.getLogger("app.outbox")
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    recipient: str
+    subject: str
+    text: str
+    html: str
+    attempts: int
+
+
+class OutboxDispatcher:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        *,
+        mailer: Mailer | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        batch_size: int = 20,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.mailer = mailer or mailer_for(settings)
+        self.clock = clock
+        self.batch_size = batch_size
+
+    def backoff(self, attempts: int) -> timedelta:
+        seconds = self.settings.outbox_backoff_seconds * 2 ** max(0, attempts - 1)
+        return timedelta(seconds=min(seconds, 6 * 3600))
+
+    async def claim(self) -> list[Claimed]:
+        now = self.clock()
+        due = or_(
+            and_(
+                OutboxMessage.status == MessageStatus.pending, OutboxMessage.next_attempt_at <= now
+            ),
+            and_(OutboxMessage.status == MessageStatus.sending, OutboxMessage.lease_until < now),
+        )
+        query = (
+            select(OutboxMessage)
+            .where(due)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        async with self.database.writer() as session, session.begin():
+            rows = list(await session.scalars(query))
+            reminders = [r.booking_id for r in rows if r.kind == MessageKind.booking_reminder]
+            live = set()
+            if reminders:
+                live = set(
+                    await session.scalars(
+                        select(Booking.id).where(
+                            Booking.id.in_(reminders), Booking.status == BookingStatus.confirmed
+                        )
+                    )
+                )
+            claimed = []
+            for row in rows:
+                if row.kind == MessageKind.booking_reminder and row.booking_id not in live:
+                    row.status = MessageStatus.cancelled
+                    row.last_error = "booking is no longer confirmed"
+                    continue
+                row.status = MessageStatus.sending
+                row.lease_until = now + timedelta(seconds=self.settings.outbox_lease_seconds)
+                row.attempts += 1
+                claimed.append(
+                    Claimed(row.id, row.recipient, row.subject, row.body_text, row.body_html,
+                            row.attempts)
+                )  # fmt: skip
+        return claimed
+
+    async def _record(self, item: Claimed, error: str | None) -> None:
+        now = self.clock()
+        async with self.database.writer() as session, session.begin():
+            row = await session.get(OutboxMessage, item.id, with_for_update=True)
+            if row is None or row.status != MessageStatus.sending or row.attempts != item.attempts:
+                return  # someone else took it over after our lease ran out
+            row.lease_until = None
+            if error is None:
+                row.status = MessageStatus.sent
+                row.sent_at = now
+                row.last_error = None
+            elif row.attempts >= self.settings.outbox_max_attempts:
+                row.status = MessageStatus.failed
+                row.last_error = error[:1000]
+            else:
+                row.status = MessageStatus.pending
+                row.next_attempt_at = now + self.backoff(row.attempts)
+                row.last_error = error[:1000]
+
+    async def send(self, item: Claimed) -> None:
+        message = build_message(
+            self.settings, recipient=item.recipient, subject=item.subject, text=item.text,
+            html=item.html, message_id=item.id,
+        )  # fmt: skip
+        try:
+            await self.mailer.send(message)
+        except Exception as exc:  # any failure to deliver is retried later
+            logger.warning("outbox message %s failed (attempt %s): %s", item.id, item.attempts, exc)
+            await self._record(item, f"{type(exc).__name__}: {exc}")
+            return
+        await self._record(item, None)
+
+    async def run_once(self) -> int:
+        """Send what is due now; returns how many messages were attempted."""
+        claimed = await self.claim()
+        for item in claimed:
+            await self.send(item)
+        return len(claimed)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until `stop` is set: send what is due, then wait for the next poll."""
+        logger.info("outbox dispatcher started")
+        while not stop.is_set():
+            try:
+                busy = await self.run_once()
+            except Exception:
+                logger.exception("outbox dispatcher round failed")
+                busy = 0
+            if busy:
+                continue
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.outbox_poll_seconds)
+            except TimeoutError:
+                pass
+        logger.info("outbox dispatcher stopped")

@@ -1,0 +1,78 @@
+"""Delivering a message: SMTP (aiosmtplib), or the log when no SMTP server is configured."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+from app.config import Settings
+
+logger = logging.getLogger("app.mail")
+
+
+class Mailer(Protocol):
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+def build_message(
+    settings: Settings, *, recipient: str, subject: str, text: str, html: str, message_id: int
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = recipient
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(idstring=f"outbox-{message_id}")
+    message["X-Outbox-ID"] = str(message_id)
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+class SmtpMailer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def send(self, message: EmailMessage) -> None:
+        s = self.settings
+        await aiosmtplib.send(
+            message,
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username or None,
+            password=s.smtp_password or None,
+            start_tls=s.smtp_starttls,
+            timeout=s.smtp_timeout_seconds,
+        )
+
+
+class LogMailer:
+    """No SMTP server configured (the `make run` default): log each message, and write it
+    as an .eml file when MAIL_OUTPUT_DIR is set."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.folder = Path(settings.mail_output_dir) if settings.mail_output_dir else None
+
+    async def send(self, message: EmailMessage) -> None:
+        body = message.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""
+        logger.info(
+            "mail (not sent: SMTP_HOST is not set)",
+            extra={"fields": {"to": message["To"], "subject": message["Subject"], "text": text}},
+        )
+        if self.folder is not None:
+            await asyncio.to_thread(self._write, message, self.folder)
+
+    @staticmethod
+    def _write(message: EmailMessage, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{message['X-Outbox-ID']}.eml").write_bytes(bytes(message))
+
+
+def mailer_for(settings: Settings) -> Mailer:
+    return SmtpMailer(settings) if settings.smtp_host else LogMailer(settings)

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, UTCDateTime, utcnow
+
+
+class MessageKind(enum.StrEnum):
+    booking_confirmed = "booking_confirmed"
+    booking_cancelled = "booking_cancelled"
+    booking_reminder = "booking_reminder"
+
+
+class MessageStatus(enum.StrEnum):
+    pending = "pending"  # waiting for its next_attempt_at
+    sending = "sending"  # claimed by a dispatcher until lease_until
+    sent = "sent"
+    failed = "failed"  # gave up after the maximum attempts; last_error says why
+    cancelled = "cancelled"  # no longer wanted (a reminder for a cancelled booking)
+
+
+class OutboxMessage(Base):
+    """An e-mail to send, written in the same transaction as the change it reports."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[MessageKind] = mapped_column(
+        Enum(MessageKind, native_enum=False, length=32, create_constraint=True, name="message_kind")
+    )
+    booking_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bookings.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(200))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    status: Mapped[MessageStatus] = mapped_column(
+        Enum(
+            MessageStatus,
+            native_enum=False,
+            length=16,
+            create_constraint=True,
+            name="message_status",
+        ),
+        default=MessageStatus.pending,
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,445 @@
+"""Booking e-mails through the outbox, delivered to a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import logging
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from app.auth.models import Role
+from app.config import Settings
+from app.main import create_app
+from app.notifications.dispatcher import OutboxDispatcher
+from app.notifications.models import MessageStatus, OutboxMessage
+from tests.booking_helpers import ALL_DAY, book, configure, next_weekday
+from tests.conftest import TestDatabase, UserFactory, make_settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=default_policy)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 OK"
+
+    def subjects(self) -> list[str]:
+        return [" ".join(str(m["Subject"]).split()) for m in self.messages]
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.inbox = Inbox()
+        self.controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def settings_overrides(smtp: SmtpServer) -> dict[str, Any]:
+    return {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp.port,
+        "smtp_starttls": False,
+        "smtp_timeout_seconds": 3,
+        "outbox_backoff_seconds": 60,
+        "outbox_max_attempts": 3,
+        "mail_from": "Test Bistro <book@test.example>",
+    }
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(app: Any) -> Clock:
+    clock = Clock()
+    app.state.clock = clock
+    return clock
+
+
+def dispatcher(db: TestDatabase, settings: Settings, clock: Clock, **kw: Any) -> OutboxDispatcher:
+    return OutboxDispatcher(db.database, settings, clock=clock, **kw)
+
+
+async def outbox_rows(db: TestDatabase) -> list[OutboxMessage]:
+    async with db.database.reader() as session:
+        return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def test_booking_sends_exactly_one_confirmation(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    guest, headers = await make_user(Role.customer, email="ada@example.com")
+    day = next_weekday(4)
+    booking = (await book(client, headers, day, "19:00", 4, special_requests="Birthday")).json()
+    sender = dispatcher(db, settings, clock)
+    assert await sender.run_once() == 1
+    assert await sender.run_once() == 0
+    assert len(smtp.inbox.messages) == 1
+    message = smtp.inbox.messages[0]
+    assert message["To"] == "ada@example.com"
+    assert message["From"] == "Test Bistro <book@test.example>"
+    assert smtp.inbox.subjects()[0].startswith("Booking confirmed")
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    for fragment in (
+        "19:00",
+        "4 guests",
+        f"#{booking['id']}",
+        "Europe/London",
+        "cancel",
+        f"Table:   {booking['table_number']}",
+        "Birthday",
+        str(day.day),
+    ):
+        assert fragment in text, fragment
+    assert "<table" in html and f"#{booking['id']}" in html
+    rows = await outbox_rows(db)
+    assert [(r.kind.value, r.status.value) for r in rows] == [
+        ("booking_confirmed", "sent"), ("booking_reminder", "pending")]  # fmt: skip
+    assert guest.email == "ada@example.com"
+
+
+async def test_cancellation_sends_one_notice_and_no_reminder(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    _, headers = await make_user(Role.customer)
+    booking = (await book(client, headers, next_weekday(4), "19:00", 2)).json()
+    sender = dispatcher(db, settings, clock)
+    await sender.run_once()
+    assert (await client.delete(f"/bookings/{booking['id']}", headers=headers)).status_code == 204
+    await sender.run_once()
+    clock.now = datetime.fromisoformat(booking["starts_at"]) - timedelta(hours=1)
+    await sender.run_once()
+    assert [s.split(":")[0] for s in smtp.inbox.subjects()] == [
+        "Booking confirmed", "Booking cancelled"]  # fmt: skip
+    assert (
+        "by the restaurant"
+        not in smtp.inbox.messages[1]
+        .get_body(  # type: ignore[union-attr]
+            preferencelist=("plain",)
+        )
+        .get_content()
+    )
+    statuses = {r.kind.value: r.status.value for r in await outbox_rows(db)}
+    assert statuses["booking_reminder"] == "cancelled"
+
+
+async def test_restaurant_cancellation_says_so(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    _, guest = await make_user(Role.customer)
+    _, staff = await make_user(Role.staff)
+    booking = (await book(client, guest, next_weekday(4), "19:00", 2)).json()
+    assert (await client.delete(f"/bookings/{booking['id']}", headers=staff)).status_code == 204
+    await dispatcher(db, settings, clock).run_once()
+    cancelled = smtp.inbox.messages[-1]
+    assert smtp.inbox.subjects()[-1].startswith("Booking cancelled")
+    body = cancelled.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "by the restaurant" in body
+
+
+async def test_rolled_back_or_refused_booking_sends_nothing(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    _, headers = await make_user(Role.customer)
+
+    def refuse(_session: Session) -> None:
+        raise RuntimeError("commit refused by test")
+
+    event.listen(Session, "before_commit", refuse)
+    try:
+        failed = await book(client, headers, next_weekday(4), "19:00", 2)
+    finally:
+        event.remove(Session, "before_commit", refuse)
+    assert failed.status_code == 500
+    assert (await book(client, headers, next_weekday(4), "19:00", 13)).status_code == 422
+    assert await outbox_rows(db) == []
+    assert await dispatcher(db, settings, clock).run_once() == 0
+    assert smtp.inbox.messages == []
+
+
+async def test_reminder_goes_out_at_its_time(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    _, headers = await make_user(Role.customer)
+    booking = (await book(client, headers, next_weekday(4, at_least_days=3), "19:00", 2)).json()
+    starts = datetime.fromisoformat(booking["starts_at"])
+    sender = dispatcher(db, settings, clock)
+    await sender.run_once()
+    clock.now = starts - timedelta(hours=24, minutes=1)
+    assert await sender.run_once() == 0
+    clock.now = starts - timedelta(hours=23, minutes=59)
+    assert await sender.run_once() == 1
+    assert smtp.inbox.subjects()[-1].startswith("Reminder")
+    assert await sender.run_once() == 0
+    assert len(smtp.inbox.messages) == 2
+
+
+async def test_no_reminder_for_a_booking_made_inside_the_window(
+    client: httpx.AsyncClient, db: TestDatabase, make_user: UserFactory, clock: Clock
+) -> None:
+    _, staff = await make_user(Role.staff)  # staff may book inside the lead time
+    _, admin = await make_user(Role.admin)
+    await configure(client, admin, opening_hours=ALL_DAY)
+    local = (clock.now + timedelta(hours=3)).astimezone(ZoneInfo("Europe/London"))
+    slot = local.replace(minute=local.minute // 15 * 15, second=0, microsecond=0)
+    made = await book(client, staff, slot.date(), slot.strftime("%H:%M"), 2)
+    assert made.status_code == 201, made.text
+    assert [r.kind.value for r in await outbox_rows(db)] == ["booking_confirmed"]
+
+
+async def test_smtp_down_retries_then_succeeds_and_bookings_are_unaffected(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    smtp.stop()
+    _, headers = await make_user(Role.customer)
+    day = next_weekday(4)
+    for at in ("12:00", "13:00"):
+        assert (await book(client, headers, day, at, 2)).status_code == 201
+    sender = dispatcher(db, settings, clock)
+    assert await sender.run_once() == 2
+    rows = [r for r in await outbox_rows(db) if r.kind.value == "booking_confirmed"]
+    assert all(r.status == MessageStatus.pending and r.attempts == 1 for r in rows)
+    assert all(r.last_error for r in rows)
+    assert await sender.run_once() == 0  # backing off: nothing due yet
+
+    smtp.start()
+    clock.now += timedelta(seconds=61)
+    assert await sender.run_once() == 2
+    assert len(smtp.inbox.messages) == 2
+    rows = [r for r in await outbox_rows(db) if r.kind.value == "booking_confirmed"]
+    assert all(r.status == MessageStatus.sent and r.attempts == 2 for r in rows)
+
+
+async def test_gives_up_after_max_attempts_and_admin_can_retry(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    smtp.stop()
+    _, headers = await make_user(Role.customer)
+    _, admin = await make_user(Role.admin)
+    _, staff = await make_user(Role.staff)
+    await book(client, headers, next_weekday(4), "19:00", 2)
+    sender = dispatcher(db, settings, clock)
+    for attempt in range(3):
+        assert await sender.run_once() == 1, attempt
+        clock.now += timedelta(hours=1)
+    failed = (await client.get("/admin/outbox", params={"status": "failed"}, headers=admin)).json()
+    assert failed["total"] == 1
+    message = failed["items"][0]
+    assert message["attempts"] == 3 and "Error" in message["last_error"]
+    assert (await client.get("/admin/outbox", headers=staff)).status_code == 403
+    assert (
+        await client.post(f"/admin/outbox/{message['id']}/retry", headers=staff)
+    ).status_code == 403
+
+    smtp.start()
+    retried = await client.post(f"/admin/outbox/{message['id']}/retry", headers=admin)
+    assert retried.status_code == 200 and retried.json()["status"] == "pending"
+    again = await client.post(f"/admin/outbox/{message['id']}/retry", headers=admin)
+    assert again.status_code == 409
+    assert await sender.run_once() == 1
+    assert len(smtp.inbox.messages) == 1
+    assert (await client.post("/admin/outbox/99999/retry", headers=admin)).status_code == 404
+
+
+async def test_a_hanging_smtp_server_does_not_hold_up_bookings(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    """A server that accepts and never answers: the dispatcher waits on it, bookings don't."""
+    silent = await asyncio.start_server(lambda _r, _w: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    _, headers = await make_user(Role.customer)
+    day = next_weekday(4)
+    await book(client, headers, day, "12:00", 2)
+    stuck = dispatcher(
+        db, settings.model_copy(update={"smtp_port": port, "smtp_timeout_seconds": 30}), clock
+    )
+    sending = asyncio.create_task(stuck.run_once())
+    try:
+        await asyncio.sleep(0.2)
+        for at in ("13:00", "14:00", "15:00"):
+            assert (await book(client, headers, day, at, 2)).status_code == 201
+        assert (await client.get("/bookings", headers=headers)).json()["total"] == 4
+        assert not sending.done()  # the dispatcher is still waiting on the silent server
+    finally:
+        sending.cancel()
+        silent.close()
+
+
+async def test_crashed_dispatcher_lease_expires_and_message_is_delivered(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    """A process killed after the booking commit (or mid-send) loses no message."""
+    _, headers = await make_user(Role.customer)
+    await book(client, headers, next_weekday(4), "19:00", 2)
+    crashed = dispatcher(db, settings, clock)
+    assert len(await crashed.claim()) == 1  # claimed, then the process "dies"
+    restarted = dispatcher(db, settings, clock)
+    assert await restarted.run_once() == 0  # still leased to the dead one
+    clock.now += timedelta(seconds=settings.outbox_lease_seconds + 1)
+    assert await restarted.run_once() == 1
+    assert len(smtp.inbox.messages) == 1
+
+
+@pytest.mark.postgres_only
+async def test_two_dispatchers_never_send_one_row_twice(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    users = [await make_user(Role.customer) for _ in range(4)]
+    day = next_weekday(4)
+    times = [f"{h:02d}:{m:02d}" for h in range(12, 21) for m in (0, 30)][:12]
+    for i, at in enumerate(times):
+        for party in (2, 4):
+            response = await book(client, users[i % 4][1], day, at, party)
+            assert response.status_code == 201, response.text
+    workers = [dispatcher(db, settings, clock, batch_size=3) for _ in range(2)]
+    for _ in range(30):
+        done = await asyncio.gather(*(w.run_once() for w in workers))
+        if sum(done) == 0:
+            break
+    ids = [m["X-Outbox-ID"] for m in smtp.inbox.messages]
+    assert len(ids) == 24 and len(set(ids)) == 24
+    assert all(
+        r.status == MessageStatus.sent
+        for r in await outbox_rows(db)
+        if r.kind.value == "booking_confirmed"
+    )
+
+
+async def test_in_process_dispatcher_delivers_and_stops_cleanly(
+    db: TestDatabase,
+    smtp: SmtpServer,
+    settings_overrides: dict[str, Any],
+    make_user: UserFactory,
+) -> None:
+    settings = make_settings(
+        db.url, **settings_overrides, outbox_in_process=True, outbox_poll_seconds=0.05
+    )
+    app = create_app(settings, database=db.database)
+    _, headers = await make_user(Role.customer)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await book(client, headers, next_weekday(4), "19:00", 2)).status_code == 201
+            for _ in range(100):
+                if smtp.inbox.messages:
+                    break
+                await asyncio.sleep(0.05)
+    assert [s.split(":")[0] for s in smtp.inbox.subjects()] == ["Booking confirmed"]
+
+
+async def test_without_smtp_host_messages_go_to_the_log_and_folder(
+    db: TestDatabase, tmp_path: Path, make_user: UserFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(db.url, smtp_host="", mail_output_dir=str(tmp_path))
+    app = create_app(settings, database=db.database)
+    _, headers = await make_user(Role.customer)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        booking = (await book(client, headers, next_weekday(4), "19:00", 2)).json()
+        await client.delete(f"/bookings/{booking['id']}", headers=headers)
+    with caplog.at_level(logging.INFO, logger="app.mail"):
+        assert await OutboxDispatcher(db.database, settings).run_once() == 2
+    logged = [r for r in caplog.records if r.name == "app.mail"]
+    assert len(logged) == 2
+    assert [r.fields["subject"].split(":")[0] for r in logged] == [  # type: ignore[attr-defined]
+        "Booking confirmed", "Booking cancelled"]  # fmt: skip
+    assert len(await asyncio.to_thread(lambda: list(tmp_path.glob("*.eml")))) == 2
