@@ -98,9 +98,11 @@ def _cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
-    """Run the outbox dispatcher on its own (set OUTBOX_IN_PROCESS=false on web workers)."""
+    """Run the outbox dispatcher and housekeeping on their own (OUTBOX_IN_PROCESS=false on
+    the web workers)."""
     import signal
 
+    from app import housekeeping
     from app.notifications.dispatcher import OutboxDispatcher
     from app.observability import configure_logging
 
@@ -113,7 +115,9 @@ def _cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await OutboxDispatcher(database, settings).run(stop)
+            await asyncio.gather(
+                OutboxDispatcher(database, settings).run(stop), housekeeping.run(database, stop)
+            )
         finally:
             await database.dispose()
 

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app import health
+from app import health, housekeeping
 from app.auth.router import auth_router, users_router
 from app.bookings.router import router as bookings_router
 from app.config import Settings, get_settings
@@ -55,19 +55,20 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        dispatcher_task = None
+        tasks = []
         if settings.outbox_in_process:
             dispatcher = OutboxDispatcher(database, settings, clock=lambda: app.state.clock())
-            dispatcher_task = asyncio.create_task(dispatcher.run(stop), name="outbox")
+            tasks.append(asyncio.create_task(dispatcher.run(stop), name="outbox"))
+            tasks.append(asyncio.create_task(housekeeping.run(database, stop), name="housekeeping"))
         try:
             yield
         finally:
             stop.set()
-            if dispatcher_task is not None:
+            for task in tasks:
                 try:
-                    await asyncio.wait_for(dispatcher_task, timeout=10)
+                    await asyncio.wait_for(task, timeout=10)
                 except TimeoutError:
-                    dispatcher_task.cancel()
+                    task.cancel()
             if owns_database:
                 await database.dispose()
 

@@ -1,0 +1,60 @@
+"""Periodic clean-up of rows that only matter for a while."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+
+from app.auth.models import RefreshToken
+from app.bookings.models import IdempotencyKey
+from app.db import Database, utcnow
+from app.kitchen.models import KitchenEvent
+
+logger = logging.getLogger("app.housekeeping")
+
+KITCHEN_EVENTS_KEPT = timedelta(days=2)
+IDEMPOTENCY_KEYS_KEPT = timedelta(hours=24)
+
+
+async def purge(database: Database, now: datetime) -> dict[str, int]:
+    """Delete kitchen events older than two days, idempotency keys past their 24 hours and
+    expired refresh tokens. Returns how many rows of each went."""
+    statements = {
+        "kitchen_events": delete(KitchenEvent).where(
+            KitchenEvent.created_at < now - KITCHEN_EVENTS_KEPT
+        ),
+        "idempotency_keys": delete(IdempotencyKey).where(
+            IdempotencyKey.created_at < now - IDEMPOTENCY_KEYS_KEPT
+        ),
+        "refresh_tokens": delete(RefreshToken).where(RefreshToken.expires_at < now),
+    }
+    counts = {}
+    async with database.writer() as session, session.begin():
+        for name, statement in statements.items():
+            result = await session.execute(statement)
+            counts[name] = int(getattr(result, "rowcount", 0) or 0)
+    return counts
+
+
+async def run(
+    database: Database,
+    stop: asyncio.Event,
+    *,
+    every: float = 600,
+    clock: Callable[[], datetime] = utcnow,
+) -> None:
+    while not stop.is_set():
+        try:
+            counts = await purge(database, clock())
+            if any(counts.values()):
+                logger.info("purged old rows", extra={"fields": counts})
+        except Exception:
+            logger.exception("housekeeping round failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        except TimeoutError:
+            pass
