@@ -20,6 +20,7 @@ from app.orders.schemas import Bill, BillLine, SplitBill, SplitRequest, SplitRes
 from app.venue import service as venue_service
 
 HUNDRED = Decimal(100)
+MAX_PARTS = 50
 
 
 class NoCurrentOrder(Conflict):
@@ -116,6 +117,8 @@ async def split_table_bill(
     bill, items = await bill_for(session, order)
     if request.mode == "equal":
         parts = request.parts or order.customer_count
+        if parts > MAX_PARTS:
+            raise InvalidSplit(f"{parts} guests: give `parts` (at most {MAX_PARTS})")
         labels, groups, weights = _equal(items, parts)
     elif request.mode == "by_seat":
         labels, groups, weights = _by_seat(items)

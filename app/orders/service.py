@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.floor import operations as floor_ops
@@ -60,17 +60,17 @@ async def _add_lines(
     session: AsyncSession,
     order: Order,
     lines: Sequence[OrderItemIn],
-    prices: dict[LineKey, Decimal],
+    prices: dict[int, Decimal],
 ) -> list[tuple[OrderItem, int]]:
-    """Insert lines priced from the menu now, or at `prices` for lines the order had."""
+    """Insert lines priced from the menu now, or at `prices` (by menu item) for dishes the
+    order already had, so a later menu change does not alter an open bill."""
     menu = await menu_service.orderable(session, {line.menu_item_id for line in lines})
     added = []
     for line in lines:
         item = menu[line.menu_item_id]
-        key = _key(line.menu_item_id, line.seat_number, line.notes)
         row = OrderItem(
             order_id=order.id, menu_item_id=item.id, name=item.name,
-            unit_price=prices.get(key, item.price), quantity=line.quantity,
+            unit_price=prices.get(item.id, item.price), quantity=line.quantity,
             seat_number=line.seat_number, notes=line.notes or None, created_at=order.updated_at,
         )  # fmt: skip
         session.add(row)
@@ -100,8 +100,8 @@ async def create_order(
 async def update_order(
     session: AsyncSession, order_id: int, data: OrderUpdate, *, now: datetime
 ) -> Order:
-    """Replace the given fields. Lines the order already had keep their price; what is
-    new (a new line, or a higher quantity) goes to the kitchen on a new ticket."""
+    """Replace the given fields. Lines the order already had keep their id and price;
+    what is new (a new line, or a higher quantity) goes to the kitchen on a new ticket."""
     order = await _open(session, order_id)
     if data.customer_count is not None:
         order.customer_count = data.customer_count
@@ -112,16 +112,30 @@ async def update_order(
         await session.flush()
         return order
     old = await items_of(session, order.id)
-    old_qty = Counter({_key(i.menu_item_id, i.seat_number, i.notes): i.quantity for i in old})
-    prices = {_key(i.menu_item_id, i.seat_number, i.notes): i.unit_price for i in old}
-    await session.execute(delete(OrderItem).where(OrderItem.order_id == order.id))
-    added = await _add_lines(session, order, data.items, prices)
-    to_cook = []
-    for row, qty in added:
-        key = _key(row.menu_item_id, row.seat_number, row.notes)
-        already = min(old_qty[key], qty)
-        old_qty[key] -= already
-        to_cook.append((row, qty - already))
+    prices = {row.menu_item_id: row.unit_price for row in old}
+    # Each new line takes over an old line for the same dish, seat and note (its id and
+    # price stay); the rest of the old lines go, and the rest of the new ones are added.
+    unmatched: dict[LineKey, list[OrderItem]] = defaultdict(list)
+    for row in old:
+        unmatched[_key(row.menu_item_id, row.seat_number, row.notes)].append(row)
+    fresh: list[OrderItemIn] = []
+    to_cook: list[tuple[OrderItem, int]] = []
+    for line in data.items:
+        candidates = unmatched[_key(line.menu_item_id, line.seat_number, line.notes)]
+        if not candidates:
+            fresh.append(line)
+            continue
+        row = candidates.pop(0)
+        if line.quantity > row.quantity:
+            to_cook.append((row, line.quantity - row.quantity))
+        row.quantity = line.quantity
+    # More of a dish must still be on the menu; lines kept as they were need not be.
+    await menu_service.orderable(session, {row.menu_item_id for row, _extra in to_cook})
+    for rows in unmatched.values():
+        for row in rows:
+            await session.delete(row)
+    await session.flush()
+    to_cook += await _add_lines(session, order, fresh, prices)
     await kitchen.send_ticket(
         session, order, to_cook, table_number=await _table_number(session, order), now=now
     )

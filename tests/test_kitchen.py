@@ -1,0 +1,462 @@
+"""The kitchen queue: tickets sent by orders, forward-only status moves (one winner when
+cooks race), removal rules, and the Server-Sent Events stream read from a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from httpx import AsyncClient
+
+from app.auth.models import Role
+from tests.conftest import UserFactory
+from tests.test_menu import add_item, line, new_order, table_id
+
+Headers = dict[str, str]
+FAST_STREAM = [{"kitchen_stream_poll_seconds": 0.05}]
+STREAM_TIMEOUT = 10.0  # seconds to wait for the events a test expects
+
+
+@pytest.fixture
+async def staff(make_user: UserFactory) -> Headers:
+    return (await make_user(Role.staff))[1]
+
+
+@pytest.fixture
+async def admin(make_user: UserFactory) -> Headers:
+    return (await make_user(Role.admin))[1]
+
+
+async def queue(client: AsyncClient, staff: Headers, **params: str) -> list[dict[str, Any]]:
+    response = await client.get("/api/kitchen/orders", params=params, headers=staff)
+    assert response.status_code == 200, response.text
+    return list(response.json())
+
+
+async def tickets_of(client: AsyncClient, staff: Headers, order_id: int) -> list[dict[str, Any]]:
+    """Every ticket of the order, whatever its status, oldest first."""
+    found = []
+    for status in ("pending", "preparing", "ready", "served", "cancelled"):
+        found += [t for t in await queue(client, staff, status=status) if t["order_id"] == order_id]
+    return sorted(found, key=lambda t: t["id"])
+
+
+async def move(client: AsyncClient, staff: Headers, ticket_id: int, status: str) -> httpx.Response:
+    return await client.put(
+        f"/api/kitchen/orders/{ticket_id}", json={"status": status}, headers=staff
+    )
+
+
+# -- Live server and SSE reading ---------------------------------------------------------
+
+
+@asynccontextmanager
+async def live_server(app: Any) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn on a free local port (ASGITransport buffers whole
+    responses, so a stream must be read over a real socket)."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", log_config=None
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(10):
+            while not server.started:
+                if task.done():
+                    task.result()  # startup failed: raise its error
+                    raise AssertionError("uvicorn stopped before it started")
+                await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+class EventReader:
+    """Reads Server-Sent Events from an open streaming response, one line iterator for
+    the whole response (httpx lets a body be iterated once)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        assert response.status_code == 200, response.status_code
+        assert response.headers["content-type"].startswith("text/event-stream")
+        self._lines = response.aiter_lines()
+
+    async def next(self, count: int = 1) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        current: dict[str, Any] = {}
+        async with asyncio.timeout(STREAM_TIMEOUT):
+            async for text in self._lines:
+                if not text:
+                    if "data" in current:
+                        current["data"] = json.loads(current["data"])
+                        events.append(current)
+                        if len(events) == count:
+                            return events
+                    current = {}
+                    continue
+                if text.startswith(":"):  # a comment (keep-alive ping)
+                    continue
+                field, _, value = text.partition(":")
+                value = value.removeprefix(" ")
+                current[field] = current[field] + "\n" + value if field in current else value
+        raise AssertionError(f"the stream ended after {len(events)} of {count} events")
+
+
+# -- Tickets from orders -----------------------------------------------------------------
+
+
+async def test_an_order_sends_a_ticket(client: AsyncClient, admin: Headers, staff: Headers) -> None:
+    soup = await add_item(client, admin, "6.50", name="Soup")
+    steak = await add_item(client, admin, "28.00", name="Steak")
+    tid = await table_id(client, staff, 3)
+    order = await new_order(
+        client,
+        staff,
+        [line(soup, 2, seat_number=1), line(steak, 1, notes="rare", seat_number=2)],
+        table_id=tid,
+    )
+    (ticket,) = await queue(client, staff)
+    assert set(ticket) >= {"id", "order_id", "table_number", "items", "status"}
+    assert ticket["order_id"] == order["id"] and ticket["table_number"] == 3
+    assert ticket["status"] == "pending"
+    assert [(i["name"], i["quantity"], i["notes"], i["seat_number"]) for i in ticket["items"]] == [
+        ("Soup", 2, None, 1),
+        ("Steak", 1, "rare", 2),
+    ]
+    created = datetime.fromisoformat(ticket["created_at"])
+    assert datetime.fromisoformat(ticket["updated_at"]) == created
+
+    no_table = await new_order(client, staff, [line(soup)])
+    assert [t["table_number"] for t in await tickets_of(client, staff, no_table["id"])] == [None]
+
+
+async def test_an_order_without_items_sends_no_ticket(client: AsyncClient, staff: Headers) -> None:
+    await new_order(client, staff, [])
+    assert await queue(client, staff) == []
+
+
+async def test_adding_items_sends_only_what_was_added(
+    client: AsyncClient, admin: Headers, staff: Headers
+) -> None:
+    soup = await add_item(client, admin, "6.50", name="Soup")
+    steak = await add_item(client, admin, "28.00", name="Steak")
+    wine = await add_item(client, admin, "7.00", name="Wine")
+    order = await new_order(client, staff, [line(soup, 2), line(steak, 1)])
+    first = (await tickets_of(client, staff, order["id"]))[0]
+
+    more = await client.put(
+        f"/api/orders/{order['id']}",
+        json={"items": [line(soup, 3), line(steak, 1), line(wine, 2, notes="with ice")]},
+        headers=staff,
+    )
+    assert more.status_code == 200, more.text
+    tickets = await tickets_of(client, staff, order["id"])
+    assert len(tickets) == 2 and tickets[0]["id"] == first["id"]
+    assert [(i["name"], i["quantity"]) for i in tickets[0]["items"]] == [("Soup", 2), ("Steak", 1)]
+    added = tickets[1]
+    assert added["status"] == "pending" and added["order_id"] == order["id"]
+    assert [(i["name"], i["quantity"], i["notes"]) for i in added["items"]] == [
+        ("Soup", 1, None),
+        ("Wine", 2, "with ice"),
+    ]
+
+    # Nothing new (the same lines, fewer of them, or only guests changed): no ticket.
+    for body in (
+        {"items": [line(soup, 3), line(steak, 1), line(wine, 2, notes="with ice")]},
+        {"items": [line(soup, 1), line(steak, 1)]},
+        {"customer_count": 3, "special_requests": "window"},
+    ):
+        response = await client.put(f"/api/orders/{order['id']}", json=body, headers=staff)
+        assert response.status_code == 200, response.text
+        assert len(await tickets_of(client, staff, order["id"])) == 2, body
+
+
+async def test_repeated_identical_lines_are_not_sent_twice(
+    client: AsyncClient, admin: Headers, staff: Headers
+) -> None:
+    """Two separate lines of the same dish (same seat, no note); a PUT that keeps both is
+    nothing new for the kitchen."""
+    beer = await add_item(client, admin, "5.50", name="Beer")
+    order = await new_order(client, staff, [line(beer), line(beer)])
+    (first,) = await tickets_of(client, staff, order["id"])
+    assert [i["quantity"] for i in first["items"]] == [1, 1]
+    same = await client.put(
+        f"/api/orders/{order['id']}", json={"items": [line(beer), line(beer)]}, headers=staff
+    )
+    assert same.status_code == 200
+    assert len(await tickets_of(client, staff, order["id"])) == 1
+    third = await client.put(
+        f"/api/orders/{order['id']}",
+        json={"items": [line(beer), line(beer), line(beer)]},
+        headers=staff,
+    )
+    assert third.status_code == 200
+    tickets = await tickets_of(client, staff, order["id"])
+    assert len(tickets) == 2
+    assert [(i["name"], i["quantity"]) for i in tickets[1]["items"]] == [("Beer", 1)]
+
+
+# -- The queue ---------------------------------------------------------------------------
+
+
+async def test_queue_is_oldest_first_and_hides_served_and_cancelled(
+    client: AsyncClient, admin: Headers, staff: Headers
+) -> None:
+    dish = await add_item(client, admin)
+    orders = [await new_order(client, staff, [line(dish, n)]) for n in (1, 2, 3, 4, 5)]
+    tickets = await queue(client, staff)
+    assert [t["order_id"] for t in tickets] == [o["id"] for o in orders]
+    first, second, third, fourth, fifth = (t["id"] for t in tickets)
+
+    for status in ("preparing", "ready", "served"):
+        assert (await move(client, staff, first, status)).status_code == 200
+    for status in ("preparing", "ready"):
+        assert (await move(client, staff, second, status)).status_code == 200
+    assert (await move(client, staff, third, "preparing")).status_code == 200
+    cancelled = await client.delete(f"/api/orders/{orders[4]['id']}", headers=staff)
+    assert cancelled.status_code == 200
+
+    assert [t["id"] for t in await queue(client, staff)] == [second, third, fourth]
+    by_status = {
+        status: [t["id"] for t in await queue(client, staff, status=status)]
+        for status in ("pending", "preparing", "ready", "served", "cancelled")
+    }
+    assert by_status == {
+        "pending": [fourth],
+        "preparing": [third],
+        "ready": [second],
+        "served": [first],
+        "cancelled": [fifth],
+    }
+    bad = await client.get("/api/kitchen/orders", params={"status": "eaten"}, headers=staff)
+    assert bad.status_code == 422
+
+
+# -- Status moves ------------------------------------------------------------------------
+
+
+async def test_tickets_move_forward_one_step_at_a_time(
+    client: AsyncClient, admin: Headers, staff: Headers
+) -> None:
+    dish = await add_item(client, admin)
+    await new_order(client, staff, [line(dish)])
+    (ticket,) = await queue(client, staff)
+    tid = ticket["id"]
+
+    skip = await move(client, staff, tid, "ready")
+    assert skip.status_code == 409 and "pending" in skip.json()["detail"]
+    assert (await move(client, staff, tid, "served")).status_code == 409
+    assert (await move(client, staff, tid, "pending")).status_code == 409
+
+    moved = await move(client, staff, tid, "preparing")
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["status"] == "preparing" and moved.json()["id"] == tid
+    assert datetime.fromisoformat(moved.json()["updated_at"]) >= datetime.fromisoformat(
+        ticket["created_at"]
+    )
+    back = await move(client, staff, tid, "pending")
+    assert back.status_code == 409 and "preparing" in back.json()["detail"]
+    again = await move(client, staff, tid, "preparing")
+    assert again.status_code == 409 and "preparing" in again.json()["detail"]
+    assert (await move(client, staff, tid, "served")).status_code == 409
+
+    assert (await move(client, admin, tid, "ready")).json()["status"] == "ready"
+    assert (await move(client, staff, tid, "served")).json()["status"] == "served"
+    for status in ("pending", "preparing", "ready", "served", "cancelled"):
+        done = await move(client, staff, tid, status)
+        assert done.status_code == 409 and "served" in done.json()["detail"], status
+
+    assert (await move(client, staff, 999999, "preparing")).status_code == 404
+    invalid = await client.put(
+        f"/api/kitchen/orders/{tid}", json={"status": "burnt"}, headers=staff
+    )
+    assert invalid.status_code == 422
+
+
+async def test_a_cancelled_ticket_cannot_be_cooked(
+    client: AsyncClient, admin: Headers, staff: Headers
+) -> None:
+    dish = await add_item(client, admin)
+    order = await new_order(client, staff, [line(dish)])
+    assert (await client.delete(f"/api/orders/{order['id']}", headers=staff)).status_code == 200
+    (ticket,) = await tickets_of(client, staff, order["id"])
+    assert ticket["status"] == "cancelled"
+    refused = await move(client, staff, ticket["id"], "preparing")
+    assert refused.status_code == 409 and "cancelled" in refused.json()["detail"]
+
+
+async def test_two_cooks_at_once_only_one_wins(
+    client: AsyncClient, admin: Headers, make_user: UserFactory
+) -> None:
+    cooks = [(await make_user(Role.staff))[1] for _ in range(10)]
+    dish = await add_item(client, admin)
+    await new_order(client, cooks[0], [line(dish)])
+    (ticket,) = await queue(client, cooks[0])
+    responses = await asyncio.gather(
+        *(move(client, cook, ticket["id"], "preparing") for cook in cooks)
+    )
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == 1 and statuses.count(409) == 9, statuses
+    for lost in (r for r in responses if r.status_code == 409):
+        assert "preparing" in lost.json()["detail"]
+    assert [t["status"] for t in await queue(client, cooks[0])] == ["preparing"]
+
+    # And again for the next step.
+    responses = await asyncio.gather(*(move(client, cook, ticket["id"], "ready") for cook in cooks))
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == 1 and statuses.count(409) == 9, statuses
+
+
+# -- Removing tickets --------------------------------------------------------------------
+
+
+async def test_removing_tickets(client: AsyncClient, admin: Headers, staff: Headers) -> None:
+    dish = await add_item(client, admin)
+    for n in range(4):
+        await new_order(client, staff, [line(dish, n + 1)])
+    pending, preparing, ready, served = (t["id"] for t in await queue(client, staff))
+    await move(client, staff, preparing, "preparing")
+    for status in ("preparing", "ready"):
+        await move(client, staff, ready, status)
+    for status in ("preparing", "ready", "served"):
+        await move(client, staff, served, status)
+    cancelled_order = await new_order(client, staff, [line(dish)])
+    await client.delete(f"/api/orders/{cancelled_order['id']}", headers=staff)
+    (cancelled,) = await tickets_of(client, staff, cancelled_order["id"])
+
+    for tid in (preparing, ready):
+        for headers in (staff, admin):
+            busy = await client.delete(f"/api/kitchen/orders/{tid}", headers=headers)
+            assert busy.status_code == 409, tid
+    assert (await client.delete(f"/api/kitchen/orders/{pending}", headers=staff)).status_code == 403
+    assert (await client.delete(f"/api/kitchen/orders/{served}", headers=staff)).status_code == 204
+    removed = await client.delete(f"/api/kitchen/orders/{cancelled['id']}", headers=staff)
+    assert removed.status_code == 204
+    assert (await client.delete(f"/api/kitchen/orders/{pending}", headers=admin)).status_code == 204
+
+    assert [t["id"] for t in await queue(client, staff)] == [preparing, ready]
+    assert await queue(client, staff, status="served") == []
+    assert await queue(client, staff, status="cancelled") == []
+    assert await queue(client, staff, status="pending") == []
+    for gone in (pending, served):
+        assert (
+            await client.delete(f"/api/kitchen/orders/{gone}", headers=admin)
+        ).status_code == 404
+        assert (await move(client, staff, gone, "preparing")).status_code == 404
+
+
+# -- Roles -------------------------------------------------------------------------------
+
+
+async def test_kitchen_is_for_staff_and_admins(
+    client: AsyncClient, admin: Headers, staff: Headers, make_user: UserFactory
+) -> None:
+    _, customer = await make_user(Role.customer)
+    dish = await add_item(client, admin)
+    await new_order(client, staff, [line(dish)])
+    (ticket,) = await queue(client, staff)
+    path = f"/api/kitchen/orders/{ticket['id']}"
+    for headers, expected in (({}, 401), (customer, 403)):
+        assert (await client.get("/api/kitchen/orders", headers=headers)).status_code == expected
+        assert (await client.get("/api/kitchen/stream", headers=headers)).status_code == expected
+        assert (
+            await client.put(path, json={"status": "preparing"}, headers=headers)
+        ).status_code == expected
+        assert (await client.delete(path, headers=headers)).status_code == expected
+    assert [t["status"] for t in await queue(client, admin)] == ["pending"]
+
+
+# -- The stream --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("settings_overrides", FAST_STREAM)
+async def test_stream_shows_new_tickets_and_status_changes(
+    app: Any, client: AsyncClient, admin: Headers, staff: Headers, make_user: UserFactory
+) -> None:
+    _, cook = await make_user(Role.staff)
+    soup = await add_item(client, admin, "6.50", name="Soup")
+    tid = await table_id(client, staff, 7)
+    async with (
+        live_server(app) as base,
+        httpx.AsyncClient(base_url=base, timeout=10) as http,
+        http.stream("GET", "/api/kitchen/stream", headers=staff) as response,
+    ):
+        screen = EventReader(response)
+        order = await new_order(client, staff, [line(soup, 2, notes="no cream")], table_id=tid)
+        (created,) = await screen.next()
+        assert created["event"] == "ticket_created"
+        ticket = created["data"]
+        assert ticket["order_id"] == order["id"] and ticket["table_number"] == 7
+        assert ticket["status"] == "pending"
+        assert [(i["name"], i["quantity"], i["notes"]) for i in ticket["items"]] == [
+            ("Soup", 2, "no cream")
+        ]
+        assert {"id", "created_at", "updated_at"} <= set(ticket)
+
+        for status in ("preparing", "ready"):
+            assert (await move(client, cook, ticket["id"], status)).status_code == 200
+        refused = await move(client, cook, ticket["id"], "pending")
+        assert refused.status_code == 409  # a refused move sends nothing
+        second = await new_order(client, staff, [line(soup)])
+        events = await screen.next(3)
+        assert [(e["event"], e["data"]["id"], e["data"]["status"]) for e in events] == [
+            ("ticket_updated", ticket["id"], "preparing"),
+            ("ticket_updated", ticket["id"], "ready"),
+            ("ticket_created", events[2]["data"]["id"], "pending"),
+        ]
+        assert events[2]["data"]["order_id"] == second["id"]
+        assert events[2]["data"]["id"] != ticket["id"]
+        ids = [int(e["id"]) for e in [created, *events]]
+        assert ids == sorted(ids) and len(set(ids)) == 4
+
+
+@pytest.mark.parametrize("settings_overrides", FAST_STREAM)
+async def test_stream_resumes_after_last_event_id(
+    app: Any, client: AsyncClient, admin: Headers, staff: Headers
+) -> None:
+    dish = await add_item(client, admin)
+    async with (
+        live_server(app) as base,
+        httpx.AsyncClient(base_url=base, timeout=10) as http,
+    ):
+        async with http.stream("GET", "/api/kitchen/stream", headers=staff) as response:
+            screen = EventReader(response)
+            await new_order(client, staff, [line(dish)])
+            (created,) = await screen.next()
+            ticket_id = created["data"]["id"]
+            for status in ("preparing", "ready"):
+                assert (await move(client, staff, ticket_id, status)).status_code == 200
+            seen = await screen.next(2)
+        # The screen lost its connection after the first event; both ways to resume
+        # replay what came after it, in order, then carry on live.
+        resumes = (
+            {"headers": {**staff, "Last-Event-ID": created["id"]}},
+            {"headers": staff, "params": {"after": created["id"]}},
+        )
+        for n, resume in enumerate(resumes):
+            async with http.stream("GET", "/api/kitchen/stream", **resume) as response:
+                screen = EventReader(response)
+                replayed = await screen.next(2)
+                assert [(e["id"], e["event"], e["data"]["status"]) for e in replayed] == [
+                    (seen[0]["id"], "ticket_updated", "preparing"),
+                    (seen[1]["id"], "ticket_updated", "ready"),
+                ]
+                if n == 0:
+                    assert (await move(client, staff, ticket_id, "served")).status_code == 200
+                    (live,) = await screen.next()
+                    assert (live["event"], live["data"]["status"]) == ("ticket_updated", "served")
+                    assert int(live["id"]) > int(seen[1]["id"])
+                else:
+                    later = await new_order(client, staff, [line(dish, 2)])
+                    served, new = await screen.next(2)  # served replayed, then the new one
+                    assert served["data"]["status"] == "served"
+                    assert new["event"] == "ticket_created"
+                    assert new["data"]["order_id"] == later["id"]
