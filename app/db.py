@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import Request
@@ -143,8 +144,9 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 class LockSpace:
     """First key of PostgreSQL's two-key advisory locks: one number per kind of thing."""
 
-    TABLE = 1001
+    TABLE = 1001  # a table's floor state (seating, merging)
     IDEMPOTENCY = 1002
+    TABLE_DAY = 1003  # a table's bookings on one local date
 
 
 async def advisory_xact_lock(session: AsyncSession, space: int, key: int) -> None:
@@ -159,3 +161,14 @@ async def advisory_xact_lock(session: AsyncSession, space: int, key: int) -> Non
     await session.execute(
         text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": space, "key": key}
     )
+
+
+async def table_day_lock(session: AsyncSession, table_id: int, day: date) -> None:
+    """Serialise everything that books one table on one local date.
+
+    A booking ends by its service's closing time, so two bookings can only overlap when
+    they start on the same local date: bookings of one table on different days, or of
+    different tables, never wait for each other. (Two (table, day) pairs sharing a hash
+    only wait for each other; nothing goes wrong.)
+    """
+    await advisory_xact_lock(session, LockSpace.TABLE_DAY, zlib.crc32(f"{table_id}:{day}".encode()))

@@ -30,7 +30,7 @@ from app.bookings.schemas import (
     DaySlot,
     TableOption,
 )
-from app.db import LockSpace, advisory_xact_lock
+from app.db import LockSpace, advisory_xact_lock, table_day_lock
 from app.floor.models import RestaurantTable
 from app.notifications import outbox
 from app.venue import service as venue_service
@@ -144,7 +144,7 @@ async def create_booking(
 ) -> BookingOut:
     """Check and insert under a per-table lock, so two requests can never both win a table.
 
-    PostgreSQL: pg_advisory_xact_lock on the table, then the overlap check, then the
+    PostgreSQL: pg_advisory_xact_lock on the table and date, then the overlap check, then the
     insert; the exclusion constraint backs it up. SQLite: the request's transaction began
     with BEGIN IMMEDIATE, so the whole check-and-insert runs under the write lock.
     """
@@ -154,7 +154,7 @@ async def create_booking(
     near = slot.starts_at < now + MAX_DURATION
     candidates = await _candidates(session, data, slot)
     for table in candidates:
-        await advisory_xact_lock(session, LockSpace.TABLE, table.id)
+        await table_day_lock(session, table.id, data.date)
         if not await availability.is_free(session, table.id, slot.starts_at, slot.ends_at):
             continue
         if near:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bookings.models import Booking, BookingStatus
-from app.db import LockSpace, advisory_xact_lock
+from app.db import LockSpace, advisory_xact_lock, table_day_lock
 from app.floor.exceptions import InvalidMerge, InvalidSeat, SeatTaken, TableBusy, TableNotFound
 from app.floor.models import RestaurantTable, SeatAssignment, TableState
 from app.floor.views import holds
@@ -98,6 +98,11 @@ def _refuse_unless_free(tables: Sequence[RestaurantTable], order: Order | None) 
 async def _refuse_if_held(
     session: AsyncSession, tables: Sequence[RestaurantTable], order: Order | None, now: datetime
 ) -> None:
+    """Refuse a table held for another party's booking. Today's booking locks of the tables
+    are taken first, so a booking being made for now cannot slip in beside a walk-in."""
+    today = (await venue_service.get_venue(session)).today(now)
+    for table in sorted(tables, key=lambda t: t.id):
+        await table_day_lock(session, table.id, today)
     held = await _holding_booking(session, tables, now)
     if held is not None and (order is None or order.booking_id != held.id):
         venue = await venue_service.get_venue(session)
@@ -252,6 +257,7 @@ async def merge(
     """Join two tables (or a group and a table) for one party."""
     if first_id == second_id:
         raise InvalidMerge()
+    await lock_tables(session, [first_id, second_id])  # both first, in id order: no deadlock
     first, second = await lock_group(session, first_id), await lock_group(session, second_id)
     a = next(t for t in first if t.id == first_id)
     b = next(t for t in second if t.id == second_id)
