@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -105,6 +107,9 @@ class Database:
     engine: AsyncEngine
     reader: async_sessionmaker[AsyncSession]
     writer: async_sessionmaker[AsyncSession]
+    # SQLite has one writer at a time: this process's write requests queue here in order
+    # instead of sleeping in SQLite's busy-timeout backoff.
+    write_queue: asyncio.Lock | None = None
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Database:
@@ -114,7 +119,8 @@ class Database:
         if engine.dialect.name == "sqlite":
             write_engine = engine.execution_options(sqlite_begin_immediate=True)
         writer = async_sessionmaker(write_engine, expire_on_commit=False, autoflush=False)
-        return cls(engine=engine, reader=reader, writer=writer)
+        queue = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        return cls(engine=engine, reader=reader, writer=writer, write_queue=queue)
 
     @property
     def is_sqlite(self) -> bool:
@@ -131,8 +137,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     the response is sent: a client told 201 will find what it created.
     """
     database: Database = request.app.state.db
-    factory = database.writer if request.method in WRITE_METHODS else database.reader
-    async with factory() as session:
+    writing = request.method in WRITE_METHODS
+    queue = database.write_queue if writing else None
+    async with AsyncExitStack() as stack:
+        if queue is not None:
+            await stack.enter_async_context(queue)
+        session = await stack.enter_async_context(
+            (database.writer if writing else database.reader)()
+        )
         try:
             yield session
             await session.commit()

@@ -33,6 +33,7 @@ from app.config import Settings
 from app.db import Database
 from app.main import create_app
 from app.models import Base
+from app.venue import service as venue_service
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "").strip()
 REQUIRE_PG = os.environ.get("REQUIRE_POSTGRES", "").strip() in {"1", "true", "yes"}
@@ -185,6 +186,7 @@ async def test_db(
 @pytest.fixture
 async def db(test_db: TestDatabase) -> TestDatabase:
     await test_db.reset()
+    venue_service.clear_cache()  # the rows were reset behind the settings cache's back
     return test_db
 
 

@@ -51,9 +51,14 @@ async def check_slot(
 ) -> Availability:
     venue = await venue_service.get_venue(session)
     slot = venue.resolve(day, at, party_size, now)
-    plan = await availability.day_plan(session, venue, day, party_size, now)
-    free = plan.free_at(slot)
-    alternatives = [] if free else plan.alternatives(slot.starts_at, now + venue.lead)
+    free = await availability.free_tables_at(session, party_size, slot.starts_at, slot.ends_at)
+    seated = await availability.occupancy(session, free, venue, now)
+    free = [t for t in free if not availability.blocks(seated.get(t.id), slot.starts_at,
+                                                         slot.ends_at)]  # fmt: skip
+    alternatives: list[str] = []
+    if not free:  # only then is the whole day worth laying out
+        plan = await availability.day_plan(session, venue, day, party_size, now)
+        alternatives = plan.alternatives(slot.starts_at, now + venue.lead)
     return Availability(
         date=day,
         time=slot.label,

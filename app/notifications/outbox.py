@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy import update
@@ -24,6 +23,7 @@ def _templates() -> Environment:
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
+        auto_reload=False,
     )
 
 
@@ -39,12 +39,12 @@ def render(kind: MessageKind, context: dict[str, Any]) -> tuple[str, str, str]:
 async def _context(
     session: AsyncSession, booking: Booking, guest: User, table_number: int
 ) -> dict[str, Any]:
-    settings = await venue_service.get_settings_row(session)
-    local = booking.starts_at.astimezone(ZoneInfo(settings.timezone))
+    venue = await venue_service.get_venue(session)
+    local = venue.local(booking.starts_at)
     return {
         "name": guest.name,
-        "restaurant": settings.name,
-        "timezone": settings.timezone,
+        "restaurant": venue.name,
+        "timezone": venue.zone.key,
         "date": f"{local:%A} {local.day} {local:%B %Y}",
         "time": f"{local:%H:%M}",
         "party_size": booking.party_size,

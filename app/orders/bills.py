@@ -32,11 +32,11 @@ class InvalidSplit(InvalidInput):
 
 
 async def bill_for(session: AsyncSession, order: Order) -> tuple[Bill, list[OrderItem]]:
-    settings = await venue_service.get_settings_row(session)
+    venue = await venue_service.get_venue(session)
     items = await orders_service.items_of(session, order.id)
     subtotal = sum((i.unit_price * i.quantity for i in items), Decimal("0.00"))
-    service = round_money(subtotal * settings.service_charge_percent / HUNDRED)
-    tax = round_money((subtotal + service) * settings.tax_percent / HUNDRED)
+    service = round_money(subtotal * venue.service_charge_percent / HUNDRED)
+    tax = round_money((subtotal + service) * venue.tax_percent / HUNDRED)
     bill = Bill(
         order_id=order.id,
         lines=[
@@ -51,9 +51,9 @@ async def bill_for(session: AsyncSession, order: Order) -> tuple[Bill, list[Orde
             for i in items
         ],
         subtotal=subtotal,
-        service_charge_percent=settings.service_charge_percent,
+        service_charge_percent=venue.service_charge_percent,
         service_charge=service,
-        tax_percent=settings.tax_percent,
+        tax_percent=venue.tax_percent,
         tax=tax,
         total=subtotal + service + tax,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from app.errors import InvalidInput
@@ -37,6 +38,7 @@ class Slot:
 
 @dataclass(frozen=True)
 class Venue:
+    name: str
     zone: ZoneInfo
     services: dict[int, list[tuple[int, int]]]  # weekday -> [(opens, closes) in minutes]
     slot_minutes: int
@@ -47,6 +49,8 @@ class Venue:
     closed_dates: frozenset[date]
     cancel_cutoff: timedelta
     hold: timedelta
+    service_charge_percent: Decimal
+    tax_percent: Decimal
 
     @classmethod
     def from_settings(cls, row: RestaurantSettings) -> Venue:
@@ -56,6 +60,7 @@ class Venue:
         }
         durations = [(d.get("max_party_size"), int(d["minutes"])) for d in row.durations]
         return cls(
+            name=row.name,
             zone=ZoneInfo(row.timezone),
             services=services,
             slot_minutes=row.slot_minutes,
@@ -66,6 +71,8 @@ class Venue:
             closed_dates=frozenset(date.fromisoformat(d) for d in row.closed_dates),
             cancel_cutoff=timedelta(minutes=row.cancel_cutoff_minutes),
             hold=timedelta(minutes=row.hold_minutes),
+            service_charge_percent=row.service_charge_percent,
+            tax_percent=row.tax_percent,
         )
 
     # -- conversions -------------------------------------------------------------------

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
@@ -19,8 +21,25 @@ async def get_settings_row(
     return row
 
 
+# The settings are read on every availability check and booking; keep them for a moment.
+# An edit is seen at once by the process that made it and within CACHE_SECONDS elsewhere.
+CACHE_SECONDS = 1.0
+_cache: dict[str, tuple[float, Venue]] = {}
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
 async def get_venue(session: AsyncSession) -> Venue:
-    return Venue.from_settings(await get_settings_row(session))
+    key = str(session.get_bind().engine.url)
+    cached = _cache.get(key)
+    now = time.monotonic()
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    venue = Venue.from_settings(await get_settings_row(session))
+    _cache[key] = (now + CACHE_SECONDS, venue)
+    return venue
 
 
 async def update_settings(
@@ -34,4 +53,5 @@ async def update_settings(
     for key, value in changes.items():
         setattr(row, key, value)
     await session.flush()
+    clear_cache()
     return row
