@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import security
@@ -14,6 +15,11 @@ from app.auth.models import Role, User
 from app.config import Settings
 from app.db import get_session
 from app.errors import Forbidden, Unauthorized
+
+# Ids are 32-bit in the database; a larger number is a 422, not a database error.
+MAX_ID = 2_147_483_647
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdField = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 

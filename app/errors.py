@@ -10,7 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -122,6 +122,11 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     return _json(409, {"detail": "The change conflicts with existing data"})
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.info("value refused by the database on %s %s: %s", request.method, request.url.path, exc)
+    return _json(422, {"detail": "A value is out of range (numbers and ids must fit 32 bits)"})
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
     return _json(503, {"detail": "The database is unavailable; try again shortly"})
@@ -132,6 +137,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeoutError, _database_unavailable)
     # asyncpg raises the socket error itself when the server refuses the connection.

@@ -4,8 +4,9 @@ import httpx
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app.auth.models import Role
 from app.main import create_app
-from tests.conftest import TestDatabase, make_settings
+from tests.conftest import TestDatabase, UserFactory, make_settings
 
 
 async def test_health_and_ready_with_database_up(client: httpx.AsyncClient) -> None:
@@ -75,3 +76,16 @@ async def test_openapi_documents_every_route(client: httpx.AsyncClient) -> None:
             assert op.get("tags"), f"{method} {path} has no tag"
     assert (await client.get("/docs")).status_code == 200
     assert (await client.get("/redoc")).status_code == 200
+
+
+async def test_ids_beyond_32_bits_are_refused_cleanly(
+    client: httpx.AsyncClient, make_user: UserFactory
+) -> None:
+    _, headers = await make_user(Role.staff)
+    huge = 99_999_999_999
+    for path in (f"/api/tables/{huge}", f"/api/orders/{huge}", f"/bookings/{huge}"):
+        response = await client.get(path, headers=headers)
+        assert response.status_code == 422, (path, response.text)
+        assert "less than or equal to 2147483647" in response.json()["detail"]
+    body = {"date": "2030-01-04", "time": "19:00", "party_size": 2, "table_id": huge}
+    assert (await client.post("/bookings", json=body, headers=headers)).status_code == 422

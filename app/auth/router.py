@@ -30,7 +30,7 @@ from app.auth.schemas import (
     UserOut,
     UserPage,
 )
-from app.deps import AdminUser, CurrentUser, SessionDep, SettingsDep
+from app.deps import AdminUser, CurrentUser, IdPath, SessionDep, SettingsDep
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
 from app.ratelimit import LimiterDep, login_limit
 
@@ -155,7 +155,7 @@ async def list_users(
     summary="One user (admin)",
     responses={**ADMIN_ERRORS, **responses(UserNotFound)},
 )
-async def get_user(user_id: int, _admin: AdminUser, session: SessionDep) -> UserOut:
+async def get_user(user_id: IdPath, _admin: AdminUser, session: SessionDep) -> UserOut:
     return UserOut.model_validate(await service.get_user(session, user_id))
 
 
@@ -166,7 +166,7 @@ async def get_user(user_id: int, _admin: AdminUser, session: SessionDep) -> User
     responses={**ADMIN_ERRORS, **responses(UserNotFound, LastAdmin)},
 )
 async def update_user(
-    user_id: int, data: UserAdminUpdate, _admin: AdminUser, session: SessionDep
+    user_id: IdPath, data: UserAdminUpdate, _admin: AdminUser, session: SessionDep
 ) -> UserOut:
     return UserOut.model_validate(await service.admin_update(session, user_id, data))
 
@@ -177,6 +177,6 @@ async def update_user(
     summary="Delete a user (admin)",
     responses={**ADMIN_ERRORS, **responses(UserNotFound, LastAdmin)},
 )
-async def delete_user(user_id: int, _admin: AdminUser, session: SessionDep) -> Response:
+async def delete_user(user_id: IdPath, _admin: AdminUser, session: SessionDep) -> Response:
     await service.delete_user(session, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

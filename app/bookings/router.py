@@ -26,7 +26,7 @@ from app.bookings.schemas import (
     SeatBooking,
     SeatedBooking,
 )
-from app.deps import CurrentUser, Now, SessionDep, SettingsDep, StaffUser
+from app.deps import CurrentUser, IdPath, Now, SessionDep, SettingsDep, StaffUser
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
 from app.floor.exceptions import TableBusy
 from app.orders import service as orders_service
@@ -120,7 +120,7 @@ async def list_bookings(
     summary="One booking (its guest, staff or admin)",
     responses=responses(Unauthorized, BookingNotFound),
 )
-async def get_booking(booking_id: int, user: CurrentUser, session: SessionDep) -> BookingOut:
+async def get_booking(booking_id: IdPath, user: CurrentUser, session: SessionDep) -> BookingOut:
     return await service.get_booking(session, booking_id, user=user)
 
 
@@ -131,7 +131,7 @@ async def get_booking(booking_id: int, user: CurrentUser, session: SessionDep) -
     responses=responses(Unauthorized, BookingNotFound, BookingNotCancellable),
 )
 async def cancel_booking(
-    booking_id: int, user: CurrentUser, session: SessionDep, now: Now
+    booking_id: IdPath, user: CurrentUser, session: SessionDep, now: Now
 ) -> Response:
     await service.cancel_booking(session, booking_id, user=user, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -147,7 +147,7 @@ ARRIVAL_ERRORS = {**responses(Unauthorized, Forbidden, BookingNotFound, BookingS
     responses={**ARRIVAL_ERRORS, **responses(TableBusy)},
 )
 async def seat_booking(
-    booking_id: int,
+    booking_id: IdPath,
     staff: StaffUser,
     session: SessionDep,
     now: Now,
@@ -168,7 +168,9 @@ async def seat_booking(
     summary="The party did not come (staff); the table is free again",
     responses=ARRIVAL_ERRORS,
 )
-async def no_show(booking_id: int, staff: StaffUser, session: SessionDep, now: Now) -> BookingOut:
+async def no_show(
+    booking_id: IdPath, staff: StaffUser, session: SessionDep, now: Now
+) -> BookingOut:
     booking = await arrivals.no_show(session, booking_id, staff=staff, now=now)
     return await service.get_booking(session, booking.id, user=staff)
 
@@ -179,6 +181,8 @@ async def no_show(booking_id: int, staff: StaffUser, session: SessionDep, now: N
     summary="The party has left (staff): booking completed, table to cleaning",
     responses=ARRIVAL_ERRORS,
 )
-async def complete(booking_id: int, staff: StaffUser, session: SessionDep, now: Now) -> BookingOut:
+async def complete(
+    booking_id: IdPath, staff: StaffUser, session: SessionDep, now: Now
+) -> BookingOut:
     booking = await arrivals.complete(session, booking_id, staff=staff, now=now)
     return await service.get_booking(session, booking.id, user=staff)

@@ -7,6 +7,7 @@ from datetime import time as Time
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.bookings.models import BookingStatus
+from app.deps import IdField
 from app.orders.schemas import OrderOut
 
 
@@ -47,7 +48,7 @@ class BookingCreate(BaseModel):
     date: Date
     time: Time = Field(description="Restaurant-local time HH:MM, on the slot grid")
     party_size: int = Field(ge=1, le=200)
-    table_id: int | None = Field(default=None, description="Leave out to get the best fit")
+    table_id: IdField | None = Field(default=None, description="Leave out to get the best fit")
     special_requests: str | None = Field(default=None, max_length=500)
 
 
@@ -81,7 +82,7 @@ class NoTableError(BaseModel):
 class SeatBooking(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    order_id: int | None = Field(
+    order_id: IdField | None = Field(
         default=None, description="Attach this open order; leave out to open a new one"
     )
 

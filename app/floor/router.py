@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response, status
 
-from app.deps import AdminUser, Now, SessionDep, StaffUser
+from app.deps import AdminUser, IdPath, Now, SessionDep, StaffUser
 from app.errors import Forbidden, Unauthorized, responses
 from app.floor import operations, service, views
 from app.floor.exceptions import (
@@ -28,7 +28,7 @@ AUTH = responses(Unauthorized, Forbidden)
 ACTION = {**AUTH, **responses(TableNotFound, TableBusy)}
 
 
-async def _one(session: SessionDep, table_id: int, now: datetime) -> TableView:
+async def _one(session: SessionDep, table_id: IdPath, now: datetime) -> TableView:
     table = await service.get_table(session, table_id)
     return (await views.describe(session, [table], now))[0]
 
@@ -92,7 +92,9 @@ async def create_table(
     summary="One table (staff)",
     responses={**AUTH, **responses(TableNotFound)},
 )
-async def get_table(table_id: int, _staff: StaffUser, session: SessionDep, now: Now) -> TableView:
+async def get_table(
+    table_id: IdPath, _staff: StaffUser, session: SessionDep, now: Now
+) -> TableView:
     return await _one(session, table_id, now)
 
 
@@ -103,7 +105,7 @@ async def get_table(table_id: int, _staff: StaffUser, session: SessionDep, now: 
     responses={**AUTH, **responses(TableNotFound, TableHasBookings, TableNumberTaken)},
 )
 async def update_table(
-    table_id: int, data: TableUpdate, _admin: AdminUser, session: SessionDep, now: Now
+    table_id: IdPath, data: TableUpdate, _admin: AdminUser, session: SessionDep, now: Now
 ) -> TableView:
     await service.update_table(session, table_id, data, now=now)
     return await _one(session, table_id, now)
@@ -115,7 +117,9 @@ async def update_table(
     summary="Remove a table (admin); refused while it has bookings or a party",
     responses={**AUTH, **responses(TableNotFound, TableHasBookings)},
 )
-async def delete_table(table_id: int, _admin: AdminUser, session: SessionDep, now: Now) -> Response:
+async def delete_table(
+    table_id: IdPath, _admin: AdminUser, session: SessionDep, now: Now
+) -> Response:
     await service.delete_table(session, table_id, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -127,7 +131,7 @@ async def delete_table(table_id: int, _admin: AdminUser, session: SessionDep, no
     responses={**ACTION, **responses(OrderNotFound, OrderNotOpen)},
 )
 async def assign(
-    table_id: int, order_id: int, _staff: StaffUser, session: SessionDep, now: Now
+    table_id: IdPath, order_id: IdPath, _staff: StaffUser, session: SessionDep, now: Now
 ) -> TableView:
     await operations.assign(session, table_id, order_id, now=now)
     return await _one(session, table_id, now)
@@ -140,7 +144,7 @@ async def assign(
     responses=ACTION,
 )
 async def release(
-    table_id: int,
+    table_id: IdPath,
     _staff: StaffUser,
     session: SessionDep,
     now: Now,
@@ -156,7 +160,7 @@ async def release(
     summary="The table is clean: available again",
     responses=ACTION,
 )
-async def clean(table_id: int, _staff: StaffUser, session: SessionDep, now: Now) -> TableView:
+async def clean(table_id: IdPath, _staff: StaffUser, session: SessionDep, now: Now) -> TableView:
     await operations.mark_clean(session, table_id)
     return await _one(session, table_id, now)
 
@@ -168,7 +172,7 @@ async def clean(table_id: int, _staff: StaffUser, session: SessionDep, now: Now)
     responses={**ACTION, **responses(InvalidSeat, SeatTaken)},
 )
 async def assign_seat(
-    table_id: int,
+    table_id: IdPath,
     seat_number: int,
     _staff: StaffUser,
     session: SessionDep,
@@ -187,7 +191,7 @@ async def assign_seat(
     responses={**ACTION, **responses(InvalidSeat)},
 )
 async def release_seat(
-    table_id: int, seat_number: int, _staff: StaffUser, session: SessionDep, now: Now
+    table_id: IdPath, seat_number: int, _staff: StaffUser, session: SessionDep, now: Now
 ) -> TableView:
     await operations.release_seat(session, table_id, seat_number)
     return await _one(session, table_id, now)
@@ -200,7 +204,7 @@ async def release_seat(
     responses={**ACTION, **responses(InvalidMerge)},
 )
 async def merge_tables(
-    table_id_1: int, table_id_2: int, _staff: StaffUser, session: SessionDep, now: Now
+    table_id_1: IdPath, table_id_2: IdPath, _staff: StaffUser, session: SessionDep, now: Now
 ) -> GroupView:
     group = await operations.merge(session, table_id_1, table_id_2, now=now)
     return await views.describe_group(session, group, now)
@@ -213,7 +217,7 @@ async def merge_tables(
     responses={**AUTH, **responses(TableNotFound, NoCurrentOrder, InvalidSplit)},
 )
 async def split_bill(
-    table_id: int,
+    table_id: IdPath,
     _staff: StaffUser,
     session: SessionDep,
     data: Annotated[SplitRequest | None, Body()] = None,

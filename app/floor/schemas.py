@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.deps import IdField
+
 
 class TableCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -77,4 +79,4 @@ class GroupView(BaseModel):
 class SeatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    order_id: int | None = Field(default=None, description="The order the seat belongs to")
+    order_id: IdField | None = Field(default=None, description="The order the seat belongs to")

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse
 
-from app.deps import Now, SessionDep, StaffUser
+from app.deps import IdPath, Now, SessionDep, StaffUser
 from app.errors import Forbidden, Unauthorized, responses
 from app.kitchen import service, stream
 from app.kitchen.exceptions import (
@@ -40,7 +40,7 @@ async def kitchen_queue(
     responses={**AUTH, **responses(TicketNotFound, InvalidTransition)},
 )
 async def update_ticket(
-    ticket_id: int, data: TicketStatusUpdate, _staff: StaffUser, session: SessionDep, now: Now
+    ticket_id: IdPath, data: TicketStatusUpdate, _staff: StaffUser, session: SessionDep, now: Now
 ) -> TicketOut:
     ticket = await service.advance(session, ticket_id, data.status, now=now)
     return TicketOut.model_validate(ticket)
@@ -53,7 +53,7 @@ async def update_ticket(
     responses={**AUTH, **responses(TicketNotFound, TicketInProgress, PendingTicketAdminOnly)},
 )
 async def remove_ticket(
-    ticket_id: int, staff: StaffUser, session: SessionDep, now: Now
+    ticket_id: IdPath, staff: StaffUser, session: SessionDep, now: Now
 ) -> Response:
     await service.remove(session, ticket_id, user=staff, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.deps import AdminUser, SessionDep
+from app.deps import AdminUser, IdPath, SessionDep
 from app.errors import Forbidden, Unauthorized, responses
 from app.menu import service
 from app.menu.exceptions import MenuItemNotFound, MenuNameTaken
@@ -33,7 +33,7 @@ async def list_menu(
     summary="One menu item",
     responses=responses(MenuItemNotFound),
 )
-async def get_menu_item(item_id: int, session: SessionDep) -> MenuItemOut:
+async def get_menu_item(item_id: IdPath, session: SessionDep) -> MenuItemOut:
     return MenuItemOut.model_validate(await service.get_item(session, item_id))
 
 
@@ -57,7 +57,7 @@ async def create_menu_item(
     responses={**ADMIN, **responses(MenuItemNotFound, MenuNameTaken)},
 )
 async def update_menu_item(
-    item_id: int, data: MenuItemUpdate, _admin: AdminUser, session: SessionDep
+    item_id: IdPath, data: MenuItemUpdate, _admin: AdminUser, session: SessionDep
 ) -> MenuItemOut:
     return MenuItemOut.model_validate(await service.update_item(session, item_id, data))
 
@@ -73,7 +73,7 @@ async def update_menu_item(
         200: {"model": MenuItemOut, "description": "Retired, not deleted"},
     },
 )
-async def delete_menu_item(item_id: int, _admin: AdminUser, session: SessionDep) -> Response:
+async def delete_menu_item(item_id: IdPath, _admin: AdminUser, session: SessionDep) -> Response:
     retired = await service.delete_item(session, item_id)
     if retired is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.deps import AdminUser, Now, SessionDep
+from app.deps import AdminUser, IdPath, Now, SessionDep
 from app.errors import Forbidden, Unauthorized, responses
 from app.notifications import service
 from app.notifications.models import MessageStatus
@@ -43,6 +43,6 @@ async def list_outbox(
     responses={**ADMIN, **responses(service.OutboxMessageNotFound, service.NotRetryable)},
 )
 async def retry_message(
-    message_id: int, _admin: AdminUser, session: SessionDep, now: Now
+    message_id: IdPath, _admin: AdminUser, session: SessionDep, now: Now
 ) -> OutboxMessageOut:
     return OutboxMessageOut.model_validate(await service.retry(session, message_id, now=now))

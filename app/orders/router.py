@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, status
 
-from app.deps import Now, SessionDep, StaffUser
+from app.deps import MAX_ID, IdPath, Now, SessionDep, StaffUser
 from app.errors import Forbidden, Unauthorized, responses
 from app.floor.exceptions import TableBusy, TableNotFound
 from app.menu.exceptions import MenuItemsUnavailable
@@ -28,7 +28,7 @@ async def list_orders(
     _staff: StaffUser,
     session: SessionDep,
     status: OrderStatus | None = None,
-    table_id: int | None = None,
+    table_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> OrderPage:
@@ -57,7 +57,7 @@ async def create_order(
 @router.get(
     "/{order_id}", response_model=OrderOut, summary="One order (staff)", responses=NOT_FOUND
 )
-async def get_order(order_id: int, _staff: StaffUser, session: SessionDep) -> OrderOut:
+async def get_order(order_id: IdPath, _staff: StaffUser, session: SessionDep) -> OrderOut:
     return await service.to_out(session, await service.get_order(session, order_id))
 
 
@@ -68,7 +68,7 @@ async def get_order(order_id: int, _staff: StaffUser, session: SessionDep) -> Or
     responses={**NOT_FOUND, **responses(OrderNotOpen, MenuItemsUnavailable)},
 )
 async def update_order(
-    order_id: int, data: OrderUpdate, _staff: StaffUser, session: SessionDep, now: Now
+    order_id: IdPath, data: OrderUpdate, _staff: StaffUser, session: SessionDep, now: Now
 ) -> OrderOut:
     order = await service.update_order(session, order_id, data, now=now)
     return await service.to_out(session, order)
@@ -80,7 +80,9 @@ async def update_order(
     summary="Cancel an open order (staff): off its table, pending tickets withdrawn",
     responses={**NOT_FOUND, **responses(OrderNotOpen)},
 )
-async def cancel_order(order_id: int, _staff: StaffUser, session: SessionDep, now: Now) -> OrderOut:
+async def cancel_order(
+    order_id: IdPath, _staff: StaffUser, session: SessionDep, now: Now
+) -> OrderOut:
     order = await service.cancel_order(session, order_id, now=now)
     return await service.to_out(session, order)
 
@@ -92,7 +94,7 @@ async def cancel_order(order_id: int, _staff: StaffUser, session: SessionDep, no
     responses={**NOT_FOUND, **responses(OrderNotOpen)},
 )
 async def close_order(
-    order_id: int,
+    order_id: IdPath,
     _staff: StaffUser,
     session: SessionDep,
     now: Now,
@@ -110,6 +112,6 @@ async def close_order(
     responses=NOT_FOUND,
     summary="The bill: lines, subtotal, service charge, tax and total (staff)",
 )
-async def get_bill(order_id: int, _staff: StaffUser, session: SessionDep) -> Bill:
+async def get_bill(order_id: IdPath, _staff: StaffUser, session: SessionDep) -> Bill:
     bill, _items = await bills.bill_for(session, await service.get_order(session, order_id))
     return bill

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.deps import IdField
 from app.money import Money
 from app.orders.models import OrderStatus
 
@@ -12,7 +13,7 @@ from app.orders.models import OrderStatus
 class OrderItemIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    menu_item_id: int
+    menu_item_id: IdField
     quantity: int = Field(default=1, ge=1, le=99)
     seat_number: int | None = Field(default=None, ge=1, le=200)
     notes: str | None = Field(default=None, max_length=200)
@@ -23,7 +24,7 @@ class OrderCreate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    table_id: int | None = Field(default=None, description="Seat the order at this table now")
+    table_id: IdField | None = Field(default=None, description="Seat the order at this table now")
     customer_count: int = Field(default=1, ge=1, le=200)
     special_requests: str | None = Field(default=None, max_length=500)
     items: list[OrderItemIn] = Field(default_factory=list, max_length=200)
@@ -106,7 +107,7 @@ class SplitRequest(BaseModel):
 
     mode: Literal["equal", "by_seat", "by_items"] = "equal"
     parts: int | None = Field(default=None, ge=1, le=50, description="equal mode; default: guests")
-    groups: list[list[int]] | None = Field(
+    groups: list[list[IdField]] | None = Field(
         default=None, description="by_items mode: order item ids, one list per bill"
     )
 
