@@ -424,3 +424,62 @@ async def test_concurrent_seat_assignment_one_wins(client: AsyncClient, staff: H
     )
     statuses = [r.status_code for r in responses]
     assert statuses.count(200) == 1 and statuses.count(409) == 9, statuses
+
+
+async def test_walk_in_refused_where_a_booking_starts_during_its_stay(
+    client: AsyncClient,
+    app,
+    admin: Headers,
+    staff: Headers,
+    make_user: UserFactory,
+) -> None:
+    await configure(client, admin, opening_hours=ALL_DAY, lead_minutes=0)
+    _, guest = await make_user(Role.customer)
+    day = next_weekday(4)
+    booking = (await book(client, guest, day, "19:00", 2, table_id=1)).json()
+    starts = datetime.fromisoformat(booking["starts_at"])
+    app.state.clock = lambda: starts - timedelta(minutes=60)  # a party of 2 stays 90 min
+    one, two = await table_id(client, staff, 1), await table_id(client, staff, 2)
+    walk_in = await new_order(client, staff, 2)
+    refused = await client.post(f"/api/tables/{one}/assign/{walk_in}", headers=staff)
+    assert refused.status_code == 409
+    assert f"booking {booking['id']}" in refused.json()["detail"]
+    assert (await client.get(f"/api/tables/{one}", headers=staff)).json()["status"] == "available"
+    listed = (
+        await client.get("/api/tables/available/", params={"party_size": 2}, headers=staff)
+    ).json()
+    assert 1 not in [t["table_number"] for t in listed] and 2 in [t["table_number"] for t in listed]
+    assert (
+        await client.post(f"/api/tables/{two}/assign/{walk_in}", headers=staff)
+    ).status_code == 200
+
+    app.state.clock = lambda: starts - timedelta(hours=3)
+    early = await new_order(client, staff, 2)
+    assert (
+        await client.post(f"/api/tables/{one}/assign/{early}", headers=staff)
+    ).status_code == 200
+
+
+async def test_moving_a_seated_party_keeps_its_booking_seated(
+    client: AsyncClient,
+    app,
+    staff: Headers,
+    make_user: UserFactory,
+) -> None:
+    _, guest = await make_user(Role.customer)
+    booking = (await book(client, guest, next_weekday(4), "19:00", 2, table_id=1)).json()
+    app.state.clock = lambda: datetime.fromisoformat(booking["starts_at"])
+    seated = (await client.post(f"/bookings/{booking['id']}/seat", headers=staff)).json()
+    order = seated["order"]["id"]
+    moved = await client.post(
+        f"/api/tables/{await table_id(client, staff, 9)}/assign/{order}", headers=staff
+    )
+    assert moved.status_code == 200
+    shown = (await client.get(f"/bookings/{booking['id']}", headers=staff)).json()
+    assert shown["status"] == "seated"
+    done = await client.post(f"/bookings/{booking['id']}/complete", headers=staff)
+    assert done.status_code == 200 and done.json()["status"] == "completed"
+    nine = (
+        await client.get(f"/api/tables/{await table_id(client, staff, 9)}", headers=staff)
+    ).json()
+    assert nine["status"] == "cleaning"

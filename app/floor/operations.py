@@ -66,21 +66,28 @@ async def _open_order(session: AsyncSession, order_id: int) -> Order:
     return order
 
 
-async def _holding_booking(
-    session: AsyncSession, tables: Sequence[RestaurantTable], now: datetime
+async def next_booking_clash(
+    session: AsyncSession,
+    tables: Sequence[RestaurantTable],
+    *,
+    start: datetime,
+    end: datetime,
+    except_booking: int | None = None,
 ) -> Booking | None:
-    venue = await venue_service.get_venue(session)
-    rows = await session.scalars(
+    """The first confirmed booking of these tables that overlaps [start, end)."""
+    query = (
         select(Booking)
         .where(
             Booking.table_id.in_([t.id for t in tables]),
             Booking.status == BookingStatus.confirmed,
-            Booking.ends_at > now,
-            Booking.starts_at <= now + venue.hold,
+            Booking.starts_at < end,
+            Booking.ends_at > start,
         )
         .order_by(Booking.starts_at)
     )
-    return next((b for b in rows if holds(b, now, venue.hold)), None)
+    if except_booking is not None:
+        query = query.where(Booking.id != except_booking)
+    return (await session.scalars(query.limit(1))).first()
 
 
 def _refuse_unless_free(tables: Sequence[RestaurantTable], order: Order | None) -> None:
@@ -95,23 +102,34 @@ def _refuse_unless_free(tables: Sequence[RestaurantTable], order: Order | None) 
             )
 
 
-async def _refuse_if_held(
+async def _refuse_if_booked(
     session: AsyncSession, tables: Sequence[RestaurantTable], order: Order | None, now: datetime
 ) -> None:
-    """Refuse a table held for another party's booking. Today's booking locks of the tables
-    are taken first, so a booking being made for now cannot slip in beside a walk-in."""
-    today = (await venue_service.get_venue(session)).today(now)
+    """Refuse tables another party has booked before this one would finish: a booking held
+    now (the hold window) or starting during the party's expected stay. The tables' booking
+    locks for the days of that stay are taken first, so no booking slips in meanwhile."""
+    venue = await venue_service.get_venue(session)
+    guests = order.customer_count if order else sum(t.capacity for t in tables)
+    until = now + max(venue.duration_for(guests), venue.hold)
+    days = {venue.today(now), venue.today(until)}
     for table in sorted(tables, key=lambda t: t.id):
-        await table_day_lock(session, table.id, today)
-    held = await _holding_booking(session, tables, now)
-    if held is not None and (order is None or order.booking_id != held.id):
-        venue = await venue_service.get_venue(session)
-        number = next(t.table_number for t in tables if t.id == held.table_id)
-        raise TableBusy(
-            f"Table {number} is held for booking {held.id} at "
-            f"{venue.local(held.starts_at):%H:%M} (party of {held.party_size})",
-            booking_id=held.id,
+        for day in sorted(days):
+            await table_day_lock(session, table.id, day)
+    clash = await next_booking_clash(
+        session, tables, start=now, end=until, except_booking=order.booking_id if order else None
+    )
+    if clash is None:
+        return
+    number = next(t.table_number for t in tables if t.id == clash.table_id)
+    at = f"{venue.local(clash.starts_at):%H:%M}"
+    if holds(clash, now, venue.hold):
+        reason = f"is held for booking {clash.id} at {at} (party of {clash.party_size})"
+    else:
+        reason = (
+            f"is booked at {at} (booking {clash.id}, party of {clash.party_size}), before a "
+            f"party of {guests} would finish (about {venue.local(until):%H:%M})"
         )
+    raise TableBusy(f"Table {number} {reason}", booking_id=clash.id)
 
 
 def _occupy(tables: Sequence[RestaurantTable], order: Order, now: datetime) -> None:
@@ -124,9 +142,15 @@ def _occupy(tables: Sequence[RestaurantTable], order: Order, now: datetime) -> N
 
 
 async def _vacate(
-    session: AsyncSession, tables: Sequence[RestaurantTable], *, clean: bool, now: datetime
+    session: AsyncSession,
+    tables: Sequence[RestaurantTable],
+    *,
+    clean: bool,
+    now: datetime,
+    party_left: bool = True,
 ) -> None:
-    """The party left: seats freed, order detached, merge undone, table to cleaning."""
+    """Seats freed, order detached, merge undone, table to cleaning (or available). When
+    the party has left (not moved, not a cancelled order) its seated booking is over."""
     order_ids = {t.current_order_id for t in tables if t.current_order_id is not None}
     ids = [t.id for t in tables]
     await session.execute(delete(SeatAssignment).where(SeatAssignment.table_id.in_(ids)))
@@ -136,7 +160,7 @@ async def _vacate(
         table.current_order_id = None
         table.occupied_since = None
         table.merge_group = None
-    if order_ids:  # a booking seated with this order is over
+    if party_left and order_ids:  # a booking seated with this order is over
         await session.execute(
             update(Booking)
             .where(
@@ -158,7 +182,7 @@ async def assign(
     if all(t.current_order_id == order.id for t in group):
         return group
     _refuse_unless_free(group, order)
-    await _refuse_if_held(session, group, order, now)
+    await _refuse_if_booked(session, group, order, now)
     capacity = sum(t.capacity for t in group)
     if order.customer_count > capacity:
         raise TableBusy(
@@ -168,7 +192,7 @@ async def assign(
     if order.table_id is not None and order.table_id not in {t.id for t in group}:
         old = await lock_group(session, order.table_id)
         if any(t.current_order_id == order.id for t in old):
-            await _vacate(session, old, clean=False, now=now)
+            await _vacate(session, old, clean=False, now=now, party_left=False)
     _occupy(group, order, now)
     await session.flush()
     return group
@@ -276,7 +300,9 @@ async def merge(
     order = await _open_order(session, orders.pop()) if orders else None
     group = [*first, *second]
     _refuse_unless_free(group, order)
-    await _refuse_if_held(session, [t for t in group if t.state != TableState.occupied], order, now)
+    await _refuse_if_booked(
+        session, [t for t in group if t.state != TableState.occupied], order, now
+    )
     group_id = a.merge_group or b.merge_group or min(a.id, b.id)
     for table in group:
         table.merge_group = group_id
@@ -293,4 +319,4 @@ async def detach(session: AsyncSession, order: Order, *, now: datetime) -> None:
         return
     group = await lock_group(session, order.table_id)
     if any(t.current_order_id == order.id for t in group):
-        await _vacate(session, group, clean=True, now=now)
+        await _vacate(session, group, clean=True, now=now, party_left=False)

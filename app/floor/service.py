@@ -1,4 +1,4 @@
-"""Tables: the admin's inventory (this module) and, later, their state on the floor."""
+"""Tables: the inventory admins edit, and which tables a host could seat a party at."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from app.floor import views
 from app.floor.exceptions import TableHasBookings, TableNotFound, TableNumberTaken
 from app.floor.models import RestaurantTable, TableState
 from app.floor.schemas import TableCreate, TableUpdate, TableView
+from app.venue import service as venue_service
+from app.venue.calendar import MAX_DURATION
 
 
 async def list_tables(session: AsyncSession) -> Sequence[RestaurantTable]:
@@ -109,8 +111,8 @@ async def delete_table(session: AsyncSession, table_id: int, *, now: datetime) -
 async def available_tables(
     session: AsyncSession, *, party_size: int | None, at: datetime
 ) -> list[TableView]:
-    """Tables a host could seat a party at: not occupied or being cleaned, big enough,
-    and not held for a booking around `at`."""
+    """Tables a host could seat a party at: not occupied or being cleaned, big enough, not
+    held for a booking, and with no booking starting before that party would finish."""
     query = select(RestaurantTable).where(
         RestaurantTable.state == TableState.available, RestaurantTable.merge_group.is_(None)
     )
@@ -121,5 +123,23 @@ async def available_tables(
             query.order_by(RestaurantTable.capacity, RestaurantTable.table_number)
         )
     )
-    described = await views.describe(session, tables, at)
+    venue = await venue_service.get_venue(session)
+    rows = await session.scalars(
+        select(Booking).where(
+            Booking.table_id.in_([t.id for t in tables]),
+            Booking.status == BookingStatus.confirmed,
+            Booking.ends_at > at,
+            Booking.starts_at < at + MAX_DURATION,
+        )
+    )
+    first_start: dict[int, datetime] = {}
+    for booking in rows:
+        current = first_start.get(booking.table_id)
+        first_start[booking.table_id] = min(current or booking.starts_at, booking.starts_at)
+
+    def free_long_enough(table: RestaurantTable) -> bool:
+        until = at + max(venue.duration_for(party_size or table.capacity), venue.hold)
+        return first_start.get(table.id, until) >= until
+
+    described = await views.describe(session, [t for t in tables if free_long_enough(t)], at)
     return [t for t in described if t.status == "available"]
