@@ -10,7 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -122,9 +122,29 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     return _json(409, {"detail": "The change conflicts with existing data"})
 
 
-async def _data_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.info("value refused by the database on %s %s: %s", request.method, request.url.path, exc)
-    return _json(422, {"detail": "A value is out of range (numbers and ids must fit 32 bits)"})
+OUT_OF_RANGE = "A value is out of range (numbers and ids must fit 32 bits, dates years 1-9999)"
+
+
+async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    logger.info("value out of range on %s %s: %s", request.method, request.url.path, exc)
+    return _json(422, {"detail": OUT_OF_RANGE})
+
+
+async def _dbapi_error(request: Request, exc: Exception) -> JSONResponse:
+    """Driver errors no other handler took: a value the database refuses is a 422, a
+    deadlock or serialisation failure a 409 (try again); anything else a logged 500."""
+    orig = getattr(exc, "orig", None)
+    cause = getattr(orig, "__cause__", None)
+    sqlstate = str(getattr(orig, "sqlstate", None) or getattr(cause, "sqlstate", None) or "")
+    if sqlstate in {"40P01", "40001"}:
+        logger.warning("concurrent update on %s %s: %s", request.method, request.url.path, exc)
+        return _json(
+            409, {"detail": "Someone changed the same thing at the same moment; please try again"}
+        )
+    if sqlstate.startswith("22") or isinstance(cause, ValueError | OverflowError):
+        return await _out_of_range(request, exc)
+    logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _json(500, {"detail": "Internal server error"})
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -137,7 +157,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
-    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(DBAPIError, _dbapi_error)
+    app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeoutError, _database_unavailable)
     # asyncpg raises the socket error itself when the server refuses the connection.

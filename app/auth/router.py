@@ -30,7 +30,7 @@ from app.auth.schemas import (
     UserOut,
     UserPage,
 )
-from app.deps import AdminUser, CurrentUser, IdPath, SessionDep, SettingsDep
+from app.deps import MAX_ID, AdminUser, CurrentUser, IdPath, SessionDep, SettingsDep
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
 from app.ratelimit import LimiterDep, login_limit
 
@@ -141,7 +141,7 @@ async def list_users(
     session: SessionDep,
     role: Role | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> UserPage:
     users, total = await service.list_users(session, role=role, limit=limit, offset=offset)
     return UserPage(

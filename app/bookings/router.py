@@ -26,7 +26,7 @@ from app.bookings.schemas import (
     SeatBooking,
     SeatedBooking,
 )
-from app.deps import CurrentUser, IdPath, Now, SessionDep, SettingsDep, StaffUser
+from app.deps import MAX_ID, CurrentUser, IdPath, Now, SessionDep, SettingsDep, StaffUser
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
 from app.floor.exceptions import TableBusy
 from app.orders import service as orders_service
@@ -55,6 +55,10 @@ async def availability(
 ) -> Availability | DayAvailability:
     if time is None:
         return await service.check_day(session, day=date, party_size=party_size, now=now)
+    if time.tzinfo is not None:
+        raise BookingRuleViolation(
+            "give the restaurant's local time, without an offset (e.g. 19:00)"
+        )
     return await service.check_slot(session, day=date, at=time, party_size=party_size, now=now)
 
 
@@ -105,7 +109,7 @@ async def list_bookings(
     date_to: Annotated[Date | None, Query(alias="to")] = None,
     status: BookingStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> BookingPage:
     items, total = await service.list_bookings(
         session, user=user, now=now, on=date, date_from=date_from, date_to=date_to,

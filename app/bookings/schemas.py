@@ -4,7 +4,7 @@ from datetime import date as Date
 from datetime import datetime
 from datetime import time as Time
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.bookings.models import BookingStatus
 from app.deps import IdField
@@ -50,6 +50,17 @@ class BookingCreate(BaseModel):
     party_size: int = Field(ge=1, le=200)
     table_id: IdField | None = Field(default=None, description="Leave out to get the best fit")
     special_requests: str | None = Field(default=None, max_length=500)
+
+    @field_validator("time")
+    @classmethod
+    def _local_time(cls, value: Time) -> Time:
+        return local_time(value)
+
+
+def local_time(value: Time) -> Time:
+    if value.tzinfo is not None:
+        raise ValueError("give the restaurant's local time, without an offset (e.g. 19:00)")
+    return value
 
 
 class BookingOut(BaseModel):

@@ -315,7 +315,7 @@ async def list_bookings(
     start_day, end_day = (on, on) if on else (date_from, date_to)
     if start_day:
         query = query.where(Booking.starts_at >= _day_start(venue, start_day))
-    if end_day:
+    if end_day and end_day < date.max:
         query = query.where(Booking.starts_at < _day_start(venue, end_day + timedelta(days=1)))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     upcoming = Booking.starts_at >= now

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response, status
 
 from app.deps import AdminUser, IdPath, Now, SessionDep, StaffUser
-from app.errors import Forbidden, Unauthorized, responses
+from app.errors import Forbidden, InvalidInput, Unauthorized, responses
 from app.floor import operations, service, views
 from app.floor.exceptions import (
     InvalidMerge,
@@ -69,6 +69,8 @@ async def available_tables(
         datetime | None, Query(description="ISO instant with offset; default now")
     ] = None,
 ) -> list[TableView]:
+    if at is not None and at.tzinfo is None:
+        raise InvalidInput("`at` needs a UTC offset, e.g. 2030-01-04T19:00:00+00:00")
     return await service.available_tables(session, party_size=party_size, at=at or now)
 
 

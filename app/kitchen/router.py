@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse
 
-from app.deps import IdPath, Now, SessionDep, StaffUser
+from app.deps import MAX_ID, IdPath, Now, SessionDep, StaffUser
 from app.errors import Forbidden, Unauthorized, responses
 from app.kitchen import service, stream
 from app.kitchen.exceptions import (
@@ -70,12 +70,14 @@ async def kitchen_stream(
     request: Request,
     _staff: StaffUser,
     last_event_id: Annotated[str | None, Header()] = None,
-    after: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="Resume after this event id")
+    ] = None,
 ) -> EventSourceResponse:
     database = request.app.state.db
     start = after
     if start is None and last_event_id and last_event_id.isdigit():
-        start = int(last_event_id)
+        start = min(int(last_event_id), MAX_ID)
     if start is None:
         start = await stream.latest_event_id(database)
     poll = request.app.state.settings.kitchen_stream_poll_seconds

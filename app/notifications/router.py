@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.deps import AdminUser, IdPath, Now, SessionDep
+from app.deps import MAX_ID, AdminUser, IdPath, Now, SessionDep
 from app.errors import Forbidden, Unauthorized, responses
 from app.notifications import service
 from app.notifications.models import MessageStatus
@@ -25,7 +25,7 @@ async def list_outbox(
     session: SessionDep,
     status: MessageStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> OutboxPage:
     rows, total = await service.list_messages(session, status=status, limit=limit, offset=offset)
     return OutboxPage(

@@ -30,7 +30,7 @@ async def list_orders(
     status: OrderStatus | None = None,
     table_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> OrderPage:
     orders, total = await service.list_orders(
         session, status=status, table_id=table_id, limit=limit, offset=offset

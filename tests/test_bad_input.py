@@ -1,0 +1,67 @@
+"""Bad input gets a clear 4xx and never a 500, on both databases."""
+
+from __future__ import annotations
+
+import pytest
+from httpx import AsyncClient
+
+from app.auth.models import Role
+from tests.conftest import UserFactory
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "params"),
+    [
+        (Role.customer, "/bookings", {"offset": HUGE}),
+        (Role.admin, "/users/", {"offset": HUGE}),
+        (Role.staff, "/api/orders", {"offset": HUGE}),
+        (Role.staff, "/api/orders", {"table_id": HUGE}),
+        (Role.admin, "/admin/outbox", {"offset": HUGE}),
+        (Role.staff, "/api/tables/available/", {"at": "2030-01-01T12:00:00"}),
+        (Role.staff, "/api/kitchen/stream", {"after": HUGE}),
+        (Role.customer, "/bookings/availability", {"date": "10000-01-01", "party_size": 2}),
+    ],
+)
+async def test_out_of_range_parameters_are_422(
+    client: AsyncClient, make_user: UserFactory, role: Role, path: str, params: dict
+) -> None:
+    _, headers = await make_user(role)
+    response = await client.get(path, params=params, headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "params"),
+    [
+        (Role.customer, "/bookings", {"date": "9999-12-31"}),
+        (Role.customer, "/bookings", {"from": "0001-01-01", "to": "9999-12-31"}),
+        (Role.staff, "/api/tables/available/", {"at": "9999-12-31T23:59:00Z"}),
+        (Role.staff, "/api/tables/available/", {"at": "0001-01-01T00:00:00+00:00"}),
+        (Role.customer, "/bookings/availability", {"date": "9999-12-31", "party_size": 2}),
+        (
+            Role.customer,
+            "/bookings/availability",
+            {"date": "0001-01-01", "time": "19:00", "party_size": 2},
+        ),
+    ],
+)
+async def test_extreme_dates_never_fail_with_500(
+    client: AsyncClient, make_user: UserFactory, role: Role, path: str, params: dict
+) -> None:
+    _, headers = await make_user(role)
+    response = await client.get(path, params=params, headers=headers)
+    assert response.status_code in (200, 422), response.text
+    if response.status_code == 422:
+        assert "Traceback" not in response.text and "SELECT" not in response.text
+
+
+async def test_time_with_an_offset_is_refused(client: AsyncClient, make_user: UserFactory) -> None:
+    _, headers = await make_user(Role.customer)
+    body = {"date": "2030-01-04", "time": "19:00+05:00", "party_size": 2}
+    response = await client.post("/bookings", json=body, headers=headers)
+    assert response.status_code == 422 and "restaurant's local time" in response.json()["detail"]
+    query = {"date": "2030-01-04", "time": "19:00+05:00", "party_size": 2}
+    assert (await client.get("/bookings/availability", params=query)).status_code == 422
