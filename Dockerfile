@@ -29,4 +29,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=20s \
   CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health/ready').status != 200)"
 ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]
-CMD ["sh", "-c", "exec gunicorn 'app.main:create_app()' -k uvicorn.workers.UvicornWorker -w ${WEB_CONCURRENCY} -b ${HOST}:${PORT} --forwarded-allow-ips='*' --access-logfile -"]
+# X-Forwarded-For is trusted only from FORWARDED_ALLOW_IPS (default 127.0.0.1): set it to
+# your load balancer's address, never to "*" on a port clients can reach directly, or
+# anyone can pick the address the per-address rate limits count.
+CMD ["sh", "-c", "exec gunicorn 'app.main:create_app()' -k uvicorn.workers.UvicornWorker -w ${WEB_CONCURRENCY} -b ${HOST}:${PORT}"]

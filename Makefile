@@ -33,7 +33,7 @@ dev: $(STAMP) ## like run, with auto-reload
 prod: $(STAMP) ## gunicorn with uvicorn workers
 	$(BIN)/restaurant migrate
 	$(BIN)/gunicorn 'app.main:create_app()' -k uvicorn.workers.UvicornWorker \
-		-w $(WORKERS) -b $(HOST):$(PORT) --access-logfile - 
+		-w $(WORKERS) -b $(HOST):$(PORT)
 
 test: $(STAMP) ## the whole suite (PostgreSQL too when TEST_POSTGRES_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     rate_limit_login: str = "10/minute"
     rate_limit_booking: str = "10/minute"
     rate_limit_availability: str = "120/minute"
+    rate_limit_register: str = "10/hour"
     admin_email: str = "admin@example.com"
     admin_password: str = "admin-password"
     host: str = "127.0.0.1"

@@ -37,6 +37,7 @@ class RateLimiter:
             "login": parse(settings.rate_limit_login),
             "booking": parse(settings.rate_limit_booking),
             "availability": parse(settings.rate_limit_availability),
+            "register": parse(settings.rate_limit_register),
         }
 
     async def hit(self, name: str, *identifiers: str) -> None:
@@ -67,6 +68,10 @@ def client_address(request: Request) -> str:
 async def login_limit(request: Request, limiter: LimiterDep) -> None:
     """Per client address; the per-e-mail limit is checked by the route that has the e-mail."""
     await limiter.hit("login", "addr", client_address(request))
+
+
+async def register_limit(request: Request, limiter: LimiterDep) -> None:
+    await limiter.hit("register", client_address(request))
 
 
 async def availability_limit(request: Request, limiter: LimiterDep) -> None:

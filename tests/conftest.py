@@ -204,6 +204,7 @@ def make_settings(url: str, **overrides: Any) -> Settings:
         "rate_limit_login": "1000/minute",
         "rate_limit_booking": "1000/minute",
         "rate_limit_availability": "10000/minute",
+        "rate_limit_register": "1000/minute",
         "log_level": "WARNING",
         "outbox_in_process": False,
     }

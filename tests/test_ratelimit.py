@@ -12,6 +12,7 @@ from tests.booking_helpers import book, next_weekday
 from tests.conftest import TestDatabase, UserFactory, make_settings
 
 LOW_LIMITS = {
+    "rate_limit_register": "2/hour",
     "rate_limit_booking": "3/minute",
     "rate_limit_login": "3/minute",
     "rate_limit_availability": "5/minute",
@@ -94,3 +95,16 @@ async def test_redis_storage_shares_the_limit_between_workers(db: TestDatabase) 
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             statuses.append((await c.get("/bookings/availability", params=params)).status_code)
     assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+@pytest.mark.parametrize("settings_overrides", [LOW_LIMITS])
+async def test_registration_is_limited_per_address(client: httpx.AsyncClient) -> None:
+    for i, path in enumerate(("/auth/register", "/users/register")):
+        body = {"email": f"new{i}@example.com", "password": "password123", "name": "N"}
+        assert (await client.post(path, json=body)).status_code == 201
+    body = {"email": "third@example.com", "password": "password123", "name": "N"}
+    _assert_429(await client.post("/auth/register", json=body))
+    login = await client.post(
+        "/auth/token", data={"username": "third@example.com", "password": "password123"}
+    )
+    assert login.status_code == 401  # the refused registration created nothing

@@ -32,7 +32,7 @@ from app.auth.schemas import (
 )
 from app.deps import MAX_ID, AdminUser, CurrentUser, IdPath, SessionDep, SettingsDep
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
-from app.ratelimit import LimiterDep, login_limit
+from app.ratelimit import LimiterDep, login_limit, register_limit
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["users"])
@@ -45,16 +45,21 @@ ADMIN_ERRORS = responses(Unauthorized, Forbidden)
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
     summary="Register a guest account",
-    responses=responses(EmailTaken),
+    responses=responses(EmailTaken, TooManyRequests),
 )
 @users_router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
     summary="Register a guest account (template path)",
-    responses=responses(EmailTaken),
+    responses=responses(EmailTaken, TooManyRequests),
 )
-async def register(data: UserCreate, session: SessionDep, settings: SettingsDep) -> UserOut:
+async def register(
+    data: UserCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    _limited: Annotated[None, Depends(register_limit)],
+) -> UserOut:
     user = await service.register(session, data, settings=settings)
     return UserOut.model_validate(user)
 
