@@ -130,6 +130,21 @@ class Database:
         await self.engine.dispose()
 
 
+async def get_deferred_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Like get_session, but no write lock up front, whatever the method: for writes that
+    first do slow work outside the database (hashing a password) and then insert. On SQLite
+    the write lock is taken by the first write; the route must not read, then write, in one
+    transaction where another writer could come between (end the read with a commit)."""
+    database: Database = request.app.state.db
+    async with database.reader() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: commit when the route returns, roll back on error.
 

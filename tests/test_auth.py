@@ -253,3 +253,34 @@ async def test_logins_in_flight_do_not_stall_other_requests(
     assert all(r.status_code == 200 for r in results)
     total_login_time = max(0.0, time.perf_counter() - started)
     assert health_time < total_login_time / 4, (health_time, total_login_time)
+
+
+async def test_logins_in_flight_do_not_hold_up_writes(
+    client: AsyncClient,
+    app,
+    make_user: UserFactory,
+) -> None:
+    """Passwords are checked outside any transaction: on SQLite a write request does not
+    queue behind the logins, and on PostgreSQL logins hold no connection while hashing."""
+    app.state.settings.bcrypt_rounds = 11
+    await register(client)
+    _, headers = await make_user(Role.customer)
+    logins = [
+        asyncio.create_task(login_form(client, "ada@example.com", REGISTER["password"]))
+        for _ in range(8)
+    ]
+    await asyncio.sleep(0.05)
+    renamed = await client.patch("/users/me", json={"name": "Quick"}, headers=headers)
+    still_checking = sum(not task.done() for task in logins)
+    results = await asyncio.gather(*logins)
+    assert renamed.status_code == 200
+    assert all(r.status_code == 200 for r in results)
+    assert still_checking > 0, "the write waited for every login to finish"
+
+
+async def test_register_race_for_one_email_gives_one_account(client: AsyncClient) -> None:
+    responses = await asyncio.gather(*(
+        client.post("/auth/register", json={**REGISTER, "name": f"Ada {i}"}) for i in range(5)
+    ))  # fmt: skip
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201, 409, 409, 409, 409], statuses

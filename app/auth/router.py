@@ -30,7 +30,15 @@ from app.auth.schemas import (
     UserOut,
     UserPage,
 )
-from app.deps import MAX_ID, AdminUser, CurrentUser, IdPath, SessionDep, SettingsDep
+from app.deps import (
+    MAX_ID,
+    AdminUser,
+    CurrentUser,
+    DeferredSessionDep,
+    IdPath,
+    SessionDep,
+    SettingsDep,
+)
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
 from app.ratelimit import LimiterDep, login_limit, register_limit
 
@@ -56,7 +64,7 @@ ADMIN_ERRORS = responses(Unauthorized, Forbidden)
 )
 async def register(
     data: UserCreate,
-    session: SessionDep,
+    session: DeferredSessionDep,
     settings: SettingsDep,
     _limited: Annotated[None, Depends(register_limit)],
 ) -> UserOut:
@@ -72,7 +80,7 @@ async def register(
 )
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    session: SessionDep,
+    session: DeferredSessionDep,
     settings: SettingsDep,
     limiter: LimiterDep,
     _limited: Annotated[None, Depends(login_limit)],
@@ -89,7 +97,7 @@ async def token(
 )
 async def login_json(
     data: LoginJSON,
-    session: SessionDep,
+    session: DeferredSessionDep,
     settings: SettingsDep,
     limiter: LimiterDep,
     _limited: Annotated[None, Depends(login_limit)],

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import security
@@ -28,24 +29,31 @@ async def get_by_email(session: AsyncSession, email: str) -> User | None:
 
 
 async def register(session: AsyncSession, data: UserCreate, *, settings: Settings) -> User:
+    """The hash is made outside any transaction (see DeferredSessionDep); the unique
+    e-mail constraint catches a registration that raced this one meanwhile."""
     if await get_by_email(session, data.email) is not None:
         raise EmailTaken()
+    await session.commit()  # end the read: no connection or lock is held while hashing
+    hashed = await security.hash_password(data.password, settings.bcrypt_rounds)
     user = User(
-        email=data.email,
-        name=data.name,
-        hashed_password=await security.hash_password(data.password, settings.bcrypt_rounds),
-        role=Role.customer,
+        email=data.email, name=data.name, hashed_password=hashed, role=Role.customer,
         is_active=True,
-    )
+    )  # fmt: skip
     session.add(user)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise EmailTaken() from exc
     return user
 
 
 async def authenticate(
     session: AsyncSession, email: str, password: str, *, settings: Settings
 ) -> User:
+    """Check the password outside any transaction (the read is ended first), so slow
+    bcrypt work holds no connection and no lock."""
     user = await get_by_email(session, email)
+    await session.commit()
     if user is None:
         await security.dummy_verify(password, settings.bcrypt_rounds)
         raise BadCredentials()
