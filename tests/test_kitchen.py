@@ -460,3 +460,47 @@ async def test_stream_resumes_after_last_event_id(
                     assert served["data"]["status"] == "served"
                     assert new["event"] == "ticket_created"
                     assert new["data"]["order_id"] == later["id"]
+
+
+async def test_taking_items_off_withdraws_them_from_unstarted_tickets(
+    client: AsyncClient, admin: Headers, staff: Headers
+) -> None:
+    soup = await add_item(client, admin, "6.50", name="Soup")
+    steak = await add_item(client, admin, "28.00", name="Steak")
+    wine = await add_item(client, admin, "7.00", name="Wine")
+    order = await new_order(client, staff, [line(soup, 2), line(steak, 1)])
+    first = (await tickets_of(client, staff, order["id"]))[0]
+    assert (await move(client, staff, first["id"], "preparing")).status_code == 200
+    await client.put(
+        f"/api/orders/{order['id']}",
+        json={"items": [line(soup, 3), line(steak, 1), line(wine, 2)]},
+        headers=staff,
+    )
+    # Wine comes off, and two soups: the unstarted ticket loses its soup and wine and is
+    # cancelled; the soups already being cooked stay on the first ticket.
+    changed = await client.put(
+        f"/api/orders/{order['id']}", json={"items": [line(soup, 1), line(steak, 1)]}, headers=staff
+    )
+    assert changed.status_code == 200, changed.text
+    first_now, second_now = await tickets_of(client, staff, order["id"])
+    assert second_now["status"] == "cancelled" and second_now["items"] == []
+    assert [(i["name"], i["quantity"]) for i in first_now["items"]] == [("Soup", 2), ("Steak", 1)]
+    assert first_now["status"] == "preparing"
+
+    more = await client.put(
+        f"/api/orders/{order['id']}",
+        json={"items": [line(soup, 1), line(steak, 1), line(wine, 3)]},
+        headers=staff,
+    )
+    assert more.status_code == 200
+    third = (await tickets_of(client, staff, order["id"]))[-1]
+    await client.put(
+        f"/api/orders/{order['id']}",
+        json={"items": [line(soup, 1), line(steak, 1), line(wine, 1)]},
+        headers=staff,
+    )
+    reduced = next(
+        t for t in await tickets_of(client, staff, order["id"]) if t["id"] == third["id"]
+    )
+    assert reduced["status"] == "pending"
+    assert [(i["name"], i["quantity"]) for i in reduced["items"]] == [("Wine", 1)]

@@ -115,3 +115,38 @@ async def cancel_pending(session: AsyncSession, order_id: int, *, now: datetime)
         await session.flush()
         session.add(_event(ticket, "ticket_cancelled", now))
     await session.flush()
+
+
+async def withdraw(
+    session: AsyncSession, order_id: int, reductions: dict[int, int], *, now: datetime
+) -> None:
+    """Take quantities of order lines (order item id -> how many fewer) off the order's
+    tickets that the kitchen has not started, newest first. A ticket left empty is
+    cancelled. What is already being cooked stays as it is."""
+    left = {item_id: qty for item_id, qty in reductions.items() if qty > 0}
+    if not left:
+        return
+    tickets = await session.scalars(
+        select(KitchenTicket)
+        .where(KitchenTicket.order_id == order_id, KitchenTicket.status == TicketStatus.pending)
+        .order_by(KitchenTicket.id.desc())
+        .with_for_update()
+    )
+    for ticket in tickets:
+        lines, changed = [], False
+        for line in ticket.items:
+            take = min(left.get(line["order_item_id"], 0), line["quantity"])
+            if take:
+                left[line["order_item_id"]] -= take
+                changed = True
+            if line["quantity"] - take > 0:
+                lines.append({**line, "quantity": line["quantity"] - take})
+        if not changed:
+            continue
+        ticket.items = lines
+        ticket.updated_at = now
+        if not lines:
+            ticket.status = TicketStatus.cancelled
+        await session.flush()
+        session.add(_event(ticket, "ticket_updated" if lines else "ticket_cancelled", now))
+    await session.flush()

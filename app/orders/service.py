@@ -101,7 +101,8 @@ async def update_order(
     session: AsyncSession, order_id: int, data: OrderUpdate, *, now: datetime
 ) -> Order:
     """Replace the given fields. Lines the order already had keep their id and price;
-    what is new (a new line, or a higher quantity) goes to the kitchen on a new ticket."""
+    what is new (a new line, or a higher quantity) goes to the kitchen on a new ticket,
+    and what was taken off comes off the tickets the kitchen has not started."""
     order = await _open(session, order_id)
     if data.customer_count is not None:
         order.customer_count = data.customer_count
@@ -120,6 +121,7 @@ async def update_order(
         unmatched[_key(row.menu_item_id, row.seat_number, row.notes)].append(row)
     fresh: list[OrderItemIn] = []
     to_cook: list[tuple[OrderItem, int]] = []
+    fewer: dict[int, int] = {}  # order item id -> how many fewer to cook
     for line in data.items:
         candidates = unmatched[_key(line.menu_item_id, line.seat_number, line.notes)]
         if not candidates:
@@ -128,12 +130,16 @@ async def update_order(
         row = candidates.pop(0)
         if line.quantity > row.quantity:
             to_cook.append((row, line.quantity - row.quantity))
+        else:
+            fewer[row.id] = row.quantity - line.quantity
         row.quantity = line.quantity
     # More of a dish must still be on the menu; lines kept as they were need not be.
     await menu_service.orderable(session, {row.menu_item_id for row, _extra in to_cook})
     for rows in unmatched.values():
         for row in rows:
+            fewer[row.id] = row.quantity
             await session.delete(row)
+    await kitchen.withdraw(session, order.id, fewer, now=now)
     await session.flush()
     to_cook += await _add_lines(session, order, fresh, prices)
     await kitchen.send_ticket(
