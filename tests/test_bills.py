@@ -392,3 +392,19 @@ async def test_split_endpoint_always_adds_up(
             f"/api/tables/{tid}/release", params={"clean": "true"}, headers=staff
         )
         assert released.status_code == 200
+
+
+async def test_a_closed_orders_bill_keeps_the_percentages_it_closed_with(
+    client: AsyncClient, admin: Headers, staff: Headers
+) -> None:
+    await configure(client, admin, service_charge_percent="10", tax_percent="0")
+    dish = await add_item(client, admin, "20.00")
+    open_order = await new_order(client, staff, [line(dish)])
+    closed_order = await new_order(client, staff, [line(dish)])
+    close = await client.post(f"/api/orders/{closed_order['id']}/close", headers=staff)
+    assert close.status_code == 200
+    await configure(client, admin, service_charge_percent="20", tax_percent="5")
+    closed = await bill_of(client, staff, closed_order["id"])
+    assert (closed["service_charge_percent"], closed["total"]) == ("10.00", "22.00")
+    still_open = await bill_of(client, staff, open_order["id"])
+    assert (still_open["service_charge_percent"], still_open["total"]) == ("20.00", "25.20")

@@ -33,10 +33,15 @@ class InvalidSplit(InvalidInput):
 
 async def bill_for(session: AsyncSession, order: Order) -> tuple[Bill, list[OrderItem]]:
     venue = await venue_service.get_venue(session)
+    # A closed order keeps the percentages it was closed with; an open one uses today's.
+    service_percent = order.service_charge_percent
+    tax_percent = order.tax_percent
+    if service_percent is None or tax_percent is None:
+        service_percent, tax_percent = venue.service_charge_percent, venue.tax_percent
     items = await orders_service.items_of(session, order.id)
     subtotal = sum((i.unit_price * i.quantity for i in items), Decimal("0.00"))
-    service = round_money(subtotal * venue.service_charge_percent / HUNDRED)
-    tax = round_money((subtotal + service) * venue.tax_percent / HUNDRED)
+    service = round_money(subtotal * service_percent / HUNDRED)
+    tax = round_money((subtotal + service) * tax_percent / HUNDRED)
     bill = Bill(
         order_id=order.id,
         lines=[
@@ -51,9 +56,9 @@ async def bill_for(session: AsyncSession, order: Order) -> tuple[Bill, list[Orde
             for i in items
         ],
         subtotal=subtotal,
-        service_charge_percent=venue.service_charge_percent,
+        service_charge_percent=service_percent,
         service_charge=service,
-        tax_percent=venue.tax_percent,
+        tax_percent=tax_percent,
         tax=tax,
         total=subtotal + service + tax,
     )

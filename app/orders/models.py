@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -45,6 +45,9 @@ class Order(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     payment_note: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # The restaurant's percentages when the order was closed: its bill never changes after.
+    service_charge_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2), nullable=True)
+    tax_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2), nullable=True)
 
 
 class OrderItem(Base):

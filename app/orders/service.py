@@ -17,6 +17,7 @@ from app.menu import service as menu_service
 from app.orders.exceptions import OrderNotFound, OrderNotOpen
 from app.orders.models import Order, OrderItem, OrderStatus
 from app.orders.schemas import OrderCreate, OrderItemIn, OrderItemOut, OrderOut, OrderUpdate
+from app.venue import service as venue_service
 
 LineKey = tuple[int, int | None, str | None]
 
@@ -165,7 +166,10 @@ async def close_order(
 ) -> Order:
     """Paid: the order is closed; the table stays occupied until it is released."""
     order = await _open(session, order_id)
+    venue = await venue_service.get_venue(session)
     order.status = OrderStatus.closed
+    order.service_charge_percent = venue.service_charge_percent
+    order.tax_percent = venue.tax_percent
     order.payment_note = payment_note
     order.closed_at = now
     order.updated_at = now
