@@ -443,3 +443,26 @@ async def test_without_smtp_host_messages_go_to_the_log_and_folder(
     assert [r.fields["subject"].split(":")[0] for r in logged] == [  # type: ignore[attr-defined]
         "Booking confirmed", "Booking cancelled"]  # fmt: skip
     assert len(await asyncio.to_thread(lambda: list(tmp_path.glob("*.eml")))) == 2
+
+
+async def test_reminder_claimed_before_a_cancellation_is_not_sent(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    _, headers = await make_user(Role.customer)
+    booking = (await book(client, headers, next_weekday(4, at_least_days=3), "19:00", 2)).json()
+    sender = dispatcher(db, settings, clock)
+    await sender.run_once()  # the confirmation
+    clock.now = datetime.fromisoformat(booking["starts_at"]) - timedelta(hours=23)
+    claimed = await sender.claim()
+    assert [c.reminder_for for c in claimed] == [booking["id"]]
+    assert (await client.delete(f"/bookings/{booking['id']}", headers=headers)).status_code == 204
+    for item in claimed:
+        await sender.send(item)
+    assert [s.split(":")[0] for s in smtp.inbox.subjects()] == ["Booking confirmed"]
+    reminder = next(r for r in await outbox_rows(db) if r.kind.value == "booking_reminder")
+    assert reminder.status == MessageStatus.cancelled

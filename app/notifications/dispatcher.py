@@ -36,6 +36,7 @@ class Claimed:
     text: str
     html: str
     attempts: int
+    reminder_for: int | None = None  # a reminder's booking, checked again just before sending
 
 
 class OutboxDispatcher:
@@ -94,20 +95,33 @@ class OutboxDispatcher:
                 row.status = MessageStatus.sending
                 row.lease_until = now + timedelta(seconds=self.settings.outbox_lease_seconds)
                 row.attempts += 1
+                reminder_for = row.booking_id if row.kind == MessageKind.booking_reminder else None
                 claimed.append(
                     Claimed(row.id, row.recipient, row.subject, row.body_text, row.body_html,
-                            row.attempts)
+                            row.attempts, reminder_for)
                 )  # fmt: skip
         return claimed
 
-    async def _record(self, item: Claimed, error: str | None) -> None:
+    async def _still_wanted(self, item: Claimed) -> bool:
+        if item.reminder_for is None:
+            return True
+        async with self.database.reader() as session:
+            status = await session.scalar(
+                select(Booking.status).where(Booking.id == item.reminder_for)
+            )
+        return status == BookingStatus.confirmed
+
+    async def _record(self, item: Claimed, error: str | None, *, cancelled: bool = False) -> None:
         now = self.clock()
         async with self.database.writer() as session, session.begin():
             row = await session.get(OutboxMessage, item.id, with_for_update=True)
             if row is None or row.status != MessageStatus.sending or row.attempts != item.attempts:
                 return  # someone else took it over after our lease ran out
             row.lease_until = None
-            if error is None:
+            if cancelled:
+                row.status = MessageStatus.cancelled
+                row.last_error = "booking is no longer confirmed"
+            elif error is None:
                 row.status = MessageStatus.sent
                 row.sent_at = now
                 row.last_error = None
@@ -124,6 +138,9 @@ class OutboxDispatcher:
             self.settings, recipient=item.recipient, subject=item.subject, text=item.text,
             html=item.html, message_id=item.id,
         )  # fmt: skip
+        if not await self._still_wanted(item):  # cancelled since it was claimed
+            await self._record(item, None, cancelled=True)
+            return
         try:
             await self.mailer.send(message)
         except Exception as exc:  # any failure to deliver is retried later
