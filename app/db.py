@@ -97,16 +97,22 @@ def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> A
 
 @dataclass
 class Database:
-    """One engine per process, with session factories for reads and for writes.
+    """One engine per process, with session factories for reading, writing, and writing
+    after slow work.
 
-    On SQLite a write request's transaction starts with BEGIN IMMEDIATE, taking the
-    single writer lock up front, so every check-then-write in it is atomic. On
-    PostgreSQL both factories are the same; row locks and advisory locks do that job.
+    - `reader` (GET requests): on PostgreSQL in autocommit, since a read-only request
+      gains nothing from a transaction at READ COMMITTED (each statement takes its own
+      snapshot either way) and saves the BEGIN and COMMIT round trips.
+    - `writer` (POST, PUT, PATCH, DELETE): one transaction; on SQLite it starts with
+      BEGIN IMMEDIATE, taking the single writer lock up front, so every check-then-write
+      in it is atomic. On PostgreSQL row locks and advisory locks do that job.
+    - `deferred`: one transaction that takes no lock up front (see get_deferred_session).
     """
 
     engine: AsyncEngine
     reader: async_sessionmaker[AsyncSession]
     writer: async_sessionmaker[AsyncSession]
+    deferred: async_sessionmaker[AsyncSession]
     # SQLite has one writer at a time: this process's write requests queue here in order
     # instead of sleeping in SQLite's busy-timeout backoff.
     write_queue: asyncio.Lock | None = None
@@ -114,13 +120,22 @@ class Database:
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Database:
         engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
-        reader = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-        write_engine = engine
-        if engine.dialect.name == "sqlite":
-            write_engine = engine.execution_options(sqlite_begin_immediate=True)
-        writer = async_sessionmaker(write_engine, expire_on_commit=False, autoflush=False)
-        queue = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-        return cls(engine=engine, reader=reader, writer=writer, write_queue=queue)
+        sqlite = engine.dialect.name == "sqlite"
+
+        def factory(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+            return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+
+        return cls(
+            engine=engine,
+            reader=factory(
+                engine if sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
+            ),
+            writer=factory(
+                engine.execution_options(sqlite_begin_immediate=True) if sqlite else engine
+            ),
+            deferred=factory(engine),
+            write_queue=asyncio.Lock() if sqlite else None,
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -136,7 +151,7 @@ async def get_deferred_session(request: Request) -> AsyncIterator[AsyncSession]:
     the write lock is taken by the first write; the route must not read, then write, in one
     transaction where another writer could come between (end the read with a commit)."""
     database: Database = request.app.state.db
-    async with database.reader() as session:
+    async with database.deferred() as session:
         try:
             yield session
             await session.commit()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,29 +34,54 @@ def overlapping(table_id: object, starts_at: datetime, ends_at: datetime):  # ty
     )
 
 
-async def fitting_tables(session: AsyncSession, party_size: int) -> Sequence[RestaurantTable]:
+class TableRow(NamedTuple):
+    """What the booking engine needs of a table, read without the ORM's bookkeeping."""
+
+    id: int
+    table_number: int
+    capacity: int
+    area: str
+    bookable: bool
+    state: TableState
+    current_order_id: int | None
+    occupied_since: datetime | None
+
+    @classmethod
+    def of(cls, table: RestaurantTable) -> TableRow:
+        return cls(*(getattr(table, name) for name in cls._fields))
+
+
+_COLUMNS = tuple(getattr(RestaurantTable, name) for name in TableRow._fields)
+_BEST_FIT = (RestaurantTable.capacity, RestaurantTable.table_number)
+
+
+async def _tables(session: AsyncSession, *conditions: Any) -> list[TableRow]:
+    rows = await session.execute(select(*_COLUMNS).where(*conditions).order_by(*_BEST_FIT))
+    return [TableRow(*row) for row in rows]
+
+
+async def table_row(session: AsyncSession, table_id: int) -> TableRow | None:
+    rows = await _tables(session, RestaurantTable.id == table_id)
+    return rows[0] if rows else None
+
+
+async def fitting_tables(session: AsyncSession, party_size: int) -> list[TableRow]:
     """Bookable tables that seat the party, best fit first."""
-    rows = await session.scalars(
-        select(RestaurantTable)
-        .where(RestaurantTable.bookable.is_(True), RestaurantTable.capacity >= party_size)
-        .order_by(RestaurantTable.capacity, RestaurantTable.table_number)
+    return await _tables(
+        session, RestaurantTable.bookable.is_(True), RestaurantTable.capacity >= party_size
     )
-    return rows.all()
 
 
 async def free_tables_at(
     session: AsyncSession, party_size: int, starts_at: datetime, ends_at: datetime
-) -> Sequence[RestaurantTable]:
-    rows = await session.scalars(
-        select(RestaurantTable)
-        .where(
-            RestaurantTable.bookable.is_(True),
-            RestaurantTable.capacity >= party_size,
-            ~exists().where(overlapping(RestaurantTable.id, starts_at, ends_at)),
-        )
-        .order_by(RestaurantTable.capacity, RestaurantTable.table_number)
+) -> list[TableRow]:
+    """Bookable tables that seat the party with no booking overlapping, best fit first."""
+    return await _tables(
+        session,
+        RestaurantTable.bookable.is_(True),
+        RestaurantTable.capacity >= party_size,
+        ~exists().where(overlapping(RestaurantTable.id, starts_at, ends_at)),
     )
-    return rows.all()
 
 
 async def is_free(
@@ -89,7 +115,7 @@ async def busy_intervals(
 
 
 async def occupancy(
-    session: AsyncSession, tables: Sequence[RestaurantTable], venue: Venue, now: datetime
+    session: AsyncSession, tables: Sequence[TableRow], venue: Venue, now: datetime
 ) -> dict[int, Interval]:
     """Tables with a party at them now are busy from when it sat down until its expected
     end (the dining time for its size), and at least until a minute from now."""
@@ -124,13 +150,13 @@ class DayPlan:
     """The fitting tables and their bookings for one day, to answer many slots at once."""
 
     def __init__(
-        self, slots: list[Slot], tables: Sequence[RestaurantTable], busy: dict[int, list[Interval]]
+        self, slots: list[Slot], tables: Sequence[TableRow], busy: dict[int, list[Interval]]
     ) -> None:
         self.slots = slots
         self.tables = tables
         self.busy = busy
 
-    def free_at(self, slot: Slot) -> list[RestaurantTable]:
+    def free_at(self, slot: Slot) -> list[TableRow]:
         return [t for t in self.tables if _free(self.busy.get(t.id, []), slot)]
 
     def alternatives(self, around: datetime, bookable_from: datetime) -> list[str]:

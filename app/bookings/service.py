@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import User
 from app.bookings import availability
+from app.bookings.availability import TableRow
 from app.bookings.exceptions import (
     BookingNotCancellable,
     BookingNotFound,
@@ -40,7 +41,7 @@ IDEMPOTENCY_TTL = timedelta(hours=24)
 DEFAULT_REMINDER = timedelta(hours=24)
 
 
-def _option(table: RestaurantTable) -> TableOption:
+def _option(table: TableRow) -> TableOption:
     return TableOption(
         id=table.id, table_number=table.table_number, capacity=table.capacity, area=table.area
     )
@@ -111,16 +112,14 @@ def to_out(booking: Booking, table_number: int, venue: Venue) -> BookingOut:
     )
 
 
-async def _candidates(
-    session: AsyncSession, data: BookingCreate, slot: Slot
-) -> list[RestaurantTable]:
+async def _candidates(session: AsyncSession, data: BookingCreate, slot: Slot) -> list[TableRow]:
     if data.table_id is None:
         return list(
             await availability.free_tables_at(
                 session, data.party_size, slot.starts_at, slot.ends_at
             )
         )
-    table = await session.get(RestaurantTable, data.table_id)
+    table = await availability.table_row(session, data.table_id)
     if table is None:
         raise TableNotBookable(f"Table {data.table_id} does not exist")
     if not table.bookable:
@@ -162,9 +161,9 @@ async def create_booking(
         await table_day_lock(session, table.id, data.date)
         if not await availability.is_free(session, table.id, slot.starts_at, slot.ends_at):
             continue
-        if near:
-            await session.refresh(table)
-            seated = await availability.occupancy(session, [table], venue, now)
+        if near:  # read the table's state again, now that it is locked
+            current = await availability.table_row(session, table.id)
+            seated = await availability.occupancy(session, [current] if current else [], venue, now)
             if availability.blocks(seated.get(table.id), slot.starts_at, slot.ends_at):
                 continue
         booking = Booking(
