@@ -11,10 +11,11 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bookings.models import ACTIVE_STATUSES, Booking
+from app.db import UTCDateTime
 from app.floor.models import RestaurantTable, TableState
 from app.orders.models import Order
 from app.venue.calendar import MAX_DURATION, Slot, Venue
@@ -23,14 +24,26 @@ Interval = tuple[datetime, datetime]
 MAX_ALTERNATIVES_EACH_SIDE = 3
 
 
-def overlapping(table_id: object, starts_at: datetime, ends_at: datetime):  # type: ignore[no-untyped-def]
-    """SQL condition: an active booking of `table_id` overlaps [starts_at, ends_at)."""
+# The hot statements are built once, with bound parameters: per request only the values
+# change, so SQLAlchemy neither rebuilds the expression nor recomputes its cache key.
+_START = bindparam("start", type_=UTCDateTime())
+_END = bindparam("end", type_=UTCDateTime())
+_EARLIEST = bindparam("earliest", type_=UTCDateTime())  # start - MAX_DURATION
+
+
+def _window(starts_at: datetime, ends_at: datetime) -> dict[str, datetime]:
+    return {"start": starts_at, "end": ends_at, "earliest": starts_at - MAX_DURATION}
+
+
+def _overlapping(table_id: Any) -> ColumnElement[bool]:
+    """An active booking of `table_id` overlaps [start, end), looked up as a bounded
+    range of `starts_at` (a booking lasts at most MAX_DURATION)."""
     return (
         (Booking.table_id == table_id)
         & Booking.status.in_(ACTIVE_STATUSES)
-        & (Booking.starts_at < ends_at)
-        & (Booking.starts_at > starts_at - MAX_DURATION)
-        & (Booking.ends_at > starts_at)
+        & (Booking.starts_at < _END)
+        & (Booking.starts_at > _EARLIEST)
+        & (Booking.ends_at > _START)
     )
 
 
@@ -53,43 +66,49 @@ class TableRow(NamedTuple):
 
 _COLUMNS = tuple(getattr(RestaurantTable, name) for name in TableRow._fields)
 _BEST_FIT = (RestaurantTable.capacity, RestaurantTable.table_number)
+_FITS = (RestaurantTable.bookable.is_(True), RestaurantTable.capacity >= bindparam("party"))
+_FITTING = select(*_COLUMNS).where(*_FITS).order_by(*_BEST_FIT)
+_FREE = (
+    select(*_COLUMNS)
+    .where(*_FITS, ~exists().where(_overlapping(RestaurantTable.id)))
+    .order_by(*_BEST_FIT)
+)
+_ONE = select(*_COLUMNS).where(RestaurantTable.id == bindparam("table_id"))
+_TAKEN = select(Booking.id).where(_overlapping(bindparam("table_id"))).limit(1)
+_BUSY = select(Booking.table_id, Booking.starts_at, Booking.ends_at).where(
+    Booking.table_id.in_(bindparam("ids", expanding=True)),
+    Booking.status.in_(ACTIVE_STATUSES),
+    Booking.starts_at < _END,
+    Booking.starts_at > _EARLIEST,
+    Booking.ends_at > _START,
+)
 
 
-async def _tables(session: AsyncSession, *conditions: Any) -> list[TableRow]:
-    rows = await session.execute(select(*_COLUMNS).where(*conditions).order_by(*_BEST_FIT))
-    return [TableRow(*row) for row in rows]
+async def _tables(session: AsyncSession, statement: Any, params: dict[str, Any]) -> list[TableRow]:
+    return [TableRow(*row) for row in await session.execute(statement, params)]
 
 
 async def table_row(session: AsyncSession, table_id: int) -> TableRow | None:
-    rows = await _tables(session, RestaurantTable.id == table_id)
+    rows = await _tables(session, _ONE, {"table_id": table_id})
     return rows[0] if rows else None
 
 
 async def fitting_tables(session: AsyncSession, party_size: int) -> list[TableRow]:
     """Bookable tables that seat the party, best fit first."""
-    return await _tables(
-        session, RestaurantTable.bookable.is_(True), RestaurantTable.capacity >= party_size
-    )
+    return await _tables(session, _FITTING, {"party": party_size})
 
 
 async def free_tables_at(
     session: AsyncSession, party_size: int, starts_at: datetime, ends_at: datetime
 ) -> list[TableRow]:
     """Bookable tables that seat the party with no booking overlapping, best fit first."""
-    return await _tables(
-        session,
-        RestaurantTable.bookable.is_(True),
-        RestaurantTable.capacity >= party_size,
-        ~exists().where(overlapping(RestaurantTable.id, starts_at, ends_at)),
-    )
+    return await _tables(session, _FREE, {"party": party_size, **_window(starts_at, ends_at)})
 
 
 async def is_free(
     session: AsyncSession, table_id: int, starts_at: datetime, ends_at: datetime
 ) -> bool:
-    taken = await session.scalar(
-        select(Booking.id).where(overlapping(table_id, starts_at, ends_at)).limit(1)
-    )
+    taken = await session.scalar(_TAKEN, {"table_id": table_id, **_window(starts_at, ends_at)})
     return taken is None
 
 
@@ -100,15 +119,7 @@ async def busy_intervals(
     busy: dict[int, list[Interval]] = defaultdict(list)
     if not ids:
         return busy
-    rows = await session.execute(
-        select(Booking.table_id, Booking.starts_at, Booking.ends_at).where(
-            Booking.table_id.in_(ids),
-            Booking.status.in_(ACTIVE_STATUSES),
-            Booking.starts_at < window_end,
-            Booking.starts_at > window_start - MAX_DURATION,
-            Booking.ends_at > window_start,
-        )
-    )
+    rows = await session.execute(_BUSY, {"ids": ids, **_window(window_start, window_end)})
     for table_id, starts_at, ends_at in rows:
         busy[table_id].append((starts_at, ends_at))
     return busy
