@@ -8,7 +8,7 @@ first occurrence), so there is no missing, shifted or doubled slot.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -51,6 +51,9 @@ class Venue:
     hold: timedelta
     service_charge_percent: Decimal
     tax_percent: Decimal
+    _slot_cache: dict[tuple[date, timedelta], list[Slot]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def from_settings(cls, row: RestaurantSettings) -> Venue:
@@ -105,8 +108,15 @@ class Venue:
 
     def slots(self, day: date, party_size: int) -> list[Slot]:
         """Every bookable start on `day` for the party: each service's grid up to its
-        last seating (closing time minus the dining duration)."""
+        last seating (closing time minus the dining duration). Kept per (day, duration)
+        for the life of this snapshot of the settings."""
         duration = self.duration_for(party_size)
+        key = (day, duration)
+        if key not in self._slot_cache:
+            self._slot_cache[key] = self._lay_out(day, duration)
+        return self._slot_cache[key]
+
+    def _lay_out(self, day: date, duration: timedelta) -> list[Slot]:
         minutes = int(duration.total_seconds() // 60)
         out: list[Slot] = []
         for opens, closes in self.services_on(day):
