@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from httpx import AsyncClient
@@ -303,23 +304,33 @@ async def test_exclusion_constraint_rejects_overlap_written_around_the_app(
 
 @pytest.mark.postgres_only
 async def test_constraint_violation_is_409_not_500(
-    client: AsyncClient, make_user: UserFactory, monkeypatch: pytest.MonkeyPatch
+    client: AsyncClient,
+    db: TestDatabase,
+    make_user: UserFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """If the application check were skipped, the database still refuses, and the client
-    gets a 409. (The check and the lock are disabled here to reach the constraint.)"""
+    """If the application's check were skipped, the database still refuses, and the client
+    gets a 409. (The insert here checks nothing, to reach the constraint.)"""
+    from sqlalchemy import insert
+
     from app.bookings import service
+    from app.bookings.models import Booking
 
-    async def always_free(*_args: object) -> bool:
-        return True
+    async def unchecked_insert(session: Any, *, now: datetime, **fields: Any) -> int:
+        statement = (
+            insert(Booking)
+            .values(**fields, status="confirmed", created_at=now, updated_at=now)
+            .returning(Booking.id)
+        )
+        return int(await session.scalar(statement))
 
-    async def no_lock(*_args: object) -> None:
-        return None
-
-    monkeypatch.setattr(service.availability, "is_free", always_free)
-    monkeypatch.setattr(service, "advisory_xact_lock", no_lock)
+    monkeypatch.setattr(service.availability, "insert_if_free", unchecked_insert)
     _, guest = await make_user(Role.customer)
     day = next_weekday(FRIDAY)
     assert (await book(client, guest, day, "19:00", 4, table_id=5)).status_code == 201
     clash = await book(client, guest, day, "20:00", 4, table_id=5)
-    assert clash.status_code == 409
-    assert "already booked" in clash.json()["detail"]
+    assert clash.status_code == 409, clash.text
+    assert clash.json()["detail"] == "That table is already booked at that time"
+    async with db.database.reader() as session:
+        count = await session.scalar(text("SELECT count(*) FROM bookings"))
+    assert count == 1

@@ -11,10 +11,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, bindparam, exists, select
+from sqlalchemy import ColumnElement, Integer, String, bindparam, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.bookings.models import ACTIVE_STATUSES, Booking
+from app.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from app.db import UTCDateTime
 from app.floor.models import RestaurantTable, TableState
 from app.orders.models import Order
@@ -75,6 +75,50 @@ _FREE = (
 )
 _ONE = select(*_COLUMNS).where(RestaurantTable.id == bindparam("table_id"))
 _TAKEN = select(Booking.id).where(_overlapping(bindparam("table_id"))).limit(1)
+# Insert a confirmed booking only if nothing overlaps it: check and write in one statement
+# (under the table-and-day lock), so the check cannot go stale before the insert.
+_BOOKINGS = Booking.metadata.tables["bookings"]
+_INSERT_IF_FREE = (
+    insert(_BOOKINGS)
+    .from_select(
+        ["user_id", "table_id", "party_size", "starts_at", "ends_at", "status",
+         "special_requests", "created_at", "updated_at"],
+        select(
+            bindparam("user_id", type_=Integer()),
+            bindparam("table_id", type_=Integer()),
+            bindparam("party_size", type_=Integer()),
+            _START,
+            _END,
+            bindparam("status", type_=String()),
+            bindparam("special_requests", type_=String()),
+            bindparam("now", type_=UTCDateTime()),
+            bindparam("now", type_=UTCDateTime()),
+        ).where(~exists().where(_overlapping(bindparam("table_id", type_=Integer())))),
+    )
+    .returning(_BOOKINGS.c.id)
+)  # fmt: skip
+
+
+async def insert_if_free(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    table_id: int,
+    party_size: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    special_requests: str | None,
+    now: datetime,
+) -> int | None:
+    """The new booking's id, or None if an active booking of the table overlaps."""
+    params: dict[str, Any] = {
+        "user_id": user_id, "table_id": table_id, "party_size": party_size,
+        "status": BookingStatus.confirmed.value, "special_requests": special_requests, "now": now,
+        **_window(starts_at, ends_at),
+    }  # fmt: skip
+    return await session.scalar(_INSERT_IF_FREE, params)
+
+
 _BUSY = select(Booking.table_id, Booking.starts_at, Booking.ends_at).where(
     Booking.table_id.in_(bindparam("ids", expanding=True)),
     Booking.status.in_(ACTIVE_STATUSES),

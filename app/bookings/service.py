@@ -6,6 +6,7 @@ import hashlib
 import json
 import zlib
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
@@ -148,9 +149,9 @@ async def create_booking(
 ) -> BookingOut:
     """Check and insert under a per-table lock, so two requests can never both win a table.
 
-    PostgreSQL: pg_advisory_xact_lock on the table and date, then the overlap check, then the
-    insert; the exclusion constraint backs it up. SQLite: the request's transaction began
-    with BEGIN IMMEDIATE, so the whole check-and-insert runs under the write lock.
+    PostgreSQL: pg_advisory_xact_lock on the table and date, then one statement that
+    inserts only if nothing overlaps; the exclusion constraint backs it up. SQLite: the
+    request's transaction began with BEGIN IMMEDIATE, so it all runs under the write lock.
     """
     venue = await venue_service.get_venue(session)
     slot = venue.resolve(data.date, data.time, data.party_size, now, lead=not user.is_staff)
@@ -159,29 +160,27 @@ async def create_booking(
     candidates = await _candidates(session, data, slot)
     for table in candidates:
         await table_day_lock(session, table.id, data.date)
-        if not await availability.is_free(session, table.id, slot.starts_at, slot.ends_at):
-            continue
         if near:  # read the table's state again, now that it is locked
             current = await availability.table_row(session, table.id)
             seated = await availability.occupancy(session, [current] if current else [], venue, now)
             if availability.blocks(seated.get(table.id), slot.starts_at, slot.ends_at):
                 continue
-        booking = Booking(
-            user_id=user.id,
-            table_id=table.id,
-            party_size=data.party_size,
-            starts_at=slot.starts_at,
-            ends_at=slot.ends_at,
-            status=BookingStatus.confirmed,
-            special_requests=data.special_requests,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(booking)
+        fields: dict[str, Any] = {
+            "user_id": user.id, "table_id": table.id, "party_size": data.party_size,
+            "starts_at": slot.starts_at, "ends_at": slot.ends_at,
+            "special_requests": data.special_requests, "now": now,
+        }  # fmt: skip
         try:
-            await session.flush()
+            booking_id = await availability.insert_if_free(session, **fields)
         except IntegrityError as exc:  # the exclusion constraint caught an overlap
             raise TableUnavailable() from exc
+        if booking_id is None:  # taken since the candidates were read
+            continue
+        booking = Booking(
+            id=booking_id, user_id=user.id, table_id=table.id, party_size=data.party_size,
+            starts_at=slot.starts_at, ends_at=slot.ends_at, status=BookingStatus.confirmed,
+            special_requests=data.special_requests, created_at=now, updated_at=now,
+        )  # fmt: skip
         await outbox.booking_confirmed(
             session, booking, guest=user, table_number=table.table_number, now=now,
             reminder_before=reminder_before,

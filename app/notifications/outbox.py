@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import User
@@ -63,13 +63,17 @@ def _message(
     *,
     due: datetime,
     now: datetime,
-) -> OutboxMessage:
+) -> dict[str, Any]:
     subject, text, html = render(kind, context)
-    return OutboxMessage(
-        kind=kind, booking_id=booking.id, recipient=guest.email, subject=subject,
-        body_text=text, body_html=html, status=MessageStatus.pending, attempts=0,
-        next_attempt_at=due, created_at=now,
-    )  # fmt: skip
+    return {
+        "kind": kind, "booking_id": booking.id, "recipient": guest.email, "subject": subject,
+        "body_text": text, "body_html": html, "status": MessageStatus.pending, "attempts": 0,
+        "next_attempt_at": due, "created_at": now,
+    }  # fmt: skip
+
+
+async def _queue(session: AsyncSession, messages: list[dict[str, Any]]) -> None:
+    await session.execute(insert(OutboxMessage), messages)
 
 
 async def booking_confirmed(
@@ -84,12 +88,13 @@ async def booking_confirmed(
     """Queue the confirmation now, and a reminder `reminder_before` the booking unless
     that moment has already passed (a booking made inside the window gets none)."""
     context = await _context(session, booking, guest, table_number)
-    session.add(_message(MessageKind.booking_confirmed, booking, guest, context, due=now, now=now))
+    messages = [_message(MessageKind.booking_confirmed, booking, guest, context, due=now, now=now)]
     remind_at = booking.starts_at - reminder_before
     if reminder_before > timedelta(0) and remind_at > now:
-        session.add(
+        messages.append(
             _message(MessageKind.booking_reminder, booking, guest, context, due=remind_at, now=now)
         )
+    await _queue(session, messages)
 
 
 async def booking_cancelled(
@@ -113,4 +118,7 @@ async def booking_cancelled(
     )
     context = await _context(session, booking, guest, table_number)
     context["by_restaurant"] = by_restaurant
-    session.add(_message(MessageKind.booking_cancelled, booking, guest, context, due=now, now=now))
+    await _queue(
+        session,
+        [_message(MessageKind.booking_cancelled, booking, guest, context, due=now, now=now)],
+    )
