@@ -85,13 +85,22 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, autocommit: bool = False
+) -> AsyncEngine:
+    """`autocommit=True` (PostgreSQL): connections rest in autocommit, so the pool's
+    pre-ping is a single round trip instead of BEGIN, ping, ROLLBACK; sessions that write
+    ask for READ COMMITTED transactions explicitly (see Database)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
-        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        isolation_level="AUTOCOMMIT" if autocommit else "READ COMMITTED",
     )
 
 
@@ -119,21 +128,22 @@ class Database:
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Database:
-        engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, autocommit=True)
         sqlite = engine.dialect.name == "sqlite"
 
         def factory(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:
             return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 
+        if sqlite:
+            transactional = engine
+            immediate = engine.execution_options(sqlite_begin_immediate=True)
+        else:
+            transactional = immediate = engine.execution_options(isolation_level="READ COMMITTED")
         return cls(
             engine=engine,
-            reader=factory(
-                engine if sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
-            ),
-            writer=factory(
-                engine.execution_options(sqlite_begin_immediate=True) if sqlite else engine
-            ),
-            deferred=factory(engine),
+            reader=factory(engine),
+            writer=factory(immediate),
+            deferred=factory(transactional),
             write_queue=asyncio.Lock() if sqlite else None,
         )
 
