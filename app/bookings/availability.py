@@ -116,7 +116,7 @@ async def insert_if_free(
         "status": BookingStatus.confirmed.value, "special_requests": special_requests, "now": now,
         **_window(starts_at, ends_at),
     }  # fmt: skip
-    return await session.scalar(_INSERT_IF_FREE, params)
+    return await (await session.connection()).scalar(_INSERT_IF_FREE, params)
 
 
 _BUSY = select(Booking.table_id, Booking.starts_at, Booking.ends_at).where(
@@ -129,7 +129,9 @@ _BUSY = select(Booking.table_id, Booking.starts_at, Booking.ends_at).where(
 
 
 async def _tables(session: AsyncSession, statement: Any, params: dict[str, Any]) -> list[TableRow]:
-    return [TableRow(*row) for row in await session.execute(statement, params)]
+    # Core statements run on the session's connection: no ORM bookkeeping on the hot path.
+    rows = await (await session.connection()).execute(statement, params)
+    return [TableRow(*row) for row in rows]
 
 
 async def table_row(session: AsyncSession, table_id: int) -> TableRow | None:
@@ -152,7 +154,9 @@ async def free_tables_at(
 async def is_free(
     session: AsyncSession, table_id: int, starts_at: datetime, ends_at: datetime
 ) -> bool:
-    taken = await session.scalar(_TAKEN, {"table_id": table_id, **_window(starts_at, ends_at)})
+    taken = await (await session.connection()).scalar(
+        _TAKEN, {"table_id": table_id, **_window(starts_at, ends_at)}
+    )
     return taken is None
 
 
@@ -163,7 +167,9 @@ async def busy_intervals(
     busy: dict[int, list[Interval]] = defaultdict(list)
     if not ids:
         return busy
-    rows = await session.execute(_BUSY, {"ids": ids, **_window(window_start, window_end)})
+    rows = await (await session.connection()).execute(
+        _BUSY, {"ids": ids, **_window(window_start, window_end)}
+    )
     for table_id, starts_at, ends_at in rows:
         busy[table_id].append((starts_at, ends_at))
     return busy

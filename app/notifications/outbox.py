@@ -72,8 +72,12 @@ def _message(
     }  # fmt: skip
 
 
+_OUTBOX = OutboxMessage.metadata.tables["outbox_messages"]
+
+
 async def _queue(session: AsyncSession, messages: list[dict[str, Any]]) -> None:
-    await session.execute(insert(OutboxMessage), messages)
+    """One multi-row insert on the session's connection (in its transaction)."""
+    await (await session.connection()).execute(insert(_OUTBOX), messages)
 
 
 async def booking_confirmed(
