@@ -272,3 +272,15 @@ def make_user(db: TestDatabase, settings: Settings) -> UserFactory:
         return user, {"Authorization": f"Bearer {token}"}
 
     return factory
+
+
+@pytest.fixture
+async def staff(make_user: UserFactory) -> dict[str, str]:
+    """Authorization headers of a new staff member."""
+    return (await make_user(Role.staff))[1]
+
+
+@pytest.fixture
+async def admin(make_user: UserFactory) -> dict[str, str]:
+    """Authorization headers of a new admin."""
+    return (await make_user(Role.admin))[1]

@@ -27,18 +27,6 @@ Headers = dict[str, str]
 
 
 @pytest.fixture
-async def admin(make_user: UserFactory) -> Headers:
-    _user, headers = await make_user(Role.admin)
-    return headers
-
-
-@pytest.fixture
-async def staff(make_user: UserFactory) -> Headers:
-    _user, headers = await make_user(Role.staff)
-    return headers
-
-
-@pytest.fixture
 async def guest(make_user: UserFactory) -> Headers:
     _user, headers = await make_user(Role.customer)
     return headers

@@ -23,16 +23,6 @@ Headers = dict[str, str]
 _unique = itertools.count(1)
 
 
-@pytest.fixture
-async def staff(make_user: UserFactory) -> Headers:
-    return (await make_user(Role.staff))[1]
-
-
-@pytest.fixture
-async def admin(make_user: UserFactory) -> Headers:
-    return (await make_user(Role.admin))[1]
-
-
 async def split(
     client: AsyncClient, staff: Headers, table: int, body: dict[str, Any] | None = None
 ) -> dict[str, Any]:

@@ -24,16 +24,6 @@ FAST_STREAM = [{"kitchen_stream_poll_seconds": 0.05}]
 STREAM_TIMEOUT = 10.0  # seconds to wait for the events a test expects
 
 
-@pytest.fixture
-async def staff(make_user: UserFactory) -> Headers:
-    return (await make_user(Role.staff))[1]
-
-
-@pytest.fixture
-async def admin(make_user: UserFactory) -> Headers:
-    return (await make_user(Role.admin))[1]
-
-
 async def queue(client: AsyncClient, staff: Headers, **params: str) -> list[dict[str, Any]]:
     response = await client.get("/api/kitchen/orders", params=params, headers=staff)
     assert response.status_code == 200, response.text

@@ -19,16 +19,6 @@ Headers = dict[str, str]
 _names = itertools.count(1)
 
 
-@pytest.fixture
-async def staff(make_user: UserFactory) -> Headers:
-    return (await make_user(Role.staff))[1]
-
-
-@pytest.fixture
-async def admin(make_user: UserFactory) -> Headers:
-    return (await make_user(Role.admin))[1]
-
-
 async def add_item(
     client: AsyncClient,
     admin: Headers,

@@ -20,16 +20,6 @@ from tests.test_menu import add_item, line, new_order, table_id
 Headers = dict[str, str]
 
 
-@pytest.fixture
-async def staff(make_user: UserFactory) -> Headers:
-    return (await make_user(Role.staff))[1]
-
-
-@pytest.fixture
-async def admin(make_user: UserFactory) -> Headers:
-    return (await make_user(Role.admin))[1]
-
-
 async def get_order(client: AsyncClient, staff: Headers, order_id: int) -> dict[str, Any]:
     response = await client.get(f"/api/orders/{order_id}", headers=staff)
     assert response.status_code == 200, response.text

@@ -8,7 +8,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from httpx import AsyncClient
 
 from app.auth.models import Role
@@ -16,16 +15,6 @@ from tests.booking_helpers import ALL_DAY, book, configure, next_weekday
 from tests.conftest import UserFactory
 
 Headers = dict[str, str]
-
-
-@pytest.fixture
-async def staff(make_user: UserFactory) -> Headers:
-    return (await make_user(Role.staff))[1]
-
-
-@pytest.fixture
-async def admin(make_user: UserFactory) -> Headers:
-    return (await make_user(Role.admin))[1]
 
 
 async def table_id(client: AsyncClient, staff: Headers, number: int) -> int:
