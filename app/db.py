@@ -109,12 +109,13 @@ class Database:
     """One engine per process, with session factories for reading, writing, and writing
     after slow work.
 
-    - `reader` (GET requests): on PostgreSQL in autocommit, since a read-only request
-      gains nothing from a transaction at READ COMMITTED (each statement takes its own
-      snapshot either way) and saves the BEGIN and COMMIT round trips.
-    - `writer` (POST, PUT, PATCH, DELETE): one transaction; on SQLite it starts with
-      BEGIN IMMEDIATE, taking the single writer lock up front, so every check-then-write
-      in it is atomic. On PostgreSQL row locks and advisory locks do that job.
+    - `reader` (GET requests): on PostgreSQL in autocommit (the connections' resting
+      state), since a read-only request gains nothing from a transaction at READ
+      COMMITTED (each statement takes its own snapshot either way); it saves BEGIN and
+      COMMIT, and the pool's pre-ping is one round trip.
+    - `writer` (POST, PUT, PATCH, DELETE): one READ COMMITTED transaction; on SQLite it
+      starts with BEGIN IMMEDIATE, taking the single writer lock up front, so every
+      check-then-write in it is atomic. On PostgreSQL row locks and advisory locks do that.
     - `deferred`: one transaction that takes no lock up front (see get_deferred_session).
     """
 
