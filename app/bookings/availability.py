@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from itertools import islice
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Integer, String, bindparam, exists, insert, select
@@ -220,13 +221,17 @@ class DayPlan:
     def free_at(self, slot: Slot) -> list[TableRow]:
         return [t for t in self.tables if _free(self.busy.get(t.id, []), slot)]
 
+    def any_free(self, slot: Slot) -> bool:
+        return any(_free(self.busy.get(t.id, []), slot) for t in self.tables)
+
     def alternatives(self, around: datetime, bookable_from: datetime) -> list[str]:
         """The nearest free slot times: up to three before and three after `around`, in
-        time order."""
-        free = [s for s in self.slots if s.starts_at >= bookable_from and self.free_at(s)]
-        before = [s for s in free if s.starts_at < around][-MAX_ALTERNATIVES_EACH_SIDE:]
-        after = [s for s in free if s.starts_at > around][:MAX_ALTERNATIVES_EACH_SIDE]
-        return [s.label for s in before + after]
+        time order. Walks outwards from `around` and stops once it has them."""
+        earlier = (s for s in reversed(self.slots) if bookable_from <= s.starts_at < around)
+        later = (s for s in self.slots if s.starts_at > around and s.starts_at >= bookable_from)
+        before = list(islice((s for s in earlier if self.any_free(s)), MAX_ALTERNATIVES_EACH_SIDE))
+        after = list(islice((s for s in later if self.any_free(s)), MAX_ALTERNATIVES_EACH_SIDE))
+        return [s.label for s in reversed(before)] + [s.label for s in after]
 
 
 async def day_plan(
