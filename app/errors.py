@@ -108,11 +108,8 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = []
     for err in exc.errors():
-        loc = ".".join(str(part) for part in err.get("loc", ()))
-        errors.append(
-            {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type")}
-        )
-        logger.debug("validation error at %s: %s", loc, err.get("msg"))
+        message = str(err.get("msg", "")).removeprefix("Value error, ")
+        errors.append({"loc": list(err.get("loc", ())), "msg": message, "type": err.get("type")})
     summary = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
     return _json(422, {"detail": summary or "Invalid request", "errors": errors})
 

@@ -150,6 +150,14 @@ class RestaurantSettingsUpdate(BaseModel):
             raise ValueError(f"{', '.join(nulls)} cannot be null; leave a field out to keep it")
         return self
 
+    @field_validator("name")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        # The name goes into e-mail subjects: a line break there would add headers.
+        if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("must be one line, without control characters")
+        return value
+
     @field_validator("closed_dates")
     @classmethod
     def _unique_dates(cls, value: list[date] | None) -> list[date] | None:
