@@ -58,6 +58,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         )
     elif PG_URL:
         terminalreporter.write_line("Database tests ran on SQLite and PostgreSQL.")
+    if not os.environ.get("TEST_REDIS_URL"):
+        terminalreporter.write_line(
+            "Rate limits shared through Redis were not tested (TEST_REDIS_URL is not set)."
+        )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

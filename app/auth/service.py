@@ -139,7 +139,10 @@ async def refresh(session: AsyncSession, token: str, *, settings: Settings) -> T
     if record.revoked_at is not None:
         await _revoke_family(session, record.family_id)
         await session.commit()
-        raise InvalidRefreshToken("Refresh token was already used; all sessions of it are revoked")
+        raise InvalidRefreshToken(
+            "Refresh token was already used or logged out; sign in again "
+            "(every token of that sign-in is now revoked)"
+        )
     user = await session.get(User, record.user_id)
     if user is None or not user.is_active:
         raise InvalidRefreshToken()

@@ -186,7 +186,7 @@ async def assign(
     capacity = sum(t.capacity for t in group)
     if order.customer_count > capacity:
         raise TableBusy(
-            f"Table {group[0].table_number} seats {capacity}, order {order.id} is for "
+            f"Table {group[0].table_number} seats {capacity}, the party is "
             f"{order.customer_count}; merge tables first"
         )
     if order.table_id is not None and order.table_id not in {t.id for t in group}:
