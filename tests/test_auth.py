@@ -8,6 +8,7 @@ import jwt
 import pytest
 from httpx import AsyncClient
 
+from app.auth import security
 from app.auth.models import Role
 from tests.conftest import TEST_SECRET, UserFactory
 
@@ -256,26 +257,33 @@ async def test_logins_in_flight_do_not_stall_other_requests(
 
 
 async def test_logins_in_flight_do_not_hold_up_writes(
-    client: AsyncClient,
-    app,
-    make_user: UserFactory,
+    client: AsyncClient, make_user: UserFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Passwords are checked outside any transaction: on SQLite a write request does not
-    queue behind the logins, and on PostgreSQL logins hold no connection while hashing."""
-    app.state.settings.bcrypt_rounds = 11
+    """Passwords are checked outside any transaction: while a login is checking (held here
+    at the check), a write request goes through. On SQLite a login holding the write lock
+    would block it; on PostgreSQL it would hold a pooled connection meanwhile."""
     await register(client)
     _, headers = await make_user(Role.customer)
-    logins = [
-        asyncio.create_task(login_form(client, "ada@example.com", REGISTER["password"]))
-        for _ in range(8)
-    ]
-    await asyncio.sleep(0.05)
-    renamed = await client.patch("/users/me", json={"name": "Quick"}, headers=headers)
-    still_checking = sum(not task.done() for task in logins)
-    results = await asyncio.gather(*logins)
-    assert renamed.status_code == 200
-    assert all(r.status_code == 200 for r in results)
-    assert still_checking > 0, "the write waited for every login to finish"
+    checking, release = asyncio.Event(), asyncio.Event()
+    real_verify = security.verify_password
+
+    async def held_verify(password: str, hashed: str) -> bool:
+        checking.set()
+        await release.wait()
+        return await real_verify(password, hashed)
+
+    monkeypatch.setattr(security, "verify_password", held_verify)
+    login = asyncio.create_task(login_form(client, "ada@example.com", REGISTER["password"]))
+    try:
+        await asyncio.wait_for(checking.wait(), timeout=10)
+        renamed = await asyncio.wait_for(
+            client.patch("/users/me", json={"name": "Quick"}, headers=headers), timeout=10
+        )
+        assert renamed.status_code == 200
+        assert not login.done()
+    finally:
+        release.set()
+    assert (await login).status_code == 200
 
 
 async def test_register_race_for_one_email_gives_one_account(client: AsyncClient) -> None:
