@@ -75,11 +75,6 @@ class TooManyRequests(AppError):
     default_message = "Too many requests"
 
 
-class ServiceUnavailable(AppError):
-    status_code = 503
-    default_message = "Service unavailable"
-
-
 def responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` for a route, from the domain errors it can raise."""
     out: dict[int | str, dict[str, Any]] = {}

@@ -54,13 +54,9 @@ class BookingCreate(BaseModel):
     @field_validator("time")
     @classmethod
     def _local_time(cls, value: Time) -> Time:
-        return local_time(value)
-
-
-def local_time(value: Time) -> Time:
-    if value.tzinfo is not None:
-        raise ValueError("give the restaurant's local time, without an offset (e.g. 19:00)")
-    return value
+        if value.tzinfo is not None:
+            raise ValueError("give the restaurant's local time, without an offset (e.g. 19:00)")
+        return value
 
 
 class BookingOut(BaseModel):

@@ -4,8 +4,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.money import Price
 
-Category = str
-
 
 class MenuItemCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
