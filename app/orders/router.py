@@ -35,7 +35,7 @@ async def list_orders(
     orders, total = await service.list_orders(
         session, status=status, table_id=table_id, limit=limit, offset=offset
     )
-    items = [await service.to_out(session, o) for o in orders]
+    items = await service.to_out_many(session, orders)
     return OrderPage(items=items, total=total, limit=limit, offset=offset)
 
 
