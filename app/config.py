@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_backoff_seconds: float = Field(default=30, gt=0)
     outbox_lease_seconds: float = Field(default=300, gt=0)
+    gc_tuning: bool = True
     kitchen_stream_poll_seconds: float = Field(default=0.5, gt=0, le=10)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)

@@ -211,6 +211,7 @@ def make_settings(url: str, **overrides: Any) -> Settings:
         "rate_limit_register": "1000/minute",
         "log_level": "WARNING",
         "outbox_in_process": False,
+        "gc_tuning": False,  # the test process builds hundreds of apps; keep its GC as is
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
