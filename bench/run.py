@@ -1277,7 +1277,6 @@ async def capture_app_queries(
 ) -> list[tuple[str, str, Any]]:
     """Run the app's own availability functions for one slot; return (label, sql, params)
     of every statement they sent, exactly as the driver received it."""
-    import inspect
 
     from sqlalchemy import event
 
@@ -1302,22 +1301,17 @@ async def capture_app_queries(
                 if (s.local_time.hour, s.local_time.minute) == (hours, minutes)
             )
             captured.clear()
-            # What GET /bookings/availability runs after reading the settings row.
-            extra = (
-                (utcnow(),) if "now" in inspect.signature(availability.day_plan).parameters else ()
-            )
-            plan = await availability.day_plan(session, venue, day, party_size, *extra)
+            # What GET /bookings/availability runs to find alternatives.
+            await availability.day_plan(session, venue, day, party_size, utcnow())
             for sql, params in captured:
                 found = _FROM.search(sql)
                 name = found.group(1) if found else "?"
                 out.append((_QUERY_NAMES.get(name, f"day_plan ({name})"), sql, params))
-            # What POST /bookings runs to pick and check a table.
+            # What a slot check and POST /bookings run to pick a table (the booking's
+            # checked insert uses the same NOT EXISTS overlap lookup).
             captured.clear()
             await availability.free_tables_at(session, party_size, slot.starts_at, slot.ends_at)
             out += [("free_tables_at", sql, params) for sql, params in captured]
-            captured.clear()
-            await availability.is_free(session, plan.tables[0].id, slot.starts_at, slot.ends_at)
-            out += [("is_free", sql, params) for sql, params in captured]
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
     return out

@@ -75,7 +75,6 @@ _FREE = (
     .order_by(*_BEST_FIT)
 )
 _ONE = select(*_COLUMNS).where(RestaurantTable.id == bindparam("table_id"))
-_TAKEN = select(Booking.id).where(_overlapping(bindparam("table_id"))).limit(1)
 # Insert a confirmed booking only if nothing overlaps it: check and write in one statement
 # (under the table-and-day lock), so the check cannot go stale before the insert.
 _BOOKINGS = Booking.metadata.tables["bookings"]
@@ -150,15 +149,6 @@ async def free_tables_at(
 ) -> list[TableRow]:
     """Bookable tables that seat the party with no booking overlapping, best fit first."""
     return await _tables(session, _FREE, {"party": party_size, **_window(starts_at, ends_at)})
-
-
-async def is_free(
-    session: AsyncSession, table_id: int, starts_at: datetime, ends_at: datetime
-) -> bool:
-    taken = await (await session.connection()).scalar(
-        _TAKEN, {"table_id": table_id, **_window(starts_at, ends_at)}
-    )
-    return taken is None
 
 
 async def busy_intervals(

@@ -57,10 +57,8 @@ async def check_slot(
     seated = await availability.occupancy(session, free, venue, now)
     free = [t for t in free if not availability.blocks(seated.get(t.id), slot.starts_at,
                                                          slot.ends_at)]  # fmt: skip
-    alternatives: list[str] = []
-    if not free:  # only then is the whole day worth laying out
-        plan = await availability.day_plan(session, venue, day, party_size, now)
-        alternatives = plan.alternatives(slot.starts_at, now + venue.lead)
+    # Only when nothing is free is the whole day worth laying out.
+    alternatives = [] if free else await _alternatives(session, venue, day, party_size, slot, now)
     return Availability(
         date=day,
         time=slot.label,
@@ -133,9 +131,9 @@ async def _candidates(session: AsyncSession, data: BookingCreate, slot: Slot) ->
 
 
 async def _alternatives(
-    session: AsyncSession, venue: Venue, data: BookingCreate, slot: Slot, now: datetime
+    session: AsyncSession, venue: Venue, day: date, party_size: int, slot: Slot, now: datetime
 ) -> list[str]:
-    plan = await availability.day_plan(session, venue, data.date, data.party_size, now)
+    plan = await availability.day_plan(session, venue, day, party_size, now)
     return plan.alternatives(slot.starts_at, now + venue.lead)
 
 
@@ -186,7 +184,7 @@ async def create_booking(
             reminder_before=reminder_before,
         )  # fmt: skip
         return to_out(booking, table.table_number, venue)
-    alternatives = await _alternatives(session, venue, data, slot, now)
+    alternatives = await _alternatives(session, venue, data.date, data.party_size, slot, now)
     if data.table_id is not None:
         number = candidates[0].table_number
         raise TableUnavailable(
