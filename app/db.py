@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from functools import cached_property
+from typing import Any, cast
 
 from fastapi import Request
-from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy import DateTime, Integer, MetaData, bindparam, event, func, select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql import ClauseElement, Executable
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -123,6 +128,8 @@ class Database:
     reader: async_sessionmaker[AsyncSession]
     writer: async_sessionmaker[AsyncSession]
     deferred: async_sessionmaker[AsyncSession]
+    # The engine `writer` sessions use (SQLite: BEGIN IMMEDIATE), for `connect(write=True)`.
+    write_engine: AsyncEngine | None = None
     # SQLite has one writer at a time: this process's write requests queue here in order
     # instead of sleeping in SQLite's busy-timeout backoff.
     write_queue: asyncio.Lock | None = None
@@ -145,8 +152,13 @@ class Database:
             reader=factory(engine),
             writer=factory(immediate),
             deferred=factory(transactional),
+            write_engine=immediate,
             write_queue=asyncio.Lock() if sqlite else None,
         )
+
+    @cached_property
+    def cache_key(self) -> str:
+        return str(self.engine.url)
 
     @property
     def is_sqlite(self) -> bool:
@@ -154,6 +166,240 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+    @asynccontextmanager
+    async def connect(self, *, write: bool) -> AsyncIterator[Conn]:
+        """A Conn for the hot paths. Reads run in autocommit; a write runs in one READ
+        COMMITTED transaction (SQLite: BEGIN IMMEDIATE, queued in this process), committed
+        when the block ends and rolled back if it raises."""
+        if self.is_sqlite:
+            async with AsyncExitStack() as stack:
+                if write and self.write_queue is not None:
+                    await stack.enter_async_context(self.write_queue)
+                engine = (self.write_engine or self.engine) if write else self.engine
+                connection = await stack.enter_async_context(engine.connect())
+                if not write:
+                    yield CoreConn(connection)
+                    return
+                await connection.begin()
+                conn = CoreConn(connection)
+                try:
+                    yield conn
+                    await conn.commit()
+                except BaseException:
+                    await connection.rollback()
+                    raise
+            return
+        async with self.engine.connect() as connection:  # pool_pre_ping checks it here
+            pooled = await connection.get_raw_connection()
+            conn = NativeConn(pooled.driver_connection, self.engine.dialect, self.cache_key)
+            try:
+                if write:
+                    await conn.command("BEGIN ISOLATION LEVEL READ COMMITTED")
+                yield conn
+                if write:
+                    await conn.commit()
+            except BaseException:
+                await _abandon(connection, conn)
+                raise
+
+
+async def _abandon(connection: AsyncConnection, conn: NativeConn) -> None:
+    """After an error: roll back what the driver connection still has open, or, if it is
+    broken or the rollback fails, invalidate it so the pool never hands it out again."""
+    if not conn.broken and conn.driver.is_in_transaction():
+        try:
+            await conn.command("ROLLBACK")
+        except Exception:
+            conn.broken = True
+    if conn.broken:
+        await connection.invalidate()
+
+
+# ---------------------------------------------------------------------------------------
+# The hot paths (availability checks and booking creation) run pre-built Core statements
+# on a plain pooled connection instead of an ORM session. On PostgreSQL the statement is
+# compiled once to asyncpg's SQL and sent on the driver connection that SQLAlchemy's pool
+# hands out (pre-ping included): no session, no per-call compilation or cache lookup, no
+# greenlet hop per statement. On SQLite it runs through SQLAlchemy Core as usual.
+# ---------------------------------------------------------------------------------------
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Native:
+    sql: str
+    names: tuple[str, ...]  # parameter names in positional ($1, $2, ...) order
+    processors: tuple[Processor, ...]
+    defaults: dict[str, Any]
+    results: tuple[Processor, ...] | None  # None: no column needs converting
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        out = []
+        for name, process in zip(self.names, self.processors, strict=True):
+            value = params[name] if name in params else self.defaults[name]
+            out.append(value if process is None else process(value))
+        return out
+
+    def row(self, record: Sequence[Any]) -> tuple[Any, ...]:
+        if self.results is None:
+            return tuple(record)
+        return tuple(
+            value if process is None else process(value)
+            for value, process in zip(record, self.results, strict=True)
+        )
+
+
+class Query:
+    """A Core statement built once, run with `Conn.fetch` / `fetchval` / `execute`.
+
+    Its parameters are named bind parameters; IN lists that expand per call are not
+    supported (write them as constants or joins). For a plain `insert(table)`, `columns`
+    names the columns given, as in an executemany."""
+
+    def __init__(self, statement: Executable, *, columns: Sequence[str] | None = None) -> None:
+        self.statement = statement
+        self.columns = list(columns) if columns is not None else None
+        self._native: dict[str, _Native] = {}
+
+    def native(self, dialect: Dialect) -> _Native:
+        compiled = self._native.get(dialect.name)
+        if compiled is None:
+            compiled = self._native[dialect.name] = self._compile(dialect)
+        return compiled
+
+    def _compile(self, dialect: Dialect) -> _Native:
+        clause = cast(ClauseElement, self.statement)
+        compiled = cast(SQLCompiler, clause.compile(dialect=dialect, column_keys=self.columns))
+        if "POSTCOMPILE" in compiled.string:
+            raise ValueError("Query does not support expanding IN parameters")
+        names = tuple(compiled.positiontup or ())
+        by_name = {name: bind for bind, name in compiled.bind_names.items()}
+        binds = [by_name[name] for name in names]
+        columns = getattr(self.statement, "exported_columns", ())
+        results = tuple(column.type.result_processor(dialect, None) for column in columns)
+        return _Native(
+            sql=compiled.string,
+            names=names,
+            processors=tuple(bind.type.bind_processor(dialect) for bind in binds),
+            defaults={
+                name: bind.effective_value
+                for name, bind in zip(names, binds, strict=True)
+                if not bind.required
+            },
+            results=results if any(results) else None,
+        )
+
+
+class Conn:
+    """A connection for Query objects; one request's, in its transaction if it writes."""
+
+    dialect_name: str
+    cache_key: str  # names the database, for per-database caches (the venue's settings)
+
+    async def fetch(
+        self, query: Query, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Sequence[Any]]:
+        raise NotImplementedError
+
+    async def execute(
+        self, query: Query, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Run a statement that returns nothing, once or (given a list) for each set."""
+        raise NotImplementedError
+
+    async def commit(self) -> None:
+        """End the write transaction (called by Database.connect)."""
+        raise NotImplementedError
+
+    async def fetchrow(
+        self, query: Query, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Any] | None:
+        rows = await self.fetch(query, params)
+        return rows[0] if rows else None
+
+    async def fetchval(self, query: Query, params: Mapping[str, Any] | None = None) -> Any:
+        row = await self.fetchrow(query, params)
+        return None if row is None else row[0]
+
+
+class CoreConn(Conn):
+    """Through SQLAlchemy Core (SQLite, and sessions' connections on any database)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self.dialect_name = connection.dialect.name
+        self.cache_key = str(connection.engine.url)
+
+    async def fetch(
+        self, query: Query, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Sequence[Any]]:
+        return (await self.connection.execute(query.statement, dict(params or {}))).all()
+
+    async def execute(
+        self, query: Query, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> None:
+        many = [dict(p) for p in params] if isinstance(params, Sequence) else dict(params)
+        await self.connection.execute(query.statement, many)
+
+    async def commit(self) -> None:
+        await self.connection.commit()
+
+
+def _driver_error(exc: Exception, sql: str) -> DBAPIError:
+    """asyncpg's exception as the SQLAlchemy error the app's handlers know (orig kept)."""
+    import asyncpg
+
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return IntegrityError(sql, None, exc)
+    if isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.InterfaceError | OSError):
+        return OperationalError(sql, None, exc, connection_invalidated=True)
+    return DBAPIError(sql, None, exc)
+
+
+class NativeConn(Conn):
+    """PostgreSQL: statements go straight to the asyncpg connection."""
+
+    dialect_name = "postgresql"
+
+    def __init__(self, driver: Any, dialect: Dialect, cache_key: str) -> None:
+        self.driver = driver
+        self.dialect = dialect
+        self.cache_key = cache_key
+        self.broken = False
+
+    async def _run(self, call: Any, sql: str, *args: Any) -> Any:
+        import asyncpg
+
+        try:
+            return await call(sql, *args)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            error = _driver_error(exc, sql)
+            self.broken = self.broken or error.connection_invalidated
+            raise error from exc
+
+    async def fetch(
+        self, query: Query, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Sequence[Any]]:
+        native = query.native(self.dialect)
+        records = await self._run(self.driver.fetch, native.sql, *native.args(params or {}))
+        return [native.row(record) for record in records]
+
+    async def execute(
+        self, query: Query, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> None:
+        native = query.native(self.dialect)
+        if isinstance(params, Sequence):
+            await self._run(self.driver.executemany, native.sql, [native.args(p) for p in params])
+        else:
+            await self._run(self.driver.execute, native.sql, *native.args(params))
+
+    async def command(self, sql: str) -> None:
+        await self._run(self.driver.execute, sql)
+
+    async def commit(self) -> None:
+        await self.command("COMMIT")
 
 
 async def get_deferred_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -194,6 +440,28 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
 
 
+async def get_read_conn(request: Request) -> AsyncIterator[Conn]:
+    """A plain connection in autocommit, for the hot read paths (see Database.connect)."""
+    database: Database = request.app.state.db
+    async with database.connect(write=False) as conn:
+        yield conn
+
+
+async def get_write_conn(request: Request) -> AsyncIterator[Conn]:
+    """One write transaction on a plain connection, committed before the response is sent
+    (declared with scope="function", like get_session)."""
+    database: Database = request.app.state.db
+    async with database.connect(write=True) as conn:
+        yield conn
+
+
+async def as_conn(target: AsyncSession | Conn) -> Conn:
+    """A Conn on a session's connection (in its transaction), for shared Query code."""
+    if isinstance(target, Conn):
+        return target
+    return CoreConn(await target.connection())
+
+
 class LockSpace:
     """First key of PostgreSQL's two-key advisory locks: one number per kind of thing."""
 
@@ -202,21 +470,29 @@ class LockSpace:
     TABLE_DAY = 1003  # a table's bookings on one local date
 
 
-async def advisory_xact_lock(session: AsyncSession, space: int, key: int) -> None:
+_ADVISORY_LOCK = Query(
+    select(
+        func.pg_advisory_xact_lock(
+            bindparam("space", type_=Integer()), bindparam("key", type_=Integer())
+        )
+    )
+)
+
+
+async def advisory_xact_lock(target: AsyncSession | Conn, space: int, key: int) -> None:
     """Hold a transaction-scoped advisory lock on PostgreSQL (released at commit/rollback).
 
     On SQLite this is a no-op: write requests already hold the database's single write
     lock from their first statement (BEGIN IMMEDIATE).
     """
-    if session.get_bind().dialect.name != "postgresql":
+    conn = await as_conn(target)
+    if conn.dialect_name != "postgresql":
         return
     key = (key & 0xFFFFFFFF) - (1 << 32 if key & 0x80000000 else 0)  # fit int4
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": space, "key": key}
-    )
+    await conn.fetch(_ADVISORY_LOCK, {"space": space, "key": key})
 
 
-async def table_day_lock(session: AsyncSession, table_id: int, day: date) -> None:
+async def table_day_lock(target: AsyncSession | Conn, table_id: int, day: date) -> None:
     """Serialise everything that books one table on one local date.
 
     A booking ends by its service's closing time, so two bookings can only overlap when
@@ -224,4 +500,4 @@ async def table_day_lock(session: AsyncSession, table_id: int, day: date) -> Non
     different tables, never wait for each other. (Two (table, day) pairs sharing a hash
     only wait for each other; nothing goes wrong.)
     """
-    await advisory_xact_lock(session, LockSpace.TABLE_DAY, zlib.crc32(f"{table_id}:{day}".encode()))
+    await advisory_xact_lock(target, LockSpace.TABLE_DAY, zlib.crc32(f"{table_id}:{day}".encode()))

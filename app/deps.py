@@ -8,12 +8,20 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import Field
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import security
-from app.auth.models import Role, User
+from app.auth.models import Principal, Role, User
 from app.config import Settings
-from app.db import get_deferred_session, get_session
+from app.db import (
+    Conn,
+    Query,
+    get_deferred_session,
+    get_read_conn,
+    get_session,
+    get_write_conn,
+)
 from app.errors import Forbidden, Unauthorized
 
 # Ids are 32-bit in the database; a larger number is a 422, not a database error.
@@ -34,6 +42,24 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 # For login and registration: the password hash is checked or made outside any transaction.
 DeferredSessionDep = Annotated[AsyncSession, Depends(get_deferred_session, scope="function")]
+# The hot paths' plain connections (see app.db.Database.connect): availability reads in
+# autocommit, a booking in one transaction.
+ReadConn = Annotated[Conn, Depends(get_read_conn, scope="function")]
+WriteConn = Annotated[Conn, Depends(get_write_conn, scope="function")]
+
+
+def _user_id(token: str | None, settings: Settings) -> int:
+    if not token:
+        raise Unauthorized("Not authenticated")
+    try:
+        claims = security.decode_token(token, secret=settings.secret_key, expected_type="access")
+    except security.InvalidToken as exc:
+        raise Unauthorized(str(exc)) from exc
+    return claims.sub
+
+
+def _inactive() -> Unauthorized:
+    return Unauthorized("User is inactive or no longer exists")
 
 
 async def get_current_user(
@@ -41,19 +67,41 @@ async def get_current_user(
     settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
-    if not token:
-        raise Unauthorized("Not authenticated")
-    try:
-        claims = security.decode_token(token, secret=settings.secret_key, expected_type="access")
-    except security.InvalidToken as exc:
-        raise Unauthorized(str(exc)) from exc
-    user = await session.get(User, claims.sub)
+    user = await session.get(User, _user_id(token, settings))
     if user is None or not user.is_active:
-        raise Unauthorized("User is inactive or no longer exists")
+        raise _inactive()
     return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+_PRINCIPAL = Query(
+    select(User.id, User.email, User.name, User.role, User.is_active).where(
+        User.id == bindparam("id")
+    )
+)
+
+
+async def get_token_user_id(
+    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> int:
+    return _user_id(token, settings)
+
+
+# The user id of a valid access token, before any database work (rate limits key on it).
+TokenUserId = Annotated[int, Depends(get_token_user_id)]
+
+
+async def get_current_principal(user_id: TokenUserId, conn: WriteConn) -> Principal:
+    """The signed-in user, read on the request's write connection (POST /bookings). The
+    token is checked first, so a request without a valid one never opens a transaction."""
+    row = await conn.fetchrow(_PRINCIPAL, {"id": user_id})
+    if row is None or not row[4]:
+        raise _inactive()
+    return Principal(*row)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
 
 
 async def get_staff_user(user: CurrentUser) -> User:

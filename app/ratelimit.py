@@ -13,7 +13,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from app.config import Settings
-from app.deps import CurrentUser
+from app.deps import TokenUserId
 from app.errors import TooManyRequests
 
 
@@ -78,5 +78,6 @@ async def availability_limit(request: Request, limiter: LimiterDep) -> None:
     await limiter.hit("availability", client_address(request))
 
 
-async def booking_limit(user: CurrentUser, limiter: LimiterDep) -> None:
-    await limiter.hit("booking", str(user.id))
+async def booking_limit(user_id: TokenUserId, limiter: LimiterDep) -> None:
+    """Keyed on the token's user, checked before the request opens a transaction."""
+    await limiter.hit("booking", str(user_id))

@@ -315,14 +315,15 @@ async def test_constraint_violation_is_409_not_500(
 
     from app.bookings import service
     from app.bookings.models import Booking
+    from app.db import Conn, Query
 
-    async def unchecked_insert(session: Any, *, now: datetime, **fields: Any) -> int:
+    async def unchecked_insert(conn: Conn, *, now: datetime, **fields: Any) -> int:
         statement = (
             insert(Booking)
             .values(**fields, status="confirmed", created_at=now, updated_at=now)
             .returning(Booking.id)
         )
-        return int(await session.scalar(statement))
+        return int(await conn.fetchval(Query(statement)))
 
     monkeypatch.setattr(service.availability, "insert_if_free", unchecked_insert)
     _, guest = await make_user(Role.customer)

@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from app.auth.models import Role
 from app.config import Settings
+from app.db import Conn, CoreConn, NativeConn
 from app.main import create_app
 from app.notifications.dispatcher import OutboxDispatcher
 from app.notifications.models import MessageStatus, OutboxMessage
@@ -212,14 +212,13 @@ async def test_rolled_back_or_refused_booking_sends_nothing(
 ) -> None:
     _, headers = await make_user(Role.customer)
 
-    def refuse(_session: Session) -> None:
+    async def refuse(_conn: Conn) -> None:
         raise RuntimeError("commit refused by test")
 
-    event.listen(Session, "before_commit", refuse)
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # the booking's commit fails
+        patch.setattr(CoreConn, "commit", refuse)
+        patch.setattr(NativeConn, "commit", refuse)
         failed = await book(client, headers, next_weekday(4), "19:00", 2)
-    finally:
-        event.remove(Session, "before_commit", refuse)
     assert failed.status_code == 500
     assert (await book(client, headers, next_weekday(4), "19:00", 13)).status_code == 422
     assert await outbox_rows(db) == []

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Boolean, Enum, ForeignKey, String
@@ -35,6 +36,21 @@ class User(Base):
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.staff, Role.admin)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The signed-in user as the hot paths read it: a plain row, no ORM identity."""
+
+    id: int
+    email: str
+    name: str
+    role: Role
+    is_active: bool
 
     @property
     def is_staff(self) -> bool:

@@ -7,16 +7,24 @@ Every overlap query is bounded on both sides of `starts_at` (a booking lasts at 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from itertools import islice
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Integer, String, bindparam, exists, insert, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    bindparam,
+    exists,
+    insert,
+    literal_column,
+    select,
+)
 
 from app.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
-from app.db import UTCDateTime
+from app.db import Conn, Query, UTCDateTime
 from app.floor.models import RestaurantTable, TableState
 from app.orders.models import Order
 from app.venue.calendar import MAX_DURATION, Slot, Venue
@@ -25,11 +33,13 @@ Interval = tuple[datetime, datetime]
 MAX_ALTERNATIVES_EACH_SIDE = 3
 
 
-# The hot statements are built once, with bound parameters: per request only the values
-# change, so SQLAlchemy neither rebuilds the expression nor recomputes its cache key.
+# The hot statements are built once, with bound parameters (app.db.Query): per request
+# only the values change.
 _START = bindparam("start", type_=UTCDateTime())
 _END = bindparam("end", type_=UTCDateTime())
 _EARLIEST = bindparam("earliest", type_=UTCDateTime())  # start - MAX_DURATION
+# The active statuses as constants in the SQL (a per-call IN list would be re-rendered).
+_ACTIVE = Booking.status.in_([literal_column(f"'{status.value}'") for status in ACTIVE_STATUSES])
 
 
 def _window(starts_at: datetime, ends_at: datetime) -> dict[str, datetime]:
@@ -41,7 +51,7 @@ def _overlapping(table_id: Any) -> ColumnElement[bool]:
     range of `starts_at` (a booking lasts at most MAX_DURATION)."""
     return (
         (Booking.table_id == table_id)
-        & Booking.status.in_(ACTIVE_STATUSES)
+        & _ACTIVE
         & (Booking.starts_at < _END)
         & (Booking.starts_at > _EARLIEST)
         & (Booking.ends_at > _START)
@@ -59,26 +69,38 @@ class TableRow(NamedTuple):
     state: TableState
     current_order_id: int | None
     occupied_since: datetime | None
-
-    @classmethod
-    def of(cls, table: RestaurantTable) -> TableRow:
-        return cls(*(getattr(table, name) for name in cls._fields))
+    seated_guests: int | None  # the party at the table now (its order's customer count)
 
 
-_COLUMNS = tuple(getattr(RestaurantTable, name) for name in TableRow._fields)
+_TABLE_FIELDS = TableRow._fields[:-1]
+_COLUMNS = (*(getattr(RestaurantTable, name) for name in _TABLE_FIELDS), Order.customer_count)
+# A seated party's order, for how long it will stay (see occupancy).
+_TABLES = RestaurantTable.__table__.outerjoin(
+    Order.__table__, Order.id == RestaurantTable.current_order_id
+)
 _BEST_FIT = (RestaurantTable.capacity, RestaurantTable.table_number)
 _FITS = (RestaurantTable.bookable.is_(True), RestaurantTable.capacity >= bindparam("party"))
-_FITTING = select(*_COLUMNS).where(*_FITS).order_by(*_BEST_FIT)
-_FREE = (
+_FREE = Query(
     select(*_COLUMNS)
+    .select_from(_TABLES)
     .where(*_FITS, ~exists().where(_overlapping(RestaurantTable.id)))
     .order_by(*_BEST_FIT)
 )
-_ONE = select(*_COLUMNS).where(RestaurantTable.id == bindparam("table_id"))
+_ONE = Query(
+    select(*_COLUMNS).select_from(_TABLES).where(RestaurantTable.id == bindparam("table_id"))
+)
+# Every fitting table with each booking overlapping the window (or none): a day's plan in
+# one statement.
+_DAY = Query(
+    select(*_COLUMNS, Booking.starts_at, Booking.ends_at)
+    .select_from(_TABLES.outerjoin(Booking.__table__, _overlapping(RestaurantTable.id)))
+    .where(*_FITS)
+    .order_by(*_BEST_FIT, Booking.starts_at)
+)
 # Insert a confirmed booking only if nothing overlaps it: check and write in one statement
 # (under the table-and-day lock), so the check cannot go stale before the insert.
 _BOOKINGS = Booking.metadata.tables["bookings"]
-_INSERT_IF_FREE = (
+_INSERT_IF_FREE = Query(
     insert(_BOOKINGS)
     .from_select(
         ["user_id", "table_id", "party_size", "starts_at", "ends_at", "status",
@@ -100,7 +122,7 @@ _INSERT_IF_FREE = (
 
 
 async def insert_if_free(
-    session: AsyncSession,
+    conn: Conn,
     *,
     user_id: int,
     table_id: int,
@@ -116,76 +138,33 @@ async def insert_if_free(
         "status": BookingStatus.confirmed.value, "special_requests": special_requests, "now": now,
         **_window(starts_at, ends_at),
     }  # fmt: skip
-    return await (await session.connection()).scalar(_INSERT_IF_FREE, params)
+    found = await conn.fetchval(_INSERT_IF_FREE, params)
+    return None if found is None else int(found)
 
 
-_BUSY = select(Booking.table_id, Booking.starts_at, Booking.ends_at).where(
-    Booking.table_id.in_(bindparam("ids", expanding=True)),
-    Booking.status.in_(ACTIVE_STATUSES),
-    Booking.starts_at < _END,
-    Booking.starts_at > _EARLIEST,
-    Booking.ends_at > _START,
-)
-
-
-async def _tables(session: AsyncSession, statement: Any, params: dict[str, Any]) -> list[TableRow]:
-    # Core statements run on the session's connection: no ORM bookkeeping on the hot path.
-    rows = await (await session.connection()).execute(statement, params)
-    return [TableRow(*row) for row in rows]
-
-
-async def table_row(session: AsyncSession, table_id: int) -> TableRow | None:
-    rows = await _tables(session, _ONE, {"table_id": table_id})
-    return rows[0] if rows else None
-
-
-async def fitting_tables(session: AsyncSession, party_size: int) -> list[TableRow]:
-    """Bookable tables that seat the party, best fit first."""
-    return await _tables(session, _FITTING, {"party": party_size})
+async def table_row(conn: Conn, table_id: int) -> TableRow | None:
+    row = await conn.fetchrow(_ONE, {"table_id": table_id})
+    return None if row is None else TableRow(*row)
 
 
 async def free_tables_at(
-    session: AsyncSession, party_size: int, starts_at: datetime, ends_at: datetime
+    conn: Conn, party_size: int, starts_at: datetime, ends_at: datetime
 ) -> list[TableRow]:
     """Bookable tables that seat the party with no booking overlapping, best fit first."""
-    return await _tables(session, _FREE, {"party": party_size, **_window(starts_at, ends_at)})
+    rows = await conn.fetch(_FREE, {"party": party_size, **_window(starts_at, ends_at)})
+    return [TableRow(*row) for row in rows]
 
 
-async def busy_intervals(
-    session: AsyncSession, table_ids: Iterable[int], window_start: datetime, window_end: datetime
-) -> dict[int, list[Interval]]:
-    ids = list(table_ids)
-    busy: dict[int, list[Interval]] = defaultdict(list)
-    if not ids:
-        return busy
-    rows = await (await session.connection()).execute(
-        _BUSY, {"ids": ids, **_window(window_start, window_end)}
-    )
-    for table_id, starts_at, ends_at in rows:
-        busy[table_id].append((starts_at, ends_at))
-    return busy
-
-
-async def occupancy(
-    session: AsyncSession, tables: Sequence[TableRow], venue: Venue, now: datetime
-) -> dict[int, Interval]:
+def occupancy(tables: Sequence[TableRow], venue: Venue, now: datetime) -> dict[int, Interval]:
     """Tables with a party at them now are busy from when it sat down until its expected
     end (the dining time for its size), and at least until a minute from now."""
-    occupied = {
-        t.current_order_id: t
-        for t in tables
-        if t.state == TableState.occupied and t.current_order_id is not None
-    }
-    if not occupied:
-        return {}
-    rows = await session.execute(
-        select(Order.id, Order.customer_count).where(Order.id.in_(list(occupied)))
-    )
-    counts = {order_id: count for order_id, count in rows}
     out: dict[int, Interval] = {}
-    for order_id, table in occupied.items():
+    for table in tables:
+        if table.state != TableState.occupied or table.current_order_id is None:
+            continue
         since = table.occupied_since or now
-        expected_end = since + venue.duration_for(counts.get(order_id, table.capacity))
+        guests = table.seated_guests if table.seated_guests is not None else table.capacity
+        expected_end = since + venue.duration_for(guests)
         out[table.id] = (min(since, now), max(expected_end, now + timedelta(minutes=1)))
     return out
 
@@ -224,16 +203,23 @@ class DayPlan:
         return [s.label for s in reversed(before)] + [s.label for s in after]
 
 
-async def day_plan(
-    session: AsyncSession, venue: Venue, day: date, party_size: int, now: datetime
-) -> DayPlan:
+async def day_plan(conn: Conn, venue: Venue, day: date, party_size: int, now: datetime) -> DayPlan:
     slots = venue.slots(day, party_size)
-    tables = await fitting_tables(session, party_size)
-    if not slots or not tables:
-        return DayPlan(slots, tables, {})
-    busy = await busy_intervals(
-        session, [t.id for t in tables], slots[0].starts_at, slots[-1].ends_at
+    if not slots:
+        return DayPlan(slots, [], {})
+    rows = await conn.fetch(
+        _DAY, {"party": party_size, **_window(slots[0].starts_at, slots[-1].ends_at)}
     )
-    for table_id, interval in (await occupancy(session, tables, venue, now)).items():
+    tables: dict[int, TableRow] = {}
+    busy: dict[int, list[Interval]] = defaultdict(list)
+    width = len(TableRow._fields)
+    for row in rows:
+        table = tables.get(row[0])
+        if table is None:
+            table = tables[row[0]] = TableRow(*row[:width])
+        starts_at, ends_at = row[width], row[width + 1]
+        if starts_at is not None:
+            busy[table.id].append((starts_at, ends_at))
+    for table_id, interval in occupancy(list(tables.values()), venue, now).items():
         busy[table_id].append(interval)
-    return DayPlan(slots, tables, busy)
+    return DayPlan(slots, list(tables.values()), busy)

@@ -26,7 +26,18 @@ from app.bookings.schemas import (
     SeatBooking,
     SeatedBooking,
 )
-from app.deps import MAX_ID, CurrentUser, IdPath, Now, SessionDep, SettingsDep, StaffUser
+from app.deps import (
+    MAX_ID,
+    CurrentPrincipal,
+    CurrentUser,
+    IdPath,
+    Now,
+    ReadConn,
+    SessionDep,
+    SettingsDep,
+    StaffUser,
+    WriteConn,
+)
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
 from app.floor.exceptions import TableBusy
 from app.orders import service as orders_service
@@ -47,19 +58,19 @@ router = APIRouter(prefix="/bookings", tags=["bookings"])
     dependencies=[Depends(availability_limit)],
 )
 async def availability(
-    session: SessionDep,
+    conn: ReadConn,
     now: Now,
     date: Annotated[Date, Query(description="Restaurant-local date, YYYY-MM-DD")],
     party_size: Annotated[int, Query(ge=1, le=200)],
     time: Annotated[Time | None, Query(description="Restaurant-local time, HH:MM")] = None,
 ) -> Availability | DayAvailability:
     if time is None:
-        return await service.check_day(session, day=date, party_size=party_size, now=now)
+        return await service.check_day(conn, day=date, party_size=party_size, now=now)
     if time.tzinfo is not None:
         raise BookingRuleViolation(
             "give the restaurant's local time, without an offset (e.g. 19:00)"
         )
-    return await service.check_slot(session, day=date, at=time, party_size=party_size, now=now)
+    return await service.check_slot(conn, day=date, at=time, party_size=party_size, now=now)
 
 
 @router.post(
@@ -79,8 +90,8 @@ async def availability(
 )
 async def create_booking(
     data: BookingCreate,
-    user: CurrentUser,
-    session: SessionDep,
+    user: CurrentPrincipal,
+    conn: WriteConn,
     settings: SettingsDep,
     now: Now,
     idempotency_key: Annotated[
@@ -89,7 +100,7 @@ async def create_booking(
     ] = None,
 ) -> BookingOut:
     return await service.create_booking_idempotent(
-        session, data, user=user, now=now, key=idempotency_key,
+        conn, data, user=user, now=now, key=idempotency_key,
         reminder_before=timedelta(hours=settings.reminder_hours),
     )  # fmt: skip
 

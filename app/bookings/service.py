@@ -8,11 +8,11 @@ import zlib
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import User
+from app.auth.models import Principal, User
 from app.bookings import availability
 from app.bookings.availability import TableRow
 from app.bookings.exceptions import (
@@ -32,7 +32,7 @@ from app.bookings.schemas import (
     DaySlot,
     TableOption,
 )
-from app.db import LockSpace, advisory_xact_lock, table_day_lock
+from app.db import Conn, LockSpace, Query, advisory_xact_lock, table_day_lock
 from app.floor.models import RestaurantTable
 from app.notifications import outbox
 from app.venue import service as venue_service
@@ -49,16 +49,16 @@ def _option(table: TableRow) -> TableOption:
 
 
 async def check_slot(
-    session: AsyncSession, *, day: date, at: time, party_size: int, now: datetime
+    conn: Conn, *, day: date, at: time, party_size: int, now: datetime
 ) -> Availability:
-    venue = await venue_service.get_venue(session)
+    venue = await venue_service.get_venue(conn)
     slot = venue.resolve(day, at, party_size, now)
-    free = await availability.free_tables_at(session, party_size, slot.starts_at, slot.ends_at)
-    seated = await availability.occupancy(session, free, venue, now)
+    free = await availability.free_tables_at(conn, party_size, slot.starts_at, slot.ends_at)
+    seated = availability.occupancy(free, venue, now)
     free = [t for t in free if not availability.blocks(seated.get(t.id), slot.starts_at,
                                                          slot.ends_at)]  # fmt: skip
     # Only when nothing is free is the whole day worth laying out.
-    alternatives = [] if free else await _alternatives(session, venue, day, party_size, slot, now)
+    alternatives = [] if free else await _alternatives(conn, venue, day, party_size, slot, now)
     return Availability(
         date=day,
         time=slot.label,
@@ -70,13 +70,11 @@ async def check_slot(
     )
 
 
-async def check_day(
-    session: AsyncSession, *, day: date, party_size: int, now: datetime
-) -> DayAvailability:
-    venue = await venue_service.get_venue(session)
+async def check_day(conn: Conn, *, day: date, party_size: int, now: datetime) -> DayAvailability:
+    venue = await venue_service.get_venue(conn)
     venue.check_party(party_size)
     venue.check_day(day, now)
-    plan = await availability.day_plan(session, venue, day, party_size, now)
+    plan = await availability.day_plan(conn, venue, day, party_size, now)
     bookable_from = now + venue.lead
     return DayAvailability(
         date=day,
@@ -111,14 +109,12 @@ def to_out(booking: Booking, table_number: int, venue: Venue) -> BookingOut:
     )
 
 
-async def _candidates(session: AsyncSession, data: BookingCreate, slot: Slot) -> list[TableRow]:
+async def _candidates(conn: Conn, data: BookingCreate, slot: Slot) -> list[TableRow]:
     if data.table_id is None:
-        return list(
-            await availability.free_tables_at(
-                session, data.party_size, slot.starts_at, slot.ends_at
-            )
+        return await availability.free_tables_at(
+            conn, data.party_size, slot.starts_at, slot.ends_at
         )
-    table = await availability.table_row(session, data.table_id)
+    table = await availability.table_row(conn, data.table_id)
     if table is None:
         raise TableNotBookable(f"Table {data.table_id} does not exist")
     if not table.bookable:
@@ -131,17 +127,17 @@ async def _candidates(session: AsyncSession, data: BookingCreate, slot: Slot) ->
 
 
 async def _alternatives(
-    session: AsyncSession, venue: Venue, day: date, party_size: int, slot: Slot, now: datetime
+    conn: Conn, venue: Venue, day: date, party_size: int, slot: Slot, now: datetime
 ) -> list[str]:
-    plan = await availability.day_plan(session, venue, day, party_size, now)
+    plan = await availability.day_plan(conn, venue, day, party_size, now)
     return plan.alternatives(slot.starts_at, now + venue.lead)
 
 
 async def create_booking(
-    session: AsyncSession,
+    conn: Conn,
     data: BookingCreate,
     *,
-    user: User,
+    user: Principal,
     now: datetime,
     reminder_before: timedelta = DEFAULT_REMINDER,
 ) -> BookingOut:
@@ -151,16 +147,16 @@ async def create_booking(
     inserts only if nothing overlaps; the exclusion constraint backs it up. SQLite: the
     request's transaction began with BEGIN IMMEDIATE, so it all runs under the write lock.
     """
-    venue = await venue_service.get_venue(session)
+    venue = await venue_service.get_venue(conn)
     slot = venue.resolve(data.date, data.time, data.party_size, now, lead=not user.is_staff)
     # Only a slot this close can collide with a party sitting at a table now.
     near = slot.starts_at < now + MAX_DURATION
-    candidates = await _candidates(session, data, slot)
+    candidates = await _candidates(conn, data, slot)
     for table in candidates:
-        await table_day_lock(session, table.id, data.date)
+        await table_day_lock(conn, table.id, data.date)
         if near:  # read the table's state again, now that it is locked
-            current = await availability.table_row(session, table.id)
-            seated = await availability.occupancy(session, [current] if current else [], venue, now)
+            current = await availability.table_row(conn, table.id)
+            seated = availability.occupancy([current] if current else [], venue, now)
             if availability.blocks(seated.get(table.id), slot.starts_at, slot.ends_at):
                 continue
         fields: dict[str, Any] = {
@@ -169,7 +165,7 @@ async def create_booking(
             "special_requests": data.special_requests, "now": now,
         }  # fmt: skip
         try:
-            booking_id = await availability.insert_if_free(session, **fields)
+            booking_id = await availability.insert_if_free(conn, **fields)
         except IntegrityError as exc:  # the exclusion constraint caught an overlap
             raise TableUnavailable() from exc
         if booking_id is None:  # taken since the candidates were read
@@ -180,11 +176,11 @@ async def create_booking(
             special_requests=data.special_requests, created_at=now, updated_at=now,
         )  # fmt: skip
         await outbox.booking_confirmed(
-            session, booking, guest=user, table_number=table.table_number, now=now,
+            conn, booking, guest=user, table_number=table.table_number, now=now,
             reminder_before=reminder_before,
         )  # fmt: skip
         return to_out(booking, table.table_number, venue)
-    alternatives = await _alternatives(session, venue, data.date, data.party_size, slot, now)
+    alternatives = await _alternatives(conn, venue, data.date, data.party_size, slot, now)
     if data.table_id is not None:
         number = candidates[0].table_number
         raise TableUnavailable(
@@ -201,40 +197,49 @@ def _request_hash(data: BookingCreate) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+_KEYS = IdempotencyKey.metadata.tables["idempotency_keys"]
+_FIND_KEY = Query(
+    select(_KEYS.c.request_hash, _KEYS.c.response, _KEYS.c.created_at).where(
+        _KEYS.c.user_id == bindparam("user_id"), _KEYS.c.key == bindparam("key")
+    )
+)
+_DROP_KEY = Query(
+    delete(_KEYS).where(_KEYS.c.user_id == bindparam("user_id"), _KEYS.c.key == bindparam("key"))
+)
+_SAVE_KEY = Query(
+    insert(_KEYS),
+    columns=["user_id", "key", "request_hash", "status_code", "response", "created_at"],
+)
+
+
 async def create_booking_idempotent(
-    session: AsyncSession,
+    conn: Conn,
     data: BookingCreate,
     *,
-    user: User,
+    user: Principal,
     now: datetime,
     key: str | None,
     reminder_before: timedelta = DEFAULT_REMINDER,
 ) -> BookingOut:
     """With an Idempotency-Key, the first successful answer is replayed for 24 hours."""
     if key is None:
-        return await create_booking(
-            session, data, user=user, now=now, reminder_before=reminder_before
-        )
-    await advisory_xact_lock(
-        session, LockSpace.IDEMPOTENCY, zlib.crc32(f"{user.id}:{key}".encode())
-    )
+        return await create_booking(conn, data, user=user, now=now, reminder_before=reminder_before)
+    await advisory_xact_lock(conn, LockSpace.IDEMPOTENCY, zlib.crc32(f"{user.id}:{key}".encode()))
     digest = _request_hash(data)
-    record = await session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.user_id == user.id, IdempotencyKey.key == key)
-    )
-    if record is not None and record.created_at > now - IDEMPOTENCY_TTL:
-        if record.request_hash != digest:
-            raise IdempotencyKeyReused()
-        return BookingOut.model_validate(record.response)
+    which = {"user_id": user.id, "key": key}
+    record = await conn.fetchrow(_FIND_KEY, which)
     if record is not None:
-        await session.delete(record)
-        await session.flush()
-    out = await create_booking(session, data, user=user, now=now, reminder_before=reminder_before)
-    session.add(IdempotencyKey(
-        user_id=user.id, key=key, request_hash=digest, status_code=201,
-        response=out.model_dump(mode="json"), created_at=now,
-    ))  # fmt: skip
-    await session.flush()
+        request_hash, response, created_at = record
+        if created_at > now - IDEMPOTENCY_TTL:
+            if request_hash != digest:
+                raise IdempotencyKeyReused()
+            return BookingOut.model_validate(response)
+        await conn.execute(_DROP_KEY, which)
+    out = await create_booking(conn, data, user=user, now=now, reminder_before=reminder_before)
+    await conn.execute(_SAVE_KEY, {
+        **which, "request_hash": digest, "status_code": 201,
+        "response": out.model_dump(mode="json"), "created_at": now,
+    })  # fmt: skip
     return out
 
 

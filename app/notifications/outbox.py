@@ -10,8 +10,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import User
+from app.auth.models import Principal, User
 from app.bookings.models import Booking
+from app.db import Conn, Query, as_conn
 from app.notifications.models import MessageKind, MessageStatus, OutboxMessage
 from app.venue import service as venue_service
 
@@ -36,10 +37,13 @@ def render(kind: MessageKind, context: dict[str, Any]) -> tuple[str, str, str]:
     return subject, text, html
 
 
+Guest = User | Principal
+
+
 async def _context(
-    session: AsyncSession, booking: Booking, guest: User, table_number: int
+    target: AsyncSession | Conn, booking: Booking, guest: Guest, table_number: int
 ) -> dict[str, Any]:
-    venue = await venue_service.get_venue(session)
+    venue = await venue_service.get_venue(target)
     local = venue.local(booking.starts_at)
     return {
         "name": guest.name,
@@ -58,7 +62,7 @@ async def _context(
 def _message(
     kind: MessageKind,
     booking: Booking,
-    guest: User,
+    guest: Guest,
     context: dict[str, Any],
     *,
     due: datetime,
@@ -73,39 +77,44 @@ def _message(
 
 
 _OUTBOX = OutboxMessage.metadata.tables["outbox_messages"]
+_INSERT = Query(
+    insert(_OUTBOX),
+    columns=["kind", "booking_id", "recipient", "subject", "body_text", "body_html", "status",
+             "attempts", "next_attempt_at", "created_at"],
+)  # fmt: skip
 
 
-async def _queue(session: AsyncSession, messages: list[dict[str, Any]]) -> None:
-    """One multi-row insert on the session's connection (in its transaction)."""
-    await (await session.connection()).execute(insert(_OUTBOX), messages)
+async def _queue(target: AsyncSession | Conn, messages: list[dict[str, Any]]) -> None:
+    """Insert the messages in the caller's transaction."""
+    await (await as_conn(target)).execute(_INSERT, messages)
 
 
 async def booking_confirmed(
-    session: AsyncSession,
+    target: AsyncSession | Conn,
     booking: Booking,
     *,
-    guest: User,
+    guest: Guest,
     table_number: int,
     now: datetime,
     reminder_before: timedelta,
 ) -> None:
     """Queue the confirmation now, and a reminder `reminder_before` the booking unless
     that moment has already passed (a booking made inside the window gets none)."""
-    context = await _context(session, booking, guest, table_number)
+    context = await _context(target, booking, guest, table_number)
     messages = [_message(MessageKind.booking_confirmed, booking, guest, context, due=now, now=now)]
     remind_at = booking.starts_at - reminder_before
     if reminder_before > timedelta(0) and remind_at > now:
         messages.append(
             _message(MessageKind.booking_reminder, booking, guest, context, due=remind_at, now=now)
         )
-    await _queue(session, messages)
+    await _queue(target, messages)
 
 
 async def booking_cancelled(
     session: AsyncSession,
     booking: Booking,
     *,
-    guest: User,
+    guest: Guest,
     table_number: int,
     now: datetime,
     by_restaurant: bool,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from app.errors import InvalidInput
@@ -56,7 +57,7 @@ class Venue:
     )
 
     @classmethod
-    def from_settings(cls, row: RestaurantSettings) -> Venue:
+    def from_settings(cls, row: RestaurantSettings | SimpleNamespace) -> Venue:
         services = {
             WEEKDAYS.index(day): [(minutes_of(s["opens"]), minutes_of(s["closes"])) for s in items]
             for day, items in row.opening_hours.items()

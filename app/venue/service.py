@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
+from types import SimpleNamespace
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import Conn, Query, as_conn
 from app.errors import NotFound
 from app.venue.calendar import Venue
 from app.venue.models import RestaurantSettings
@@ -23,22 +27,32 @@ async def get_settings_row(
 
 # The settings are read on every availability check and booking; keep them for a moment.
 # An edit is seen at once by the process that made it and within CACHE_SECONDS elsewhere.
+# While the row is unchanged (same updated_at) the same Venue is kept, with its slot grids.
 CACHE_SECONDS = 1.0
-_cache: dict[str, tuple[float, Venue]] = {}
+_cache: dict[str, tuple[float, datetime, Venue]] = {}
+_TABLE = RestaurantSettings.__table__
+_ROW = Query(select(_TABLE).where(_TABLE.c.id == SETTINGS_ID))
 
 
 def clear_cache() -> None:
     _cache.clear()
 
 
-async def get_venue(session: AsyncSession) -> Venue:
-    key = str(session.get_bind().engine.url)
+async def get_venue(target: AsyncSession | Conn) -> Venue:
+    key = target.cache_key if isinstance(target, Conn) else str(target.get_bind().engine.url)
     cached = _cache.get(key)
     now = time.monotonic()
     if cached is not None and cached[0] > now:
-        return cached[1]
-    venue = Venue.from_settings(await get_settings_row(session))
-    _cache[key] = (now + CACHE_SECONDS, venue)
+        return cached[2]
+    row = await (await as_conn(target)).fetchrow(_ROW)
+    if row is None:
+        raise NotFound("Restaurant settings are missing; run `restaurant migrate`")
+    values = SimpleNamespace(**dict(zip(_TABLE.c.keys(), row, strict=True)))
+    if cached is not None and cached[1] == values.updated_at:
+        venue = cached[2]
+    else:
+        venue = Venue.from_settings(values)
+    _cache[key] = (now + CACHE_SECONDS, values.updated_at, venue)
     return venue
 
 
