@@ -60,8 +60,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
+        if value is None or value.tzinfo is UTC:
+            return value
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
@@ -182,25 +182,25 @@ class Database:
                     yield CoreConn(connection)
                     return
                 await connection.begin()
-                conn = CoreConn(connection)
+                core = CoreConn(connection)
                 try:
-                    yield conn
-                    await conn.commit()
+                    yield core
+                    await core.commit()
                 except BaseException:
                     await connection.rollback()
                     raise
             return
         async with self.engine.connect() as connection:  # pool_pre_ping checks it here
             pooled = await connection.get_raw_connection()
-            conn = NativeConn(pooled.driver_connection, self.engine.dialect, self.cache_key)
+            native = NativeConn(pooled.driver_connection, self.engine.dialect, self.cache_key)
             try:
                 if write:
-                    await conn.command("BEGIN ISOLATION LEVEL READ COMMITTED")
-                yield conn
+                    await native.command("BEGIN ISOLATION LEVEL READ COMMITTED")
+                yield native
                 if write:
-                    await conn.commit()
+                    await native.commit()
             except BaseException:
-                await _abandon(connection, conn)
+                await _abandon(connection, native)
                 raise
 
 
@@ -233,7 +233,7 @@ class _Native:
     names: tuple[str, ...]  # parameter names in positional ($1, $2, ...) order
     processors: tuple[Processor, ...]
     defaults: dict[str, Any]
-    results: tuple[Processor, ...] | None  # None: no column needs converting
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]  # (column index, converter)
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         out = []
@@ -243,12 +243,12 @@ class _Native:
         return out
 
     def row(self, record: Sequence[Any]) -> tuple[Any, ...]:
-        if self.results is None:
+        if not self.results:
             return tuple(record)
-        return tuple(
-            value if process is None else process(value)
-            for value, process in zip(record, self.results, strict=True)
-        )
+        values = list(record)
+        for index, process in self.results:
+            values[index] = process(values[index])
+        return tuple(values)
 
 
 class Query:
@@ -274,11 +274,15 @@ class Query:
         compiled = cast(SQLCompiler, clause.compile(dialect=dialect, column_keys=self.columns))
         if "POSTCOMPILE" in compiled.string:
             raise ValueError("Query does not support expanding IN parameters")
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            # Python-side column defaults are computed by SQLAlchemy's execution context,
+            # which this path skips: the caller must give those columns.
+            raise ValueError("Query needs a value for every column with a Python default")
         names = tuple(compiled.positiontup or ())
         by_name = {name: bind for bind, name in compiled.bind_names.items()}
         binds = [by_name[name] for name in names]
         columns = getattr(self.statement, "exported_columns", ())
-        results = tuple(column.type.result_processor(dialect, None) for column in columns)
+        converters = (column.type.result_processor(dialect, None) for column in columns)
         return _Native(
             sql=compiled.string,
             names=names,
@@ -288,7 +292,7 @@ class Query:
                 for name, bind in zip(names, binds, strict=True)
                 if not bind.required
             },
-            results=results if any(results) else None,
+            results=tuple((i, convert) for i, convert in enumerate(converters) if convert),
         )
 
 

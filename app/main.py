@@ -109,10 +109,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         )
     app.add_middleware(RequestContextMiddleware)
 
+    # Routes are matched in order: the booking routes (the busiest) come first.
+    app.include_router(bookings_router)
     app.include_router(health.router)
     app.include_router(auth_router)
     app.include_router(users_router)
-    app.include_router(bookings_router)
     app.include_router(restaurant_router)
     app.include_router(tables_router)
     app.include_router(menu_router)

@@ -173,8 +173,12 @@ def blocks(interval: Interval | None, starts_at: datetime, ends_at: datetime) ->
     return interval is not None and interval[0] < ends_at and interval[1] > starts_at
 
 
-def _free(intervals: list[Interval], slot: Slot) -> bool:
-    return all(not (s < slot.ends_at and e > slot.starts_at) for s, e in intervals)
+def _free(intervals: Sequence[Interval], slot: Slot) -> bool:
+    starts_at, ends_at = slot.starts_at, slot.ends_at
+    for busy_from, busy_until in intervals:  # a plain loop: this runs for every slot
+        if busy_from < ends_at and busy_until > starts_at:
+            return False
+    return True
 
 
 class DayPlan:
@@ -188,10 +192,14 @@ class DayPlan:
         self.busy = busy
 
     def free_at(self, slot: Slot) -> list[TableRow]:
-        return [t for t in self.tables if _free(self.busy.get(t.id, []), slot)]
+        return [t for t in self.tables if _free(self.busy.get(t.id, ()), slot)]
 
     def any_free(self, slot: Slot) -> bool:
-        return any(_free(self.busy.get(t.id, []), slot) for t in self.tables)
+        busy = self.busy
+        for table in self.tables:
+            if _free(busy.get(table.id, ()), slot):
+                return True
+        return False
 
     def alternatives(self, around: datetime, bookable_from: datetime) -> list[str]:
         """The nearest free slot times: up to three before and three after `around`, in
