@@ -52,7 +52,7 @@ def _user_id(token: str | None, settings: Settings) -> int:
     if not token:
         raise Unauthorized("Not authenticated")
     try:
-        claims = security.decode_token(token, secret=settings.secret_key, expected_type="access")
+        claims = security.decode_access_token(token, secret=settings.secret_key)
     except security.InvalidToken as exc:
         raise Unauthorized(str(exc)) from exc
     return claims.sub

@@ -292,3 +292,29 @@ async def test_register_race_for_one_email_gives_one_account(client: AsyncClient
     ))  # fmt: skip
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201, 409, 409, 409, 409], statuses
+
+
+def test_verified_access_tokens_are_remembered_but_still_expire() -> None:
+    secret = "s" * 40
+    token, claims = security.encode_token(
+        secret=secret, user_id=7, role="customer", token_type="access",
+        lifetime=timedelta(minutes=5),
+    )  # fmt: skip
+    assert security.decode_access_token(token, secret=secret).sub == 7
+    # The second use is answered from memory, and expiry is checked on every use.
+    assert security.decode_access_token(token, secret=secret).sub == 7
+    with pytest.raises(security.InvalidToken, match="expired"):
+        security.decode_access_token(token, secret=secret, now=claims.exp)
+    # Remembered per secret: the same token under another secret is checked again.
+    with pytest.raises(security.InvalidToken, match="Invalid token"):
+        security.decode_access_token(token, secret="t" * 40)
+    # A tampered token is never taken from memory.
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    with pytest.raises(security.InvalidToken):
+        security.decode_access_token(tampered, secret=secret)
+    refresh, _ = security.encode_token(
+        secret=secret, user_id=7, role="customer", token_type="refresh",
+        lifetime=timedelta(minutes=5),
+    )  # fmt: skip
+    with pytest.raises(security.InvalidToken, match="access"):
+        security.decode_access_token(refresh, secret=secret)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -76,6 +77,21 @@ class Booking(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRecord:
+    """A booking just inserted by the booking engine, without an ORM instance."""
+
+    id: int
+    user_id: int | None
+    table_id: int
+    party_size: int
+    starts_at: datetime
+    ends_at: datetime
+    status: BookingStatus
+    special_requests: str | None
+    created_at: datetime
 
 
 class IdempotencyKey(Base):

@@ -23,7 +23,7 @@ from app.bookings.exceptions import (
     TableNotBookable,
     TableUnavailable,
 )
-from app.bookings.models import Booking, BookingStatus, IdempotencyKey
+from app.bookings.models import Booking, BookingRecord, BookingStatus, IdempotencyKey
 from app.bookings.schemas import (
     Availability,
     BookingCreate,
@@ -91,7 +91,7 @@ async def check_day(conn: Conn, *, day: date, party_size: int, now: datetime) ->
     )
 
 
-def to_out(booking: Booking, table_number: int, venue: Venue) -> BookingOut:
+def to_out(booking: Booking | BookingRecord, table_number: int, venue: Venue) -> BookingOut:
     local_start = venue.local(booking.starts_at)
     return BookingOut(
         id=booking.id,
@@ -170,10 +170,10 @@ async def create_booking(
             raise TableUnavailable() from exc
         if booking_id is None:  # taken since the candidates were read
             continue
-        booking = Booking(
+        booking = BookingRecord(
             id=booking_id, user_id=user.id, table_id=table.id, party_size=data.party_size,
             starts_at=slot.starts_at, ends_at=slot.ends_at, status=BookingStatus.confirmed,
-            special_requests=data.special_requests, created_at=now, updated_at=now,
+            special_requests=data.special_requests, created_at=now,
         )  # fmt: skip
         await outbox.booking_confirmed(
             conn, booking, guest=user, table_number=table.table_number, now=now,

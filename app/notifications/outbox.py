@@ -11,7 +11,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Principal, User
-from app.bookings.models import Booking
+from app.bookings.models import Booking, BookingRecord
 from app.db import Conn, Query, as_conn
 from app.notifications.models import MessageKind, MessageStatus, OutboxMessage
 from app.venue import service as venue_service
@@ -38,10 +38,11 @@ def render(kind: MessageKind, context: dict[str, Any]) -> tuple[str, str, str]:
 
 
 Guest = User | Principal
+AnyBooking = Booking | BookingRecord
 
 
 async def _context(
-    target: AsyncSession | Conn, booking: Booking, guest: Guest, table_number: int
+    target: AsyncSession | Conn, booking: AnyBooking, guest: Guest, table_number: int
 ) -> dict[str, Any]:
     venue = await venue_service.get_venue(target)
     local = venue.local(booking.starts_at)
@@ -61,7 +62,7 @@ async def _context(
 
 def _message(
     kind: MessageKind,
-    booking: Booking,
+    booking: AnyBooking,
     guest: Guest,
     context: dict[str, Any],
     *,
@@ -91,7 +92,7 @@ async def _queue(target: AsyncSession | Conn, messages: list[dict[str, Any]]) ->
 
 async def booking_confirmed(
     target: AsyncSession | Conn,
-    booking: Booking,
+    booking: AnyBooking,
     *,
     guest: Guest,
     table_number: int,
