@@ -1268,10 +1268,6 @@ async def _prepared_plans(conn: Any, sql: str, params: Sequence[Any]) -> tuple[P
     return plans[0], plans[1]
 
 
-_FROM = re.compile(r"\bFROM (\w+)")
-_QUERY_NAMES = {"tables": "fitting_tables", "bookings": "busy_intervals", "orders": "occupancy"}
-
-
 async def capture_app_queries(
     database: Any, day: date, hhmm: str, party_size: int
 ) -> list[tuple[str, str, Any]]:
@@ -1281,7 +1277,7 @@ async def capture_app_queries(
     from sqlalchemy import event
 
     from app.bookings import availability
-    from app.db import utcnow
+    from app.db import as_conn, utcnow
     from app.venue import service as venue_service
 
     captured: list[tuple[str, Any]] = []
@@ -1300,17 +1296,17 @@ async def capture_app_queries(
                 for s in venue.slots(day, party_size)
                 if (s.local_time.hour, s.local_time.minute) == (hours, minutes)
             )
+            # The app's Query objects run through SQLAlchemy Core here (the same SQL as the
+            # server sends straight to asyncpg), so the cursor events see them.
+            conn = await as_conn(session)
             captured.clear()
-            # What GET /bookings/availability runs to find alternatives.
-            await availability.day_plan(session, venue, day, party_size, utcnow())
-            for sql, params in captured:
-                found = _FROM.search(sql)
-                name = found.group(1) if found else "?"
-                out.append((_QUERY_NAMES.get(name, f"day_plan ({name})"), sql, params))
+            # What GET /bookings/availability runs to find alternatives (and the day view).
+            await availability.day_plan(conn, venue, day, party_size, utcnow())
+            out += [("day_plan", sql, params) for sql, params in captured]
             # What a slot check and POST /bookings run to pick a table (the booking's
             # checked insert uses the same NOT EXISTS overlap lookup).
             captured.clear()
-            await availability.free_tables_at(session, party_size, slot.starts_at, slot.ends_at)
+            await availability.free_tables_at(conn, party_size, slot.starts_at, slot.ends_at)
             out += [("free_tables_at", sql, params) for sql, params in captured]
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
