@@ -20,6 +20,8 @@ from app.venue.schemas import WEEKDAYS, minutes_of
 
 # No dining duration may exceed this; overlap queries rely on it to bound their scan.
 MAX_DURATION = timedelta(hours=12)
+# Slot grids a Venue keeps, (day, duration) pairs: a snapshot lives as long as the settings.
+SLOT_CACHE_SIZE = 4096
 
 
 class BookingRuleViolation(InvalidInput):
@@ -114,6 +116,8 @@ class Venue:
         duration = self.duration_for(party_size)
         key = (day, duration)
         if key not in self._slot_cache:
+            if len(self._slot_cache) >= SLOT_CACHE_SIZE:  # a long-lived snapshot: stay bounded
+                self._slot_cache.clear()
             self._slot_cache[key] = self._lay_out(day, duration)
         return self._slot_cache[key]
 
