@@ -300,7 +300,11 @@ class Conn:
     """A connection for Query objects; one request's, in its transaction if it writes."""
 
     dialect_name: str
-    cache_key: str  # names the database, for per-database caches (the venue's settings)
+
+    @property
+    def cache_key(self) -> str:
+        """Names the database, for per-database caches (the venue's settings)."""
+        raise NotImplementedError
 
     async def fetch(
         self, query: Query, params: Mapping[str, Any] | None = None
@@ -334,7 +338,10 @@ class CoreConn(Conn):
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
         self.dialect_name = connection.dialect.name
-        self.cache_key = str(connection.engine.url)
+
+    @property
+    def cache_key(self) -> str:
+        return str(self.connection.engine.url)
 
     async def fetch(
         self, query: Query, params: Mapping[str, Any] | None = None
@@ -370,8 +377,12 @@ class NativeConn(Conn):
     def __init__(self, driver: Any, dialect: Dialect, cache_key: str) -> None:
         self.driver = driver
         self.dialect = dialect
-        self.cache_key = cache_key
+        self._cache_key = cache_key
         self.broken = False
+
+    @property
+    def cache_key(self) -> str:
+        return self._cache_key
 
     async def _run(self, call: Any, sql: str, *args: Any) -> Any:
         import asyncpg

@@ -48,7 +48,9 @@ ReadConn = Annotated[Conn, Depends(get_read_conn, scope="function")]
 WriteConn = Annotated[Conn, Depends(get_write_conn, scope="function")]
 
 
-def _user_id(token: str | None, settings: Settings) -> int:
+async def get_token_user_id(
+    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> int:
     if not token:
         raise Unauthorized("Not authenticated")
     try:
@@ -58,16 +60,16 @@ def _user_id(token: str | None, settings: Settings) -> int:
     return claims.sub
 
 
+# The user id of a valid access token, before any database work (rate limits key on it).
+TokenUserId = Annotated[int, Depends(get_token_user_id)]
+
+
 def _inactive() -> Unauthorized:
     return Unauthorized("User is inactive or no longer exists")
 
 
-async def get_current_user(
-    session: SessionDep,
-    settings: SettingsDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> User:
-    user = await session.get(User, _user_id(token, settings))
+async def get_current_user(user_id: TokenUserId, session: SessionDep) -> User:
+    user = await session.get(User, user_id)
     if user is None or not user.is_active:
         raise _inactive()
     return user
@@ -80,16 +82,6 @@ _PRINCIPAL = Query(
         User.id == bindparam("id")
     )
 )
-
-
-async def get_token_user_id(
-    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> int:
-    return _user_id(token, settings)
-
-
-# The user id of a valid access token, before any database work (rate limits key on it).
-TokenUserId = Annotated[int, Depends(get_token_user_id)]
 
 
 async def get_current_principal(user_id: TokenUserId, conn: WriteConn) -> Principal:
@@ -105,7 +97,7 @@ CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
 
 
 async def get_staff_user(user: CurrentUser) -> User:
-    if user.role not in (Role.staff, Role.admin):
+    if not user.is_staff:
         raise Forbidden("Staff or admin role required")
     return user
 

@@ -16,6 +16,10 @@ class Role(enum.StrEnum):
     admin = "admin"
 
 
+# Roles that work the floor: they see every booking and may act for guests.
+STAFF_ROLES = frozenset({Role.staff, Role.admin})
+
+
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -39,7 +43,7 @@ class User(Base):
 
     @property
     def is_staff(self) -> bool:
-        return self.role in (Role.staff, Role.admin)
+        return self.role in STAFF_ROLES
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +58,7 @@ class Principal:
 
     @property
     def is_staff(self) -> bool:
-        return self.role in (Role.staff, Role.admin)
+        return self.role in STAFF_ROLES
 
 
 class RefreshToken(Base):

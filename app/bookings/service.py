@@ -198,14 +198,11 @@ def _request_hash(data: BookingCreate) -> str:
 
 
 _KEYS = IdempotencyKey.metadata.tables["idempotency_keys"]
+_THIS_KEY = (_KEYS.c.user_id == bindparam("user_id"), _KEYS.c.key == bindparam("key"))
 _FIND_KEY = Query(
-    select(_KEYS.c.request_hash, _KEYS.c.response, _KEYS.c.created_at).where(
-        _KEYS.c.user_id == bindparam("user_id"), _KEYS.c.key == bindparam("key")
-    )
+    select(_KEYS.c.request_hash, _KEYS.c.response, _KEYS.c.created_at).where(*_THIS_KEY)
 )
-_DROP_KEY = Query(
-    delete(_KEYS).where(_KEYS.c.user_id == bindparam("user_id"), _KEYS.c.key == bindparam("key"))
-)
+_DROP_KEY = Query(delete(_KEYS).where(*_THIS_KEY))
 _SAVE_KEY = Query(
     insert(_KEYS),
     columns=["user_id", "key", "request_hash", "status_code", "response", "created_at"],

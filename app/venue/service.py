@@ -20,9 +20,14 @@ async def get_settings_row(
     session: AsyncSession, *, for_update: bool = False
 ) -> RestaurantSettings:
     row = await session.get(RestaurantSettings, SETTINGS_ID, with_for_update=for_update)
-    if row is None:  # the first migration creates it; only a hand-emptied table lacks it
-        raise NotFound("Restaurant settings are missing; run `restaurant migrate`")
+    if row is None:
+        raise _missing()
     return row
+
+
+def _missing() -> NotFound:
+    # The first migration creates the row; only a hand-emptied table lacks it.
+    return NotFound("Restaurant settings are missing; run `restaurant migrate`")
 
 
 # The settings are read on every availability check and booking; keep them for a moment.
@@ -46,7 +51,7 @@ async def get_venue(target: AsyncSession | Conn) -> Venue:
         return cached[2]
     row = await (await as_conn(target)).fetchrow(_ROW)
     if row is None:
-        raise NotFound("Restaurant settings are missing; run `restaurant migrate`")
+        raise _missing()
     values = SimpleNamespace(**dict(zip(_TABLE.c.keys(), row, strict=True)))
     if cached is not None and cached[1] == values.updated_at:
         venue = cached[2]
