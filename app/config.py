@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     outbox_backoff_seconds: float = Field(default=30, gt=0)
     outbox_lease_seconds: float = Field(default=300, gt=0)
     gc_tuning: bool = True
+    # PostgreSQL: keep days ahead in memory, dropped on change via LISTEN/NOTIFY.
+    availability_cache: bool = True
     kitchen_stream_poll_seconds: float = Field(default=0.5, gt=0, le=10)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)

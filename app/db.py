@@ -6,7 +6,7 @@ import asyncio
 import zlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any, cast
@@ -133,6 +133,9 @@ class Database:
     # SQLite has one writer at a time: this process's write requests queue here in order
     # instead of sleeping in SQLite's busy-timeout backoff.
     write_queue: asyncio.Lock | None = None
+    # Called after each write this process commits through connect() or a request's
+    # session (the availability cache drops what it keeps: see bookings.daycache).
+    after_write: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Database:
@@ -167,6 +170,20 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
 
+    def wrote(self) -> None:
+        for hook in self.after_write:
+            hook()
+
+    async def driver_connection(self) -> Any:
+        """PostgreSQL: an asyncpg connection of its own, outside the pool (for LISTEN),
+        made from the engine's URL and connect arguments."""
+        import asyncpg
+
+        cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
+        for key in ("prepared_statement_cache_size", "prepared_statement_name_func"):
+            cparams.pop(key, None)
+        return await asyncpg.connect(*cargs, **cparams)
+
     @asynccontextmanager
     async def connect(self, *, write: bool) -> AsyncIterator[Conn]:
         """A Conn for the hot paths. Reads run in autocommit; a write runs in one READ
@@ -189,6 +206,7 @@ class Database:
                 except BaseException:
                     await connection.rollback()
                     raise
+            self.wrote()
             return
         async with self.engine.connect() as connection:  # pool_pre_ping checks it here
             pooled = await connection.get_raw_connection()
@@ -202,6 +220,8 @@ class Database:
             except BaseException:
                 await _abandon(connection, native)
                 raise
+        if write:
+            self.wrote()
 
 
 async def _abandon(connection: AsyncConnection, conn: NativeConn) -> None:
@@ -358,6 +378,43 @@ class CoreConn(Conn):
         await self.connection.commit()
 
 
+class LazyConn(Conn):
+    """A read connection taken from the pool at its first statement (an answer served
+    from memory needs none), returned by `release()`."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.dialect_name = database.engine.dialect.name
+        self._stack: AsyncExitStack | None = None
+        self._conn: Conn | None = None
+
+    @property
+    def cache_key(self) -> str:
+        return self.database.cache_key
+
+    async def _connection(self) -> Conn:
+        if self._conn is None:
+            stack = AsyncExitStack()
+            self._conn = await stack.enter_async_context(self.database.connect(write=False))
+            self._stack = stack
+        return self._conn
+
+    async def fetch(
+        self, query: Query, params: Mapping[str, Any] | None = None
+    ) -> Sequence[Sequence[Any]]:
+        return await (await self._connection()).fetch(query, params)
+
+    async def execute(
+        self, query: Query, params: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> None:
+        await (await self._connection()).execute(query, params)
+
+    async def release(self) -> None:
+        stack, self._stack, self._conn = self._stack, None, None
+        if stack is not None:
+            await stack.aclose()
+
+
 def _driver_error(exc: Exception, sql: str) -> DBAPIError:
     """asyncpg's exception as the SQLAlchemy error the app's handlers know (orig kept)."""
     import asyncpg
@@ -430,6 +487,7 @@ async def get_deferred_session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+    database.wrote()
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -453,13 +511,18 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+    if writing:
+        database.wrote()
 
 
 async def get_read_conn(request: Request) -> AsyncIterator[Conn]:
-    """A plain connection in autocommit, for the hot read paths (see Database.connect)."""
-    database: Database = request.app.state.db
-    async with database.connect(write=False) as conn:
+    """A plain connection in autocommit for the hot read paths (see Database.connect),
+    checked out of the pool only if the request runs a statement."""
+    conn = LazyConn(request.app.state.db)
+    try:
         yield conn
+    finally:
+        await conn.release()
 
 
 async def get_write_conn(request: Request) -> AsyncIterator[Conn]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app import health, housekeeping
 from app.auth.router import auth_router, users_router
+from app.bookings import availability
+from app.bookings.daycache import DayCache, DayCacheListener
 from app.bookings.router import router as bookings_router
 from app.config import Settings, get_settings
 from app.db import Database, utcnow
@@ -41,6 +44,9 @@ OPENAPI_TAGS = [
     {"name": "admin", "description": "Operations: the e-mail outbox (admin)"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
+
+
+WARM_WAIT_SECONDS = 10.0
 
 
 def tune_garbage_collector() -> None:
@@ -73,10 +79,24 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             dispatcher = OutboxDispatcher(database, settings, clock=lambda: app.state.clock())
             tasks.append(asyncio.create_task(dispatcher.run(stop), name="outbox"))
             tasks.append(asyncio.create_task(housekeeping.run(database, stop), name="housekeeping"))
+        days: DayCache = app.state.day_cache
+        if settings.availability_cache and not database.is_sqlite:
+            listener = DayCacheListener(
+                database.driver_connection,
+                days,
+                warm=lambda: availability.warm(database, days, now=lambda: app.state.clock()),
+            )
+            tasks.append(asyncio.create_task(listener.run(stop), name="availability-listener"))
+            database.after_write.append(days.clear)
+            # Serve with the days ahead in memory, unless reading them takes too long.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(listener.started.wait(), timeout=WARM_WAIT_SECONDS)
         try:
             yield
         finally:
             stop.set()
+            if days.clear in database.after_write:
+                database.after_write.remove(days.clear)
             for task in tasks:
                 try:
                     await asyncio.wait_for(task, timeout=10)
@@ -95,6 +115,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.db = database
     app.state.limiter = RateLimiter(settings)
+    app.state.day_cache = DayCache()
     app.state.clock = utcnow
 
     install_error_handlers(app)

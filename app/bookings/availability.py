@@ -6,8 +6,9 @@ Every overlap query is bounded on both sides of `starts_at` (a booking lasts at 
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from itertools import islice
 from typing import Any, NamedTuple
@@ -23,10 +24,12 @@ from sqlalchemy import (
     select,
 )
 
+from app.bookings.daycache import DayCache, day_window
 from app.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
-from app.db import Conn, Query, UTCDateTime
+from app.db import Conn, Database, Query, UTCDateTime
 from app.floor.models import RestaurantTable, TableState
 from app.orders.models import Order
+from app.venue import service as venue_service
 from app.venue.calendar import MAX_DURATION, Slot, Venue
 
 Interval = tuple[datetime, datetime]
@@ -211,13 +214,11 @@ class DayPlan:
         return [s.label for s in reversed(before)] + [s.label for s in after]
 
 
-async def day_plan(conn: Conn, venue: Venue, day: date, party_size: int, now: datetime) -> DayPlan:
-    slots = venue.slots(day, party_size)
-    if not slots:
-        return DayPlan(slots, [], {})
-    rows = await conn.fetch(
-        _DAY, {"party": party_size, **_window(slots[0].starts_at, slots[-1].ends_at)}
-    )
+async def _read_day(
+    conn: Conn, party_size: int, starts_at: datetime, ends_at: datetime
+) -> tuple[list[TableRow], dict[int, list[Interval]]]:
+    """The fitting tables, best fit first, and their bookings overlapping the window."""
+    rows = await conn.fetch(_DAY, {"party": party_size, **_window(starts_at, ends_at)})
     tables: dict[int, TableRow] = {}
     busy: dict[int, list[Interval]] = defaultdict(list)
     width = len(TableRow._fields)
@@ -225,9 +226,83 @@ async def day_plan(conn: Conn, venue: Venue, day: date, party_size: int, now: da
         table = tables.get(row[0])
         if table is None:
             table = tables[row[0]] = TableRow(*row[:width])
-        starts_at, ends_at = row[width], row[width + 1]
-        if starts_at is not None:
-            busy[table.id].append((starts_at, ends_at))
-    for table_id, interval in occupancy(list(tables.values()), venue, now).items():
+        starts, ends = row[width], row[width + 1]
+        if starts is not None:
+            busy[table.id].append((starts, ends))
+    return list(tables.values()), busy
+
+
+Day = tuple[tuple[TableRow, ...], dict[int, list[Interval]]]
+
+
+async def read_days(conn: Conn, venue: Venue, days: Sequence[date]) -> dict[date, Day]:
+    """For each day: every bookable table, best fit first, and each one's bookings
+    overlapping the day's window (daycache.day_window). One statement for all of them."""
+    windows = {day: day_window(venue, day) for day in days}
+    start = min(w[0] for w in windows.values())
+    end = max(w[1] for w in windows.values())
+    found, busy = await _read_day(conn, 1, start, end)
+    every = tuple(found)
+    out: dict[date, Day] = {}
+    for day, (lo, hi) in windows.items():
+        on_day: dict[int, list[Interval]] = {}
+        for table_id, intervals in busy.items():
+            overlapping = [i for i in intervals if i[0] < hi and i[1] > lo]
+            if overlapping:
+                on_day[table_id] = overlapping
+        out[day] = (every, on_day)
+    return out
+
+
+async def day_plan(
+    conn: Conn,
+    venue: Venue,
+    day: date,
+    party_size: int,
+    now: datetime,
+    days: DayCache | None = None,
+) -> DayPlan:
+    """Given `days` (the availability cache), a day far enough ahead is answered from
+    memory, kept for every party size."""
+    slots = venue.slots(day, party_size)
+    if not slots:
+        return DayPlan(slots, [], {})
+    if days is not None and days.keeps(venue, day, now):
+        kept = days.get(venue, day)
+        if kept is None:
+            epoch = days.epoch
+            every, busy = (await read_days(conn, venue, [day]))[day]
+            days.put(epoch, venue, day, every, busy)
+        else:
+            every, busy = kept.tables, kept.busy
+        # No occupancy: a party seated now cannot reach a day this far ahead.
+        return DayPlan(slots, [t for t in every if t.capacity >= party_size], busy)
+    tables, busy = await _read_day(conn, party_size, slots[0].starts_at, slots[-1].ends_at)
+    for table_id, interval in occupancy(tables, venue, now).items():
         busy[table_id].append(interval)
-    return DayPlan(slots, list(tables.values()), busy)
+    return DayPlan(slots, tables, busy)
+
+
+WARM_CHUNK_DAYS = 31
+
+
+async def warm(database: Database, days: DayCache, now: Callable[[], datetime]) -> None:
+    """Read every day the cache may keep, up to the booking horizon, a month per
+    statement, so that checks find them in memory from the start."""
+    async with database.connect(write=False) as conn:
+        venue = await venue_service.get_venue(conn)
+    today = venue.today(now())
+    ahead = [today + timedelta(days=n) for n in range(venue.horizon_days + 1)]
+    ahead = [day for day in ahead if days.keeps(venue, day, now()) and venue.services_on(day)]
+    for first in range(0, len(ahead), WARM_CHUNK_DAYS):
+        if not days.live:
+            return
+        chunk = ahead[first : first + WARM_CHUNK_DAYS]
+        epoch = days.epoch
+        async with database.connect(write=False) as conn:
+            read = await read_days(conn, venue, chunk)
+        for day, (every, busy) in read.items():
+            days.put(epoch, venue, day, every, busy)
+            for party_size in range(1, venue.max_party_size + 1):
+                venue.slots(day, party_size)  # lay out the day's grids now, too
+        await asyncio.sleep(0)  # let requests through between chunks

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from app.bookings import arrivals, service
 from app.bookings.arrivals import BookingStateConflict
+from app.bookings.daycache import DayCache, get_day_cache
 from app.bookings.exceptions import (
     BookingNotCancellable,
     BookingNotFound,
@@ -71,19 +72,22 @@ class ModelResponse(Response):
 )
 async def availability(
     conn: ReadConn,
+    days: Annotated[DayCache, Depends(get_day_cache)],
     now: Now,
     date: Annotated[Date, Query(description="Restaurant-local date, YYYY-MM-DD")],
     party_size: Annotated[int, Query(ge=1, le=200)],
     time: Annotated[Time | None, Query(description="Restaurant-local time, HH:MM")] = None,
 ) -> Response:
     if time is None:
-        day = await service.check_day(conn, day=date, party_size=party_size, now=now)
+        day = await service.check_day(conn, day=date, party_size=party_size, now=now, days=days)
         return ModelResponse(day)
     if time.tzinfo is not None:
         raise BookingRuleViolation(
             "give the restaurant's local time, without an offset (e.g. 19:00)"
         )
-    slot = await service.check_slot(conn, day=date, at=time, party_size=party_size, now=now)
+    slot = await service.check_slot(
+        conn, day=date, at=time, party_size=party_size, now=now, days=days
+    )
     return ModelResponse(slot)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import Principal, User
 from app.bookings import availability
 from app.bookings.availability import TableRow
+from app.bookings.daycache import DayCache
 from app.bookings.exceptions import (
     BookingNotCancellable,
     BookingNotFound,
@@ -49,16 +50,28 @@ def _option(table: TableRow) -> TableOption:
 
 
 async def check_slot(
-    conn: Conn, *, day: date, at: time, party_size: int, now: datetime
+    conn: Conn,
+    *,
+    day: date,
+    at: time,
+    party_size: int,
+    now: datetime,
+    days: DayCache | None = None,
 ) -> Availability:
+    """Given `days`, a day far enough ahead is answered from memory (see daycache)."""
     venue = await venue_service.get_venue(conn)
     slot = venue.resolve(day, at, party_size, now)
-    free = await availability.free_tables_at(conn, party_size, slot.starts_at, slot.ends_at)
-    seated = availability.occupancy(free, venue, now)
-    free = [t for t in free if not availability.blocks(seated.get(t.id), slot.starts_at,
-                                                         slot.ends_at)]  # fmt: skip
-    # Only when nothing is free is the whole day worth laying out.
-    alternatives = [] if free else await _alternatives(conn, venue, day, party_size, slot, now)
+    if days is not None and days.keeps(venue, day, now):
+        plan = await availability.day_plan(conn, venue, day, party_size, now, days)
+        free = plan.free_at(slot)
+        alternatives = [] if free else plan.alternatives(slot.starts_at, now + venue.lead)
+    else:
+        free = await availability.free_tables_at(conn, party_size, slot.starts_at, slot.ends_at)
+        seated = availability.occupancy(free, venue, now)
+        free = [t for t in free if not availability.blocks(seated.get(t.id), slot.starts_at,
+                                                             slot.ends_at)]  # fmt: skip
+        # Only when nothing is free is the whole day worth laying out.
+        alternatives = [] if free else await _alternatives(conn, venue, day, party_size, slot, now)
     return Availability(
         date=day,
         time=slot.label,
@@ -70,11 +83,13 @@ async def check_slot(
     )
 
 
-async def check_day(conn: Conn, *, day: date, party_size: int, now: datetime) -> DayAvailability:
+async def check_day(
+    conn: Conn, *, day: date, party_size: int, now: datetime, days: DayCache | None = None
+) -> DayAvailability:
     venue = await venue_service.get_venue(conn)
     venue.check_party(party_size)
     venue.check_day(day, now)
-    plan = await availability.day_plan(conn, venue, day, party_size, now)
+    plan = await availability.day_plan(conn, venue, day, party_size, now, days)
     bookable_from = now + venue.lead
     return DayAvailability(
         date=day,

@@ -43,13 +43,22 @@ def clear_cache() -> None:
     _cache.clear()
 
 
+_refreshing: set[str] = set()
+
+
 async def get_venue(target: AsyncSession | Conn) -> Venue:
     key = target.cache_key if isinstance(target, Conn) else str(target.get_bind().engine.url)
     cached = _cache.get(key)
     now = time.monotonic()
-    if cached is not None and cached[0] > now:
+    if cached is not None and (cached[0] > now or key in _refreshing):
+        # While one request reads the row again, the others go on with the snapshot
+        # they have rather than all reading it at once.
         return cached[2]
-    row = await (await as_conn(target)).fetchrow(_ROW)
+    _refreshing.add(key)
+    try:
+        row = await (await as_conn(target)).fetchrow(_ROW)
+    finally:
+        _refreshing.discard(key)
     if row is None:
         raise _missing()
     values = SimpleNamespace(**dict(zip(_TABLE.c.keys(), row, strict=True)))
