@@ -71,8 +71,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.gc_tuning:
-            tune_garbage_collector()
         stop = asyncio.Event()
         tasks = []
         if settings.outbox_in_process:
@@ -91,6 +89,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             # Serve with the days ahead in memory, unless reading them takes too long.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(listener.started.wait(), timeout=WARM_WAIT_SECONDS)
+        if settings.gc_tuning:  # after the warm-up: what it read lives long too
+            tune_garbage_collector()
         try:
             yield
         finally:
