@@ -409,10 +409,15 @@ class LazyConn(Conn):
     ) -> None:
         await (await self._connection()).execute(query, params)
 
-    async def release(self) -> None:
+    async def release(self, error: BaseException | None = None) -> None:
+        """Return the connection; given the request's error, Database.connect sees it."""
         stack, self._stack, self._conn = self._stack, None, None
-        if stack is not None:
+        if stack is None:
+            return
+        if error is None:
             await stack.aclose()
+        else:
+            await stack.__aexit__(type(error), error, error.__traceback__)
 
 
 def _driver_error(exc: Exception, sql: str) -> DBAPIError:
@@ -521,8 +526,10 @@ async def get_read_conn(request: Request) -> AsyncIterator[Conn]:
     conn = LazyConn(request.app.state.db)
     try:
         yield conn
-    finally:
-        await conn.release()
+    except BaseException as exc:
+        await conn.release(exc)  # a broken connection is invalidated, not pooled
+        raise
+    await conn.release()
 
 
 async def get_write_conn(request: Request) -> AsyncIterator[Conn]:
