@@ -254,6 +254,23 @@ async def read_days(conn: Conn, venue: Venue, days: Sequence[date]) -> dict[date
     return out
 
 
+async def kept_day_plan(
+    conn: Conn, venue: Venue, day: date, party_size: int, days: DayCache
+) -> DayPlan:
+    """The plan of a day the cache keeps (`days.keeps` is true): from memory, or read
+    once for every party size and kept. No occupancy: a party seated now cannot reach a
+    day this far ahead."""
+    slots = venue.slots(day, party_size)
+    kept = days.get(venue, day)
+    if kept is None:
+        epoch = days.epoch
+        every, busy = (await read_days(conn, venue, [day]))[day]
+        days.put(epoch, venue, day, every, busy)
+    else:
+        every, busy = kept.tables, kept.busy
+    return DayPlan(slots, [t for t in every if t.capacity >= party_size], busy)
+
+
 async def day_plan(
     conn: Conn,
     venue: Venue,
@@ -263,20 +280,12 @@ async def day_plan(
     days: DayCache | None = None,
 ) -> DayPlan:
     """Given `days` (the availability cache), a day far enough ahead is answered from
-    memory, kept for every party size."""
+    memory (kept_day_plan)."""
+    if days is not None and days.keeps(venue, day, now):
+        return await kept_day_plan(conn, venue, day, party_size, days)
     slots = venue.slots(day, party_size)
     if not slots:
         return DayPlan(slots, [], {})
-    if days is not None and days.keeps(venue, day, now):
-        kept = days.get(venue, day)
-        if kept is None:
-            epoch = days.epoch
-            every, busy = (await read_days(conn, venue, [day]))[day]
-            days.put(epoch, venue, day, every, busy)
-        else:
-            every, busy = kept.tables, kept.busy
-        # No occupancy: a party seated now cannot reach a day this far ahead.
-        return DayPlan(slots, [t for t in every if t.capacity >= party_size], busy)
     tables, busy = await _read_day(conn, party_size, slots[0].starts_at, slots[-1].ends_at)
     for table_id, interval in occupancy(tables, venue, now).items():
         busy[table_id].append(interval)

@@ -87,8 +87,7 @@ class DayCache:
         self.live = False
         self.epoch = 0  # bumped by every drop; see `put`
         self._days: OrderedDict[date, DaySnapshot] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
+        self.hits = 0  # answers given from memory
 
     def __len__(self) -> int:
         return len(self._days)
@@ -102,7 +101,6 @@ class DayCache:
     def get(self, venue: Venue, day: date) -> DaySnapshot | None:
         entry = self._days.get(day)
         if entry is None or entry.venue is not venue or entry.expires < time.monotonic():
-            self.misses += 1
             return None
         self.hits += 1
         return entry
@@ -186,8 +184,7 @@ class DayCacheListener:
             except Exception:
                 log.warning("availability listener lost; days are not kept until it is back")
             finally:
-                self.cache.close()
-                self.started.set()
+                self.started.set()  # _listen has closed the cache
             if not stop.is_set():
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=self.retry_seconds)

@@ -62,7 +62,7 @@ async def check_slot(
     venue = await venue_service.get_venue(conn)
     slot = venue.resolve(day, at, party_size, now)
     if days is not None and days.keeps(venue, day, now):
-        plan = await availability.day_plan(conn, venue, day, party_size, now, days)
+        plan = await availability.kept_day_plan(conn, venue, day, party_size, days)
         free = plan.free_at(slot)
         alternatives = [] if free else plan.alternatives(slot.starts_at, now + venue.lead)
     else:
