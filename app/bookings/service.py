@@ -191,8 +191,7 @@ async def create_booking(
             special_requests=data.special_requests, created_at=now,
         )  # fmt: skip
         await outbox.booking_confirmed(
-            conn, booking, guest=user, table_number=table.table_number, now=now,
-            reminder_before=reminder_before,
+            conn, booking, guest=user, now=now, reminder_before=reminder_before,
         )  # fmt: skip
         return to_out(booking, table.table_number, venue)
     alternatives = await _alternatives(conn, venue, data.date, data.party_size, slot, now)

@@ -3,7 +3,8 @@
 Claiming is a short transaction that marks rows `sending` with a lease (on PostgreSQL
 with FOR UPDATE SKIP LOCKED, so dispatchers never claim the same row; on SQLite the
 claim runs under the write lock, one dispatcher at a time). Sending happens outside any
-transaction, so a slow or dead SMTP server never holds a lock that bookings need. A
+transaction, so a slow or dead SMTP server never holds a lock that bookings need.
+Confirmations and reminders are queued without their text and rendered at the claim. A
 dispatcher that dies mid-send leaves rows whose lease runs out; they are claimed again.
 Failures retry with exponential backoff and, after the last attempt, stay `failed` with
 the error kept.
@@ -24,6 +25,7 @@ from app.config import Settings
 from app.db import Database, utcnow
 from app.notifications.mailer import Mailer, build_message, mailer_for
 from app.notifications.models import MessageKind, MessageStatus, OutboxMessage
+from app.notifications.outbox import render_due
 
 logger = logging.getLogger("app.outbox")
 
@@ -86,19 +88,26 @@ class OutboxDispatcher:
                         )
                     )
                 )
-            claimed = []
+            wanted = []
             for row in rows:
                 if row.kind == MessageKind.booking_reminder and row.booking_id not in live:
                     row.status = MessageStatus.cancelled
                     row.last_error = "booking is no longer confirmed"
-                    continue
+                else:
+                    wanted.append(row)
+            for row in await render_due(session, wanted):
+                row.status = MessageStatus.cancelled
+                row.last_error = "booking no longer exists"
+                wanted.remove(row)
+            claimed = []
+            for row in wanted:
                 row.status = MessageStatus.sending
                 row.lease_until = now + timedelta(seconds=self.settings.outbox_lease_seconds)
                 row.attempts += 1
                 reminder_for = row.booking_id if row.kind == MessageKind.booking_reminder else None
                 claimed.append(
-                    Claimed(row.id, row.recipient, row.subject, row.body_text, row.body_html,
-                            row.attempts, reminder_for)
+                    Claimed(row.id, row.recipient, row.subject or "", row.body_text or "",
+                            row.body_html or "", row.attempts, reminder_for)
                 )  # fmt: skip
         return claimed
 

@@ -39,9 +39,11 @@ class OutboxMessage(Base):
         ForeignKey("bookings.id", ondelete="SET NULL"), nullable=True, index=True
     )
     recipient: Mapped[str] = mapped_column(String(320))
-    subject: Mapped[str] = mapped_column(String(200))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text)
+    # Empty until sent for confirmations and reminders: rendered from the booking then
+    # (outbox.render_due) and kept, so a retry sends the same text.
+    subject: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    body_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    body_html: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[MessageStatus] = mapped_column(
         Enum(
             MessageStatus,

@@ -1,20 +1,24 @@
-"""Writing booking e-mails to the outbox, in the caller's transaction."""
+"""Writing booking e-mails to the outbox, in the caller's transaction, and rendering
+the ones queued without their text when they are sent."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Principal, User
 from app.bookings.models import Booking, BookingRecord
 from app.db import Conn, Query, as_conn
+from app.floor.models import RestaurantTable
 from app.notifications.models import MessageKind, MessageStatus, OutboxMessage
 from app.venue import service as venue_service
+from app.venue.calendar import Venue
 
 
 @lru_cache
@@ -41,13 +45,12 @@ Guest = User | Principal
 AnyBooking = Booking | BookingRecord
 
 
-async def _context(
-    target: AsyncSession | Conn, booking: AnyBooking, guest: Guest, table_number: int
+def booking_context(
+    venue: Venue, booking: AnyBooking, guest_name: str, table_number: int
 ) -> dict[str, Any]:
-    venue = await venue_service.get_venue(target)
     local = venue.local(booking.starts_at)
     return {
-        "name": guest.name,
+        "name": guest_name,
         "restaurant": venue.name,
         "timezone": venue.zone.key,
         "date": f"{local:%A} {local.day} {local:%B %Y}",
@@ -63,15 +66,16 @@ async def _context(
 def _message(
     kind: MessageKind,
     booking: AnyBooking,
-    guest: Guest,
-    context: dict[str, Any],
+    recipient: str,
     *,
     due: datetime,
     now: datetime,
+    context: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    subject, text, html = render(kind, context)
+    """An outbox row; without a context its text is rendered when it is sent."""
+    subject, text, html = render(kind, context) if context is not None else (None, None, None)
     return {
-        "kind": kind, "booking_id": booking.id, "recipient": guest.email, "subject": subject,
+        "kind": kind, "booking_id": booking.id, "recipient": recipient, "subject": subject,
         "body_text": text, "body_html": html, "status": MessageStatus.pending, "attempts": 0,
         "next_attempt_at": due, "created_at": now,
     }  # fmt: skip
@@ -95,20 +99,28 @@ async def booking_confirmed(
     booking: AnyBooking,
     *,
     guest: Guest,
-    table_number: int,
     now: datetime,
     reminder_before: timedelta,
 ) -> None:
     """Queue the confirmation now, and a reminder `reminder_before` the booking unless
-    that moment has already passed (a booking made inside the window gets none)."""
-    context = await _context(target, booking, guest, table_number)
-    messages = [_message(MessageKind.booking_confirmed, booking, guest, context, due=now, now=now)]
-    remind_at = booking.starts_at - reminder_before
-    if reminder_before > timedelta(0) and remind_at > now:
+    that moment has already passed (a booking made inside the window gets none).
+
+    Both are rendered when they are sent (render_due), from the booking as it stands
+    then; the single-statement booking on PostgreSQL (migration 0009) writes the same
+    rows."""
+    messages = [_message(MessageKind.booking_confirmed, booking, guest.email, due=now, now=now)]
+    remind_at = reminder_at(booking.starts_at, reminder_before, now)
+    if remind_at is not None:
         messages.append(
-            _message(MessageKind.booking_reminder, booking, guest, context, due=remind_at, now=now)
+            _message(MessageKind.booking_reminder, booking, guest.email, due=remind_at, now=now)
         )
     await _queue(target, messages)
+
+
+def reminder_at(starts_at: datetime, before: timedelta, now: datetime) -> datetime | None:
+    """When a booking's reminder is due, or None if it would be due already (or never)."""
+    remind_at = starts_at - before
+    return remind_at if before > timedelta(0) and remind_at > now else None
 
 
 async def booking_cancelled(
@@ -130,9 +142,41 @@ async def booking_cancelled(
         )
         .values(status=MessageStatus.cancelled, last_error="booking cancelled")
     )
-    context = await _context(session, booking, guest, table_number)
+    venue = await venue_service.get_venue(session)
+    context = booking_context(venue, booking, guest.name, table_number)
     context["by_restaurant"] = by_restaurant
-    await _queue(
-        session,
-        [_message(MessageKind.booking_cancelled, booking, guest, context, due=now, now=now)],
+    notice = _message(
+        MessageKind.booking_cancelled, booking, guest.email, due=now, now=now, context=context
     )
+    await _queue(session, [notice])
+
+
+_TO_RENDER = (
+    select(Booking, RestaurantTable.table_number, User.name)
+    .join(RestaurantTable, RestaurantTable.id == Booking.table_id)
+    .outerjoin(User, User.id == Booking.user_id)
+)
+
+
+async def render_due(session: AsyncSession, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+    """Give each row queued without its text (a confirmation or reminder) its subject and
+    bodies, from its booking, table and guest as they are now; kept on the row, so a retry
+    sends the same text. Returns the rows that cannot be rendered: their booking is gone."""
+    wanted = {r.booking_id for r in rows if r.subject is None and r.booking_id is not None}
+    found = {}
+    if wanted:
+        result = await session.execute(_TO_RENDER.where(Booking.id.in_(wanted)))
+        found = {booking.id: (booking, number, name) for booking, number, name in result}
+    venue = await venue_service.get_venue(session) if found else None
+    orphans = []
+    for row in rows:
+        if row.subject is not None:
+            continue
+        source = found.get(row.booking_id) if row.booking_id is not None else None
+        if source is None or venue is None:
+            orphans.append(row)
+            continue
+        booking, number, name = source
+        context = booking_context(venue, booking, name or "guest", number)
+        row.subject, row.body_text, row.body_html = render(row.kind, context)
+    return orphans

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.notifications.models import MessageKind, MessageStatus
 
@@ -14,7 +14,10 @@ class OutboxMessageOut(BaseModel):
     kind: MessageKind
     booking_id: int | None
     recipient: str
-    subject: str
+    subject: str | None = Field(
+        description="Empty until the message is sent: confirmations and reminders are "
+        "written from the booking as it stands then"
+    )
     status: MessageStatus
     attempts: int
     next_attempt_at: datetime
