@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import zlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from functools import cached_property
 from typing import Any, cast
 
 from fastapi import Request
-from sqlalchemy import DateTime, Integer, MetaData, bindparam, event, func, select
+from sqlalchemy import Date, DateTime, Integer, MetaData, bindparam, event, func, literal, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -532,14 +531,6 @@ async def get_read_conn(request: Request) -> AsyncIterator[Conn]:
     await conn.release()
 
 
-async def get_write_conn(request: Request) -> AsyncIterator[Conn]:
-    """One write transaction on a plain connection, committed before the response is sent
-    (declared with scope="function", like get_session)."""
-    database: Database = request.app.state.db
-    async with database.connect(write=True) as conn:
-        yield conn
-
-
 async def as_conn(target: AsyncSession | Conn) -> Conn:
     """A Conn on a session's connection (in its transaction), for shared Query code."""
     if isinstance(target, Conn):
@@ -577,12 +568,28 @@ async def advisory_xact_lock(target: AsyncSession | Conn, space: int, key: int) 
     await conn.fetch(_ADVISORY_LOCK, {"space": space, "key": key})
 
 
+_TABLE_DAY_LOCK = Query(
+    select(
+        func.pg_advisory_xact_lock(
+            literal(LockSpace.TABLE_DAY, Integer()),
+            func.booking_lock_key(
+                bindparam("table_id", type_=Integer()), bindparam("day", type_=Date())
+            ),
+        )
+    )
+)
+
+
 async def table_day_lock(target: AsyncSession | Conn, table_id: int, day: date) -> None:
     """Serialise everything that books one table on one local date.
 
     A booking ends by its service's closing time, so two bookings can only overlap when
     they start on the same local date: bookings of one table on different days, or of
-    different tables, never wait for each other. (Two (table, day) pairs sharing a hash
-    only wait for each other; nothing goes wrong.)
+    different tables, never wait for each other. The key comes from the database's
+    booking_lock_key (migration 0009), which its book_table function uses too. (Two
+    (table, day) pairs sharing a key only wait for each other; nothing goes wrong.)
+    On SQLite, as advisory_xact_lock, a no-op.
     """
-    await advisory_xact_lock(target, LockSpace.TABLE_DAY, zlib.crc32(f"{table_id}:{day}".encode()))
+    conn = await as_conn(target)
+    if conn.dialect_name == "postgresql":
+        await conn.fetch(_TABLE_DAY_LOCK, {"table_id": table_id, "day": day})

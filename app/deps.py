@@ -8,19 +8,18 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import Field
-from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import security
-from app.auth.models import Principal, Role, User
+from app.auth.exceptions import AccountInactive
+from app.auth.models import Role, User
 from app.config import Settings
 from app.db import (
     Conn,
-    Query,
+    Database,
     get_deferred_session,
     get_read_conn,
     get_session,
-    get_write_conn,
 )
 from app.errors import Forbidden, Unauthorized
 
@@ -38,14 +37,21 @@ async def get_app_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+async def get_database(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
+# The process's Database, for a route that opens its own connections (POST /bookings).
+DatabaseDep = Annotated[Database, Depends(get_database)]
 # scope="function": the commit runs before the response is sent (see app.db.get_session).
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 # For login and registration: the password hash is checked or made outside any transaction.
 DeferredSessionDep = Annotated[AsyncSession, Depends(get_deferred_session, scope="function")]
-# The hot paths' plain connections (see app.db.Database.connect): availability reads in
-# autocommit, a booking in one transaction.
+# The availability check's plain connection in autocommit (see app.db.Database.connect).
 ReadConn = Annotated[Conn, Depends(get_read_conn, scope="function")]
-WriteConn = Annotated[Conn, Depends(get_write_conn, scope="function")]
 
 
 async def get_token_user_id(
@@ -64,36 +70,14 @@ async def get_token_user_id(
 TokenUserId = Annotated[int, Depends(get_token_user_id)]
 
 
-def _inactive() -> Unauthorized:
-    return Unauthorized("User is inactive or no longer exists")
-
-
 async def get_current_user(user_id: TokenUserId, session: SessionDep) -> User:
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
-        raise _inactive()
+        raise AccountInactive()
     return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
-
-_PRINCIPAL = Query(
-    select(User.id, User.email, User.name, User.role, User.is_active).where(
-        User.id == bindparam("id")
-    )
-)
-
-
-async def get_current_principal(user_id: TokenUserId, conn: WriteConn) -> Principal:
-    """The signed-in user, read on the request's write connection (POST /bookings). The
-    token is checked first, so a request without a valid one never opens a transaction."""
-    row = await conn.fetchrow(_PRINCIPAL, {"id": user_id})
-    if row is None or not row[4]:
-        raise _inactive()
-    return Principal(*row)
-
-
-CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
 
 
 async def get_staff_user(user: CurrentUser) -> User:

@@ -6,7 +6,8 @@ import asyncio
 import email
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -17,9 +18,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from app.auth.models import Role
+from app.bookings.models import Booking
 from app.config import Settings
 from app.db import Conn, CoreConn, NativeConn
 from app.main import create_app
@@ -215,15 +217,43 @@ async def test_rolled_back_or_refused_booking_sends_nothing(
     async def refuse(_conn: Conn) -> None:
         raise RuntimeError("commit refused by test")
 
-    with pytest.MonkeyPatch.context() as patch:  # the booking's commit fails
+    day = next_weekday(4)
+    with pytest.MonkeyPatch.context() as patch:  # the booking's transaction fails to commit
         patch.setattr(CoreConn, "commit", refuse)
         patch.setattr(NativeConn, "commit", refuse)
-        failed = await book(client, headers, next_weekday(4), "19:00", 2)
+        # (with an Idempotency-Key, PostgreSQL books in a transaction too, not book_table)
+        failed = await book(client, {**headers, "Idempotency-Key": "k1"}, day, "19:00", 2)
     assert failed.status_code == 500
+    if db.backend == "postgres":  # book_table's last insert fails: the booking goes too
+        async with refusing_outbox_inserts(db):
+            failed = await book(client, headers, day, "19:00", 2)
+        assert failed.status_code == 500
     assert (await book(client, headers, next_weekday(4), "19:00", 13)).status_code == 422
     assert await outbox_rows(db) == []
+    async with db.database.reader() as session:
+        assert await session.scalar(select(func.count()).select_from(Booking)) == 0
     assert await dispatcher(db, settings, clock).run_once() == 0
     assert smtp.inbox.messages == []
+
+
+@asynccontextmanager
+async def refusing_outbox_inserts(db: TestDatabase) -> AsyncIterator[None]:
+    """PostgreSQL: every insert into the outbox fails while this is open."""
+    async with db.database.engine.begin() as conn:
+        await conn.execute(text(
+            "CREATE FUNCTION refuse_by_test() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused by test'; END $$"
+        ))  # fmt: skip
+        await conn.execute(text(
+            "CREATE TRIGGER refuse_by_test BEFORE INSERT ON outbox_messages "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_by_test()"
+        ))  # fmt: skip
+    try:
+        yield
+    finally:
+        async with db.database.engine.begin() as conn:
+            await conn.execute(text("DROP TRIGGER refuse_by_test ON outbox_messages"))
+            await conn.execute(text("DROP FUNCTION refuse_by_test()"))
 
 
 async def test_reminder_goes_out_at_its_time(

@@ -9,6 +9,10 @@ class BadCredentials(Unauthorized):
     default_message = "Incorrect e-mail or password"
 
 
+class AccountInactive(Unauthorized):
+    default_message = "User is inactive or no longer exists"
+
+
 class InvalidRefreshToken(Unauthorized):
     default_message = "Invalid or expired refresh token"
 

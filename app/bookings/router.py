@@ -30,15 +30,15 @@ from app.bookings.schemas import (
 )
 from app.deps import (
     MAX_ID,
-    CurrentPrincipal,
     CurrentUser,
+    DatabaseDep,
     IdPath,
     Now,
     ReadConn,
     SessionDep,
     SettingsDep,
     StaffUser,
-    WriteConn,
+    TokenUserId,
 )
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
 from app.floor.exceptions import TableBusy
@@ -108,8 +108,8 @@ async def availability(
 )
 async def create_booking(
     data: BookingCreate,
-    user: CurrentPrincipal,
-    conn: WriteConn,
+    user_id: TokenUserId,
+    database: DatabaseDep,
     settings: SettingsDep,
     now: Now,
     idempotency_key: Annotated[
@@ -117,8 +117,8 @@ async def create_booking(
         Header(max_length=255, description="Retry-safe: the same key replays the first answer"),
     ] = None,
 ) -> Response:
-    booking = await service.create_booking_idempotent(
-        conn, data, user=user, now=now, key=idempotency_key,
+    booking = await service.book(
+        database, data, user_id=user_id, now=now, key=idempotency_key,
         reminder_before=timedelta(hours=settings.reminder_hours),
     )  # fmt: skip
     return ModelResponse(booking, status.HTTP_201_CREATED)
