@@ -155,6 +155,53 @@ async def test_booking_sends_exactly_one_confirmation(
     assert guest.email == "ada@example.com"
 
 
+async def test_confirmation_is_written_when_sent_and_kept(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    """Confirmations and reminders are queued without their text, rendered by the
+    dispatcher from the booking as it is then, and the text is kept on the row."""
+    _, admin = await make_user(Role.admin)
+    _, guest = await make_user(Role.customer)
+    day = next_weekday(4, at_least_days=3)
+    booking = (await book(client, guest, day, "19:00", 2)).json()
+    queued = (await client.get("/admin/outbox", headers=admin)).json()["items"]
+    assert [(m["kind"], m["subject"]) for m in queued] == [
+        ("booking_reminder", None), ("booking_confirmed", None)]  # fmt: skip
+    await configure(client, admin, name="Chez Test")  # renamed before it goes out
+    assert await dispatcher(db, settings, clock).run_once() == 1
+    text = smtp.inbox.messages[0].get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Hello Test customer" in text and "Chez Test" in text and f"#{booking['id']}" in text
+    rows = {r.kind.value: r for r in await outbox_rows(db)}
+    sent = rows["booking_confirmed"]
+    assert sent.subject == smtp.inbox.subjects()[0]
+    assert sent.body_text == text.replace("\r\n", "\n")
+    assert rows["booking_reminder"].subject is None  # not due yet
+
+
+async def test_a_message_whose_booking_is_gone_is_cancelled_not_sent(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    _, guest = await make_user(Role.customer)
+    await book(client, guest, next_weekday(4, at_least_days=3), "19:00", 2)
+    async with db.database.engine.begin() as conn:  # deleted around the app
+        await conn.execute(text("DELETE FROM bookings"))
+    assert await dispatcher(db, settings, clock).run_once() == 0
+    assert smtp.inbox.messages == []
+    confirmation = next(r for r in await outbox_rows(db) if r.kind.value == "booking_confirmed")
+    assert confirmation.status == MessageStatus.cancelled
+    assert confirmation.last_error == "booking no longer exists"
+
+
 async def test_cancellation_sends_one_notice_and_no_reminder(
     client: httpx.AsyncClient,
     db: TestDatabase,
