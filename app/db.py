@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from typing import Any, cast
 from fastapi import Request
 from sqlalchemy import Date, DateTime, Integer, MetaData, bindparam, event, func, literal, select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -92,20 +93,50 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 def create_engine(
     url: str, *, pool_size: int = 10, max_overflow: int = 10, autocommit: bool = False
 ) -> AsyncEngine:
-    """`autocommit=True` (PostgreSQL): connections rest in autocommit, so the pool's
-    pre-ping is a single round trip instead of BEGIN, ping, ROLLBACK; sessions that write
-    ask for READ COMMITTED transactions explicitly (see Database)."""
+    """`autocommit=True` (PostgreSQL): connections rest in autocommit, so a ping (see
+    _check_on_checkout) is a single round trip instead of BEGIN, ping, ROLLBACK; sessions
+    that write ask for READ COMMITTED transactions explicitly (see Database)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
-        pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=max_overflow,
         isolation_level="AUTOCOMMIT" if autocommit else "READ COMMITTED",
     )
+    _check_on_checkout(engine)
+    return engine
+
+
+# A pooled connection idle for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _check_on_checkout(engine: AsyncEngine) -> None:
+    """PostgreSQL: a pooled connection is checked before use, as pool_pre_ping would,
+    but without a round trip for one in steady use: one the server has closed (a
+    restart, pg_terminate_backend) is known closed locally as soon as the event loop
+    has read the close; one idle for over a second (an idle timeout, a dropped network
+    path) is pinged. Either way the pool replaces it. (pgx's pool uses the same rule.)
+    A connection that dies unseen while busy fails its request once and is replaced."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _rested(_dbapi_connection: Any, record: Any) -> None:
+        record.info["rested_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise DisconnectionError("the server closed this connection")
+        rested_at = record.info.get("rested_at")
+        if rested_at is None or time.monotonic() - rested_at > PING_AFTER_IDLE_SECONDS:
+            try:
+                dbapi_connection.ping()
+            except Exception as exc:
+                raise DisconnectionError("the pooled connection failed its ping") from exc
 
 
 @dataclass
@@ -116,7 +147,7 @@ class Database:
     - `reader` (GET requests): on PostgreSQL in autocommit (the connections' resting
       state), since a read-only request gains nothing from a transaction at READ
       COMMITTED (each statement takes its own snapshot either way); it saves BEGIN and
-      COMMIT, and the pool's pre-ping is one round trip.
+      COMMIT, and a checkout ping, when one is due, is one round trip.
     - `writer` (POST, PUT, PATCH, DELETE): one READ COMMITTED transaction; on SQLite it
       starts with BEGIN IMMEDIATE, taking the single writer lock up front, so every
       check-then-write in it is atomic. On PostgreSQL row locks and advisory locks do that.
@@ -207,7 +238,7 @@ class Database:
                     raise
             self.wrote()
             return
-        async with self.engine.connect() as connection:  # pool_pre_ping checks it here
+        async with self.engine.connect() as connection:  # checked here (_check_on_checkout)
             pooled = await connection.get_raw_connection()
             native = NativeConn(pooled.driver_connection, self.engine.dialect, self.cache_key)
             try:
@@ -239,7 +270,7 @@ async def _abandon(connection: AsyncConnection, conn: NativeConn) -> None:
 # The hot paths (availability checks and booking creation) run pre-built Core statements
 # on a plain pooled connection instead of an ORM session. On PostgreSQL the statement is
 # compiled once to asyncpg's SQL and sent on the driver connection that SQLAlchemy's pool
-# hands out (pre-ping included): no session, no per-call compilation or cache lookup, no
+# hands out (checked as it is handed out): no session, no per-call compilation or cache lookup, no
 # greenlet hop per statement. On SQLite it runs through SQLAlchemy Core as usual.
 # ---------------------------------------------------------------------------------------
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from app.db import Database, Query
+from app import db as db_module
+from app.db import Database, NativeConn, Query
 from app.floor.models import RestaurantTable, TableState
 from tests.conftest import TestDatabase
 
@@ -91,20 +94,53 @@ async def test_connection_goes_back_to_the_pool_without_an_open_transaction(
         await database.dispose()
 
 
+async def _end_pooled_connection(db: TestDatabase, database: Database) -> tuple[int, Any]:
+    """Use the one pooled connection, then have the server end it: (its pid, its driver)."""
+    async with database.connect(write=False) as conn:
+        first = await conn.fetchval(BACKEND_PID)
+        assert isinstance(conn, NativeConn)
+        driver = conn.driver
+    async with db.database.connect(write=False) as other:
+        ended = Query(select(func.pg_terminate_backend(bindparam("pid", type_=None))))
+        assert await other.fetchval(ended, {"pid": first}) is True
+    return first, driver
+
+
+BACKEND_PID = Query(select(func.pg_backend_pid()))
+
+
 @pytest.mark.postgres_only
-async def test_dead_connection_is_replaced_by_the_pre_ping(db: TestDatabase) -> None:
-    """The server ends the pooled connection (a restart, an idle timeout): the next request
-    still gets a working one, because the pool pings before handing it out."""
+async def test_connection_idle_past_the_limit_is_pinged_and_replaced(
+    db: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server ended a pooled connection that has rested (an idle timeout, a restart
+    while quiet): the checkout's ping finds it dead and the pool hands out a new one."""
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 0.0)  # every checkout pings
     database = Database.from_url(db.url, pool_size=1, max_overflow=0)
-    backend_pid = Query(select(func.pg_backend_pid()))
     try:
+        first, _ = await _end_pooled_connection(db, database)
         async with database.connect(write=False) as conn:
-            first = await conn.fetchval(backend_pid)
-        async with db.database.connect(write=False) as other:
-            ended = Query(select(func.pg_terminate_backend(bindparam("pid", type_=None))))
-            assert await other.fetchval(ended, {"pid": first}) is True
+            assert await conn.fetchval(BACKEND_PID) != first
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.postgres_only
+async def test_connection_closed_by_the_server_is_replaced_without_a_ping(
+    db: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection in steady use is not pinged; once the event loop has read the
+    server's close, the checkout sees it closed and the pool replaces it."""
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 3600.0)  # never pings
+    database = Database.from_url(db.url, pool_size=1, max_overflow=0)
+    try:
+        first, driver = await _end_pooled_connection(db, database)
+        for _ in range(500):  # the close arrives within milliseconds; give it 5 s at most
+            if driver.is_closed():
+                break
+            await asyncio.sleep(0.01)
+        assert driver.is_closed()
         async with database.connect(write=False) as conn:
-            second = await conn.fetchval(backend_pid)
-        assert second != first
+            assert await conn.fetchval(BACKEND_PID) != first
     finally:
         await database.dispose()
