@@ -450,6 +450,33 @@ async def test_crashed_dispatcher_lease_expires_and_message_is_delivered(
     assert len(smtp.inbox.messages) == 1
 
 
+async def test_a_late_outcome_from_an_expired_lease_changes_nothing(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    """A slow dispatcher whose lease ran out, and whose send then fails, must not undo
+    the outcome recorded by the dispatcher that took the message over."""
+
+    class Failing:
+        async def send(self, _message: EmailMessage) -> None:
+            raise ConnectionError("smtp went away")
+
+    _, headers = await make_user(Role.customer)
+    await book(client, headers, next_weekday(4), "19:00", 2)
+    slow = dispatcher(db, settings, clock, mailer=Failing())
+    [item] = await slow.claim()
+    clock.now += timedelta(seconds=settings.outbox_lease_seconds + 1)
+    assert await dispatcher(db, settings, clock).run_once() == 1  # taken over and sent
+    await slow.send(item)  # fails, too late
+    [row] = [r for r in await outbox_rows(db) if r.kind.value == "booking_confirmed"]
+    assert (row.status, row.attempts, row.last_error) == (MessageStatus.sent, 2, None)
+    assert len(smtp.inbox.messages) == 1
+
+
 @pytest.mark.postgres_only
 async def test_two_dispatchers_never_send_one_row_twice(
     client: httpx.AsyncClient,

@@ -17,8 +17,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 
 from app.bookings.models import Booking, BookingStatus
 from app.config import Settings
@@ -121,26 +122,31 @@ class OutboxDispatcher:
         return status == BookingStatus.confirmed
 
     async def _record(self, item: Claimed, error: str | None, *, cancelled: bool = False) -> None:
+        """One UPDATE, and only while the row is still this claim's (nobody took it over
+        after our lease ran out)."""
         now = self.clock()
-        async with self.database.writer() as session, session.begin():
-            row = await session.get(OutboxMessage, item.id, with_for_update=True)
-            if row is None or row.status != MessageStatus.sending or row.attempts != item.attempts:
-                return  # someone else took it over after our lease ran out
-            row.lease_until = None
-            if cancelled:
-                row.status = MessageStatus.cancelled
-                row.last_error = "booking is no longer confirmed"
-            elif error is None:
-                row.status = MessageStatus.sent
-                row.sent_at = now
-                row.last_error = None
-            elif row.attempts >= self.settings.outbox_max_attempts:
-                row.status = MessageStatus.failed
-                row.last_error = error[:1000]
-            else:
-                row.status = MessageStatus.pending
-                row.next_attempt_at = now + self.backoff(row.attempts)
-                row.last_error = error[:1000]
+        values: dict[str, Any] = {"lease_until": None}
+        if cancelled:
+            values |= {"status": MessageStatus.cancelled,
+                       "last_error": "booking is no longer confirmed"}  # fmt: skip
+        elif error is None:
+            values |= {"status": MessageStatus.sent, "sent_at": now, "last_error": None}
+        elif item.attempts >= self.settings.outbox_max_attempts:
+            values |= {"status": MessageStatus.failed, "last_error": error[:1000]}
+        else:
+            values |= {"status": MessageStatus.pending, "last_error": error[:1000],
+                       "next_attempt_at": now + self.backoff(item.attempts)}  # fmt: skip
+        statement = (
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == item.id,
+                OutboxMessage.status == MessageStatus.sending,
+                OutboxMessage.attempts == item.attempts,
+            )
+            .values(**values)
+        )
+        async with self.database.engine.begin() as conn:  # PostgreSQL: autocommit
+            await conn.execute(statement)
 
     async def send(self, item: Claimed) -> None:
         message = build_message(
