@@ -550,18 +550,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         database.wrote()
 
 
-async def get_read_conn(request: Request) -> AsyncIterator[Conn]:
-    """A plain connection in autocommit for the hot read paths (see Database.connect),
-    checked out of the pool only if the request runs a statement."""
-    conn = LazyConn(request.app.state.db)
-    try:
-        yield conn
-    except BaseException as exc:
-        await conn.release(exc)  # a broken connection is invalidated, not pooled
-        raise
-    await conn.release()
-
-
 async def as_conn(target: AsyncSession | Conn) -> Conn:
     """A Conn on a session's connection (in its transaction), for shared Query code."""
     if isinstance(target, Conn):

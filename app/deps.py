@@ -15,10 +15,7 @@ from app.auth.exceptions import AccountInactive
 from app.auth.models import Role, User
 from app.config import Settings
 from app.db import (
-    Conn,
-    Database,
     get_deferred_session,
-    get_read_conn,
     get_session,
 )
 from app.errors import Forbidden, Unauthorized
@@ -39,24 +36,14 @@ async def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-async def get_database(request: Request) -> Database:
-    database: Database = request.app.state.db
-    return database
-
-
-# The process's Database, for a route that opens its own connections (POST /bookings).
-DatabaseDep = Annotated[Database, Depends(get_database)]
 # scope="function": the commit runs before the response is sent (see app.db.get_session).
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 # For login and registration: the password hash is checked or made outside any transaction.
 DeferredSessionDep = Annotated[AsyncSession, Depends(get_deferred_session, scope="function")]
-# The availability check's plain connection in autocommit (see app.db.Database.connect).
-ReadConn = Annotated[Conn, Depends(get_read_conn, scope="function")]
 
 
-async def get_token_user_id(
-    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> int:
+def token_user_id(settings: Settings, token: str | None) -> int:
+    """The user id of a valid access token, or 401."""
     if not token:
         raise Unauthorized("Not authenticated")
     try:
@@ -64,6 +51,12 @@ async def get_token_user_id(
     except security.InvalidToken as exc:
         raise Unauthorized(str(exc)) from exc
     return claims.sub
+
+
+async def get_token_user_id(
+    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> int:
+    return token_user_id(settings, token)
 
 
 # The user id of a valid access token, before any database work (rate limits key on it).

@@ -13,7 +13,6 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 
 from app.config import Settings
-from app.deps import TokenUserId
 from app.errors import TooManyRequests
 
 
@@ -72,12 +71,3 @@ async def login_limit(request: Request, limiter: LimiterDep) -> None:
 
 async def register_limit(request: Request, limiter: LimiterDep) -> None:
     await limiter.hit("register", client_address(request))
-
-
-async def availability_limit(request: Request, limiter: LimiterDep) -> None:
-    await limiter.hit("availability", client_address(request))
-
-
-async def booking_limit(user_id: TokenUserId, limiter: LimiterDep) -> None:
-    """Keyed on the token's user, checked before the request opens a transaction."""
-    await limiter.hit("booking", str(user_id))

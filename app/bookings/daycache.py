@@ -38,8 +38,6 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as Time
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Request
-
 from app.venue.calendar import MAX_DURATION, Venue
 
 if TYPE_CHECKING:
@@ -221,8 +219,3 @@ class DayCacheListener:
                     await asyncio.wait_for(connection.close(), timeout=5)
                 except Exception:
                     connection.terminate()
-
-
-async def get_day_cache(request: Request) -> DayCache:  # async: no thread hop
-    cache: DayCache = request.app.state.day_cache
-    return cache

@@ -2,15 +2,14 @@ from __future__ import annotations
 
 from datetime import date as Date
 from datetime import time as Time
-from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Body, Header, Query, Response, status
 from pydantic import BaseModel
 
 from app.bookings import arrivals, service
 from app.bookings.arrivals import BookingStateConflict
-from app.bookings.daycache import DayCache, get_day_cache
+from app.bookings.dependencies import Booker, Checking
 from app.bookings.exceptions import (
     BookingNotCancellable,
     BookingNotFound,
@@ -31,19 +30,14 @@ from app.bookings.schemas import (
 from app.deps import (
     MAX_ID,
     CurrentUser,
-    DatabaseDep,
     IdPath,
     Now,
-    ReadConn,
     SessionDep,
-    SettingsDep,
     StaffUser,
-    TokenUserId,
 )
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
 from app.floor.exceptions import TableBusy
 from app.orders import service as orders_service
-from app.ratelimit import availability_limit, booking_limit
 from app.venue.calendar import BookingRuleViolation
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
@@ -68,16 +62,14 @@ class ModelResponse(Response):
     "and nearby free times when none is. Without `time`: each slot of the day with how many "
     "fitting tables are free. No sign-in needed; rate-limited per client address.",
     responses=responses(BookingRuleViolation, TooManyRequests),
-    dependencies=[Depends(availability_limit)],
 )
 async def availability(
-    conn: ReadConn,
-    days: Annotated[DayCache, Depends(get_day_cache)],
-    now: Now,
+    checking: Checking,
     date: Annotated[Date, Query(description="Restaurant-local date, YYYY-MM-DD")],
     party_size: Annotated[int, Query(ge=1, le=200)],
     time: Annotated[Time | None, Query(description="Restaurant-local time, HH:MM")] = None,
 ) -> Response:
+    conn, days, now = checking.conn, checking.days, checking.now
     if time is None:
         day = await service.check_day(conn, day=date, party_size=party_size, now=now, days=days)
         return ModelResponse(day)
@@ -104,22 +96,18 @@ async def availability(
             f"{IdempotencyKeyReused.default_message.lower()}"
         },
     },
-    dependencies=[Depends(booking_limit)],
 )
 async def create_booking(
     data: BookingCreate,
-    user_id: TokenUserId,
-    database: DatabaseDep,
-    settings: SettingsDep,
-    now: Now,
+    caller: Booker,
     idempotency_key: Annotated[
         str | None,
         Header(max_length=255, description="Retry-safe: the same key replays the first answer"),
     ] = None,
 ) -> Response:
     booking = await service.book(
-        database, data, user_id=user_id, now=now, key=idempotency_key,
-        reminder_before=timedelta(hours=settings.reminder_hours),
+        caller.database, data, user_id=caller.user_id, now=caller.now, key=idempotency_key,
+        reminder_before=caller.reminder_before,
     )  # fmt: skip
     return ModelResponse(booking, status.HTTP_201_CREATED)
 
