@@ -95,6 +95,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             yield
         finally:
             stop.set()
+            if app.state.changes is not None:
+                await app.state.changes.close()
             if days.clear in database.after_write:
                 database.after_write.remove(days.clear)
             for task in tasks:
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.db = database
     app.state.limiter = RateLimiter(settings)
     app.state.day_cache = DayCache()
+    app.state.changes = None if database.is_sqlite else availability.publisher(database)
     app.state.clock = utcnow
 
     install_error_handlers(app)

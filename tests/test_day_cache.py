@@ -18,7 +18,8 @@ from sqlalchemy import text
 
 from app.auth.models import Role
 from app.bookings.availability import TableRow
-from app.bookings.daycache import DayCache
+from app.bookings.daycache import CHANNEL, ChangePublisher, DayCache, change_payload
+from app.db import Database
 from app.floor.models import TableState
 from app.main import create_app
 from app.venue.calendar import Venue
@@ -159,6 +160,108 @@ async def test_a_booking_written_by_another_connection_reaches_the_cache(
         return table_id not in await free_ids(client, day, "19:00", 2)
 
     assert await eventually(gone)
+
+
+@pytest.fixture
+async def other_worker(db: TestDatabase) -> AsyncIterator[tuple[Any, AsyncClient]]:
+    """A second app on the same database, as a second server process would be: its own
+    cache, listener, publisher and connection pool."""
+    database = Database.from_url(db.url, pool_size=4, max_overflow=0)
+    app = create_app(make_settings(db.url), database=database)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50002))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                yield app, c
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.postgres_only
+async def test_a_booking_made_by_another_worker_reaches_this_workers_cache(
+    app: Any,
+    client: AsyncClient,
+    other_worker: tuple[Any, AsyncClient],
+    make_user: UserFactory,
+) -> None:
+    """Worker B books in one statement (its trigger's NOTIFY held back) and announces it
+    in a batch: worker A drops the day and stops offering the table."""
+    _user, guest = await make_user(Role.customer)
+    _other_app, other = other_worker
+    day = next_weekday(FRIDAY, at_least_days=2)
+    hits = cache_of(app).hits
+    before = await free_ids(client, day, "19:00", 2)
+    assert cache_of(app).hits > hits  # A answers this day from memory
+    made = await book(other, guest, day, "19:00", 2)
+    assert made.status_code == 201, made.text
+    taken = made.json()["table_id"]
+    assert taken in before
+
+    async def gone() -> bool:
+        return taken not in await free_ids(client, day, "19:00", 2)
+
+    assert await eventually(gone)
+
+
+@pytest.mark.postgres_only
+async def test_book_table_holds_its_notify_back_and_the_app_sends_it_batched(
+    app: Any, client: AsyncClient, db: TestDatabase, make_user: UserFactory
+) -> None:
+    user, guest = await make_user(Role.customer)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listener = await db.database.driver_connection()
+    await listener.add_listener(CHANNEL, lambda *args: heard.put_nowait(args[-1]))
+    try:
+        day = next_weekday(FRIDAY, at_least_days=2)
+        made = (await book(client, guest, day, "19:00", 2)).json()
+        payload = await asyncio.wait_for(heard.get(), timeout=5)
+        starts = datetime.fromisoformat(made["starts_at"])
+        assert payload == change_payload(starts, datetime.fromisoformat(made["ends_at"]))
+        # book_table called around the app: its trigger stays silent...
+        async with db.database.engine.begin() as conn:
+            await conn.execute(text(
+                "SELECT * FROM book_table(:u, 2, :s, :e, :earliest, :d, NULL, NULL, now(), "
+                "NULL)"
+            ), {"u": user.id, "s": starts, "e": starts + timedelta(hours=2),
+                "earliest": starts - timedelta(hours=12), "d": day})  # fmt: skip
+            # ...while any other write to bookings still notifies at commit.
+            await conn.execute(text("UPDATE bookings SET special_requests = 'x'"))
+        later = await asyncio.wait_for(heard.get(), timeout=5)
+        assert later == change_payload(starts, datetime.fromisoformat(made["ends_at"]))
+        await asyncio.sleep(0.2)
+        assert heard.qsize() == 1  # the second booking's UPDATE; nothing from book_table
+    finally:
+        await listener.close()
+
+
+async def test_the_publisher_batches_and_splits_payloads_and_flushes_at_close() -> None:
+    sent: list[list[str]] = []
+
+    async def send(payloads: list[str]) -> None:
+        sent.append(payloads)
+
+    publisher = ChangePublisher(send)
+    start = datetime(2030, 6, 7, 18, tzinfo=UTC)
+    for n in range(3):
+        publisher.changed(start + timedelta(hours=n), start + timedelta(hours=n + 2))
+    await asyncio.sleep(publisher.FLUSH_SECONDS * 5)
+    first = int(start.timestamp())
+    assert sent == [[f"{first} {first + 7200};{first + 3600} {first + 10800};"
+                     f"{first + 7200} {first + 14400}"]]  # fmt: skip
+    for n in range(1000):  # more than one NOTIFY payload can carry
+        publisher.changed(start + timedelta(minutes=n), start + timedelta(minutes=n + 90))
+    await publisher.close()  # sends what waits, without waiting for the timer
+    assert len(sent) == 2 and len(sent[1]) > 1
+    assert all(len(p) <= publisher.MAX_PAYLOAD for p in sent[1])
+    assert sum(len(p.split(";")) for p in sent[1]) == 1000
+    cache, venue = _live_cache(), _venue()
+    day = date(2030, 6, 7)
+    cache.put(cache.epoch, venue, day, (TABLE,), {})
+    cache.notified(sent[0][0])
+    assert cache.get(venue, day) is None
+    cache.put(cache.epoch, venue, day, (TABLE,), {})
+    cache.notified("1 2;oops")  # a payload it cannot read drops everything
+    assert len(cache) == 0
 
 
 @pytest.mark.postgres_only

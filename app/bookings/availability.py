@@ -19,12 +19,14 @@ from sqlalchemy import (
     String,
     bindparam,
     exists,
+    func,
     insert,
+    literal,
     literal_column,
     select,
 )
 
-from app.bookings.daycache import DayCache, day_window
+from app.bookings.daycache import CHANNEL, ChangePublisher, DayCache, day_window
 from app.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from app.db import Conn, Database, Query, UTCDateTime
 from app.floor.models import RestaurantTable, TableState
@@ -315,3 +317,19 @@ async def warm(database: Database, days: DayCache, now: Callable[[], datetime]) 
             for party_size in range(1, venue.max_party_size + 1):
                 venue.slots(day, party_size)  # lay out the day's grids now, too
         await asyncio.sleep(0)  # let requests through between chunks
+
+
+_NOTIFY = Query(
+    select(func.pg_notify(literal(CHANNEL, String()), bindparam("payload", type_=String())))
+)
+
+
+def publisher(database: Database) -> ChangePublisher:
+    """PostgreSQL: announces book_table's bookings on a pooled connection, batched."""
+
+    async def send(payloads: list[str]) -> None:
+        async with database.connect(write=False) as conn:  # autocommit: one NOTIFY each
+            for payload in payloads:
+                await conn.fetch(_NOTIFY, {"payload": payload})
+
+    return ChangePublisher(send)

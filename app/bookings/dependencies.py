@@ -16,7 +16,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.bookings.daycache import DayCache
+from app.bookings.daycache import ChangePublisher, DayCache
 from app.db import Conn, Database, LazyConn
 from app.deps import oauth2_scheme, token_user_id
 from app.ratelimit import client_address
@@ -50,6 +50,7 @@ Checking = Annotated[AvailabilityContext, Depends(availability_context, scope="f
 class BookingCaller:
     user_id: int
     database: Database
+    changes: ChangePublisher | None  # PostgreSQL: announces book_table's bookings
     now: datetime
     reminder_before: timedelta
 
@@ -63,7 +64,7 @@ async def booking_caller(
     user_id = token_user_id(state.settings, token)
     await state.limiter.hit("booking", str(user_id))
     reminder_before = timedelta(hours=state.settings.reminder_hours)
-    return BookingCaller(user_id, state.db, state.clock(), reminder_before)
+    return BookingCaller(user_id, state.db, state.changes, state.clock(), reminder_before)
 
 
 Booker = Annotated[BookingCaller, Depends(booking_caller)]

@@ -16,7 +16,7 @@ from app.auth.exceptions import AccountInactive
 from app.auth.models import Principal, User
 from app.bookings import availability
 from app.bookings.availability import TableRow
-from app.bookings.daycache import DayCache
+from app.bookings.daycache import ChangePublisher, DayCache
 from app.bookings.exceptions import (
     BookingNotCancellable,
     BookingNotFound,
@@ -294,16 +294,19 @@ async def book(
     now: datetime,
     key: str | None,
     reminder_before: timedelta = DEFAULT_REMINDER,
+    changes: ChangePublisher | None = None,
 ) -> BookingOut:
-    """POST /bookings: in one statement when it can (book_at_once), else in one
-    transaction that reads the account, then books (create_booking_idempotent)."""
-    if key is None and not database.is_sqlite:
+    """POST /bookings: in one statement when it can (book_at_once; PostgreSQL, where
+    `changes` announces it to the other processes), else in one transaction that reads
+    the account, then books (create_booking_idempotent)."""
+    if key is None and changes is not None:
         async with database.connect(write=False) as conn:
             booking = await book_at_once(
                 conn, data, user_id=user_id, now=now, reminder_before=reminder_before
             )
         if booking is not None:
             database.wrote()
+            changes.changed(booking.starts_at, booking.ends_at)
             return booking
     async with database.connect(write=True) as conn:
         user = await load_principal(conn, user_id)

@@ -17,6 +17,13 @@ local date, used by this function and by the application's own booking and mergi
 code (app.db.table_day_lock), so that both serialise on the same locks. The exclusion
 constraint of migration 0002 still backs every write. SQLite has no functions: there
 the application's path is the only one.
+
+PostgreSQL serialises the commits of transactions that sent a NOTIFY (one lock, held
+until the commit is flushed), so the availability trigger of migration 0007 made
+bookings commit one at a time. book_table holds the trigger's NOTIFY back for its own
+insert (a transaction-local setting the trigger now reads), and the application
+announces those bookings in batches (app.bookings.daycache.ChangePublisher). Every
+other write to bookings still notifies from the trigger.
 """
 
 from collections.abc import Sequence
@@ -68,6 +75,8 @@ BEGIN
     LOOP
         PERFORM pg_advisory_xact_lock(1003, booking_lock_key(v_table.id, p_day));
         v_id := NULL;
+        -- The application announces this booking itself, batched (see the docstring).
+        PERFORM set_config('restaurant.notify_later', 'on', true);
         INSERT INTO bookings (user_id, table_id, party_size, starts_at, ends_at, status,
                               special_requests, created_at, updated_at)
         SELECT p_user, v_table.id, p_party, p_starts, p_ends, 'confirmed', p_special,
@@ -77,6 +86,7 @@ BEGIN
             WHERE b.table_id = v_table.id AND b.status IN ('confirmed', 'seated')
               AND b.starts_at < p_ends AND b.starts_at > p_earliest AND b.ends_at > p_starts)
         RETURNING id INTO v_id;
+        PERFORM set_config('restaurant.notify_later', 'off', true);
         IF v_id IS NOT NULL THEN
             INSERT INTO outbox_messages (kind, booking_id, recipient, status, attempts,
                                          next_attempt_at, created_at)
@@ -97,16 +107,54 @@ END $$
 """
 
 
+_NOTIFY_BOOKING = """
+CREATE OR REPLACE FUNCTION availability_notify_booking() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('restaurant.notify_later', true) = 'on' THEN
+        RETURN NULL;  -- book_table's insert: announced by the application, batched
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM pg_notify('availability', floor(extract(epoch FROM OLD.starts_at))::bigint
+            || ' ' || ceil(extract(epoch FROM OLD.ends_at))::bigint);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        PERFORM pg_notify('availability', floor(extract(epoch FROM NEW.starts_at))::bigint
+            || ' ' || ceil(extract(epoch FROM NEW.ends_at))::bigint);
+    END IF;
+    RETURN NULL;
+END $$
+"""
+# As migration 0007 created it.
+_NOTIFY_BOOKING_0007 = """
+CREATE OR REPLACE FUNCTION availability_notify_booking() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM pg_notify('availability', floor(extract(epoch FROM OLD.starts_at))::bigint
+            || ' ' || ceil(extract(epoch FROM OLD.ends_at))::bigint);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        PERFORM pg_notify('availability', floor(extract(epoch FROM NEW.starts_at))::bigint
+            || ' ' || ceil(extract(epoch FROM NEW.ends_at))::bigint);
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(_LOCK_KEY)
     op.execute(_BOOK)
+    op.execute(_NOTIFY_BOOKING)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    op.execute(_NOTIFY_BOOKING_0007)
     op.execute(
         "DROP FUNCTION IF EXISTS book_table(integer, integer, timestamptz, timestamptz, "
         "timestamptz, date, integer, text, timestamptz, timestamptz)"
