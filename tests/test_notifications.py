@@ -25,6 +25,7 @@ from app.bookings.models import Booking
 from app.config import Settings
 from app.db import Conn, CoreConn, NativeConn
 from app.main import create_app
+from app.notifications import outbox
 from app.notifications.dispatcher import OutboxDispatcher
 from app.notifications.models import MessageStatus, OutboxMessage
 from tests.booking_helpers import ALL_DAY, book, configure, next_weekday
@@ -200,6 +201,36 @@ async def test_a_message_whose_booking_is_gone_is_cancelled_not_sent(
     confirmation = next(r for r in await outbox_rows(db) if r.kind.value == "booking_confirmed")
     assert confirmation.status == MessageStatus.cancelled
     assert confirmation.last_error == "booking no longer exists"
+
+
+async def test_a_message_that_cannot_be_written_is_failed_and_the_rest_go_out(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, guest = await make_user(Role.customer)
+    day = next_weekday(4)
+    broken = (await book(client, guest, day, "19:00", 2)).json()["id"]
+    fine = (await book(client, guest, day, "20:00", 2)).json()["id"]
+    real_render = outbox.render
+
+    def render(kind: Any, context: dict[str, Any]) -> tuple[str, str, str]:
+        if context["booking_id"] == broken:
+            raise ValueError("template trouble")
+        return real_render(kind, context)
+
+    monkeypatch.setattr(outbox, "render", render)
+    assert await dispatcher(db, settings, clock).run_once() == 1
+    assert len(smtp.inbox.messages) == 1
+    rows = {(r.booking_id, r.kind.value): r for r in await outbox_rows(db)}
+    failed = rows[(broken, "booking_confirmed")]
+    assert failed.status == MessageStatus.failed
+    assert failed.last_error == "could not be written: ValueError: template trouble"
+    assert rows[(fine, "booking_confirmed")].status == MessageStatus.sent
 
 
 async def test_cancellation_sends_one_notice_and_no_reminder(

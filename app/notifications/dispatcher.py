@@ -96,9 +96,8 @@ class OutboxDispatcher:
                     row.last_error = "booking is no longer confirmed"
                 else:
                     wanted.append(row)
-            for row in await render_due(session, wanted):
-                row.status = MessageStatus.cancelled
-                row.last_error = "booking no longer exists"
+            for row, status, reason in await render_due(session, wanted):
+                row.status, row.last_error = status, reason
                 wanted.remove(row)
             claimed = []
             for row in wanted:

@@ -3,10 +3,11 @@ the ones queued without their text when they are sent."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy import insert, select, update
@@ -19,6 +20,8 @@ from app.floor.models import RestaurantTable
 from app.notifications.models import MessageKind, MessageStatus, OutboxMessage
 from app.venue import service as venue_service
 from app.venue.calendar import Venue
+
+log = logging.getLogger("app.outbox")
 
 
 @lru_cache
@@ -158,25 +161,37 @@ _TO_RENDER = (
 )
 
 
-async def render_due(session: AsyncSession, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+class Unsendable(NamedTuple):
+    row: OutboxMessage
+    status: MessageStatus  # cancelled: its booking is gone; failed: it could not be written
+    reason: str
+
+
+async def render_due(session: AsyncSession, rows: Sequence[OutboxMessage]) -> list[Unsendable]:
     """Give each row queued without its text (a confirmation or reminder) its subject and
     bodies, from its booking, table and guest as they are now; kept on the row, so a retry
-    sends the same text. Returns the rows that cannot be rendered: their booking is gone."""
+    sends the same text. Returns the rows that cannot be sent, and why: one that fails to
+    render is set aside rather than blocking the messages queued after it."""
     wanted = {r.booking_id for r in rows if r.subject is None and r.booking_id is not None}
     found = {}
     if wanted:
         result = await session.execute(_TO_RENDER.where(Booking.id.in_(wanted)))
         found = {booking.id: (booking, number, name) for booking, number, name in result}
     venue = await venue_service.get_venue(session) if found else None
-    orphans = []
+    unsendable = []
     for row in rows:
         if row.subject is not None:
             continue
         source = found.get(row.booking_id) if row.booking_id is not None else None
         if source is None or venue is None:
-            orphans.append(row)
+            unsendable.append(Unsendable(row, MessageStatus.cancelled, "booking no longer exists"))
             continue
         booking, number, name = source
-        context = booking_context(venue, booking, name or "guest", number)
-        row.subject, row.body_text, row.body_html = render(row.kind, context)
-    return orphans
+        try:
+            context = booking_context(venue, booking, name or "guest", number)
+            row.subject, row.body_text, row.body_html = render(row.kind, context)
+        except Exception as exc:
+            log.exception("outbox message %s could not be written", row.id)
+            reason = f"could not be written: {type(exc).__name__}: {exc}"[:1000]
+            unsendable.append(Unsendable(row, MessageStatus.failed, reason))
+    return unsendable
