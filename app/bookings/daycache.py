@@ -12,8 +12,10 @@ Freshness:
 - A write committed by this process drops every kept day at once (Database.after_write),
   so a guest who has just booked or cancelled never sees the old state from this process.
 - Another process's change is seen once its NOTIFY arrives, normally within a
-  millisecond or two. Nothing is kept while the listener is not connected, and a kept
-  day is read again after `TTL` whatever happens.
+  millisecond or two; a booking made by book_table is announced by the process that
+  made it within ChangePublisher.FLUSH_SECONDS (10 ms) instead of at commit. Nothing
+  is kept while the listener is not connected, and a kept day is read again after
+  `TTL` whatever happens.
 - A day read while a change is on its way could be older than the change: an entry is
   kept only if nothing was dropped between starting to read it and storing it.
 
