@@ -107,40 +107,30 @@ END $$
 """
 
 
-_NOTIFY_BOOKING = """
+def _notify_booking(first: str = "") -> str:
+    """The availability trigger function of migration 0007, with `first` run before it."""
+    return f"""
 CREATE OR REPLACE FUNCTION availability_notify_booking() RETURNS trigger
 LANGUAGE plpgsql AS $$
-BEGIN
+BEGIN{first}
+    IF TG_OP <> 'INSERT' THEN
+        PERFORM pg_notify('availability', floor(extract(epoch FROM OLD.starts_at))::bigint
+            || ' ' || ceil(extract(epoch FROM OLD.ends_at))::bigint);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        PERFORM pg_notify('availability', floor(extract(epoch FROM NEW.starts_at))::bigint
+            || ' ' || ceil(extract(epoch FROM NEW.ends_at))::bigint);
+    END IF;
+    RETURN NULL;
+END $$
+"""
+
+
+_NOTIFY_BOOKING = _notify_booking("""
     IF current_setting('restaurant.notify_later', true) = 'on' THEN
         RETURN NULL;  -- book_table's insert: announced by the application, batched
-    END IF;
-    IF TG_OP <> 'INSERT' THEN
-        PERFORM pg_notify('availability', floor(extract(epoch FROM OLD.starts_at))::bigint
-            || ' ' || ceil(extract(epoch FROM OLD.ends_at))::bigint);
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        PERFORM pg_notify('availability', floor(extract(epoch FROM NEW.starts_at))::bigint
-            || ' ' || ceil(extract(epoch FROM NEW.ends_at))::bigint);
-    END IF;
-    RETURN NULL;
-END $$
-"""
-# As migration 0007 created it.
-_NOTIFY_BOOKING_0007 = """
-CREATE OR REPLACE FUNCTION availability_notify_booking() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        PERFORM pg_notify('availability', floor(extract(epoch FROM OLD.starts_at))::bigint
-            || ' ' || ceil(extract(epoch FROM OLD.ends_at))::bigint);
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        PERFORM pg_notify('availability', floor(extract(epoch FROM NEW.starts_at))::bigint
-            || ' ' || ceil(extract(epoch FROM NEW.ends_at))::bigint);
-    END IF;
-    RETURN NULL;
-END $$
-"""
+    END IF;""")
+_NOTIFY_BOOKING_0007 = _notify_booking()  # as migration 0007 created it
 
 
 def upgrade() -> None:
