@@ -15,6 +15,7 @@ from app import health, housekeeping
 from app.auth.router import auth_router, users_router
 from app.bookings import availability
 from app.bookings.daycache import DayCache, DayCacheListener
+from app.bookings.router import hot_router as hot_bookings_router
 from app.bookings.router import router as bookings_router
 from app.config import Settings, get_settings
 from app.db import Database, utcnow
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(RequestContextMiddleware)
 
     # Routes are matched in order: the booking routes (the busiest) come first.
+    app.include_router(hot_bookings_router)
     app.include_router(bookings_router)
     app.include_router(health.router)
     app.include_router(auth_router)

@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 from datetime import date as Date
-from datetime import time as Time
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Query, Response, status
+from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 from pydantic import BaseModel
 
 from app.bookings import arrivals, service
 from app.bookings.arrivals import BookingStateConflict
-from app.bookings.dependencies import Booker, Checking
+from app.bookings.dependencies import AvailabilityLimit, Booker, checking
 from app.bookings.exceptions import (
     BookingNotCancellable,
     BookingNotFound,
@@ -19,6 +18,7 @@ from app.bookings.exceptions import (
 from app.bookings.models import BookingStatus
 from app.bookings.schemas import (
     Availability,
+    AvailabilityQuery,
     BookingCreate,
     BookingOut,
     BookingPage,
@@ -38,15 +38,17 @@ from app.deps import (
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
 from app.floor.exceptions import TableBusy
 from app.orders import service as orders_service
+from app.routing import LeanRoute
 from app.venue.calendar import BookingRuleViolation
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
+# The availability check and POST /bookings: the busiest routes, bound by LeanRoute.
+hot_router = APIRouter(prefix="/bookings", tags=["bookings"], route_class=LeanRoute)
 
 
 class ModelResponse(Response):
-    """A model we built ourselves, serialised once: the two hot routes skip FastAPI's
-    second validation of their return value (the route's response_model still documents
-    it)."""
+    """A model we built ourselves, serialised once (the route's response_model
+    documents it)."""
 
     media_type = "application/json"
 
@@ -54,7 +56,7 @@ class ModelResponse(Response):
         super().__init__(model.model_dump_json(), status_code=status_code)
 
 
-@router.get(
+@hot_router.get(
     "/availability",
     response_model=Availability | DayAvailability,
     summary="Free tables for a party at a local date and time, or every slot of a day",
@@ -64,26 +66,27 @@ class ModelResponse(Response):
     responses=responses(BookingRuleViolation, TooManyRequests),
 )
 async def availability(
-    checking: Checking,
-    date: Annotated[Date, Query(description="Restaurant-local date, YYYY-MM-DD")],
-    party_size: Annotated[int, Query(ge=1, le=200)],
-    time: Annotated[Time | None, Query(description="Restaurant-local time, HH:MM")] = None,
+    request: Request, _: AvailabilityLimit, query: Annotated[AvailabilityQuery, Query()]
 ) -> Response:
-    conn, days, now = checking.conn, checking.days, checking.now
-    if time is None:
-        day = await service.check_day(conn, day=date, party_size=party_size, now=now, days=days)
-        return ModelResponse(day)
-    if time.tzinfo is not None:
+    if query.time is not None and query.time.tzinfo is not None:
         raise BookingRuleViolation(
             "give the restaurant's local time, without an offset (e.g. 19:00)"
         )
-    slot = await service.check_slot(
-        conn, day=date, at=time, party_size=party_size, now=now, days=days
-    )
-    return ModelResponse(slot)
+    async with checking(request) as ctx:
+        if query.time is None:
+            answer: BaseModel = await service.check_day(
+                ctx.conn, day=query.date, party_size=query.party_size, now=ctx.now,
+                days=ctx.days,
+            )  # fmt: skip
+        else:
+            answer = await service.check_slot(
+                ctx.conn, day=query.date, at=query.time, party_size=query.party_size,
+                now=ctx.now, days=ctx.days,
+            )  # fmt: skip
+    return ModelResponse(answer)
 
 
-@router.post(
+@hot_router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=BookingOut,

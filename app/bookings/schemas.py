@@ -18,6 +18,14 @@ class TableOption(BaseModel):
     area: str
 
 
+class AvailabilityQuery(BaseModel):
+    """GET /bookings/availability's query parameters."""
+
+    date: Date = Field(description="Restaurant-local date, YYYY-MM-DD")
+    party_size: int = Field(ge=1, le=200)
+    time: Time | None = Field(None, description="Restaurant-local time, HH:MM")
+
+
 class Availability(BaseModel):
     date: Date
     time: str
