@@ -121,8 +121,18 @@ def _cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
         finally:
             await database.dispose()
 
-    asyncio.run(run())
+    with asyncio.Runner(loop_factory=_fast_loop_factory()) as runner:
+        runner.run(run())
     return 0
+
+
+def _fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop, as uvicorn uses for the web workers, where it is installed."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def build_parser() -> argparse.ArgumentParser:

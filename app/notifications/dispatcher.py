@@ -19,16 +19,47 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import String, Update, and_, bindparam, or_, select, update
 
 from app.bookings.models import Booking, BookingStatus
 from app.config import Settings
-from app.db import Database, utcnow
+from app.db import Database, UTCDateTime, utcnow
 from app.notifications.mailer import Mailer, build_message, mailer_for
 from app.notifications.models import MessageKind, MessageStatus, OutboxMessage
 from app.notifications.outbox import render_due
 
 logger = logging.getLogger("app.outbox")
+
+
+def _recording(status: MessageStatus, **values: Any) -> Update:
+    """The UPDATE that records an outcome, built once (its compiled form is cached)."""
+    return (
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == bindparam("claimed_id"),
+            OutboxMessage.status == MessageStatus.sending,
+            OutboxMessage.attempts == bindparam("claimed_attempts"),
+        )
+        .values(status=status, lease_until=None, **values)
+    )
+
+
+_RECORD: dict[MessageStatus, Update] = {
+    MessageStatus.sent: _recording(
+        MessageStatus.sent, sent_at=bindparam("new_sent_at", type_=UTCDateTime), last_error=None
+    ),
+    MessageStatus.cancelled: _recording(
+        MessageStatus.cancelled, last_error=bindparam("new_last_error", type_=String)
+    ),
+    MessageStatus.failed: _recording(
+        MessageStatus.failed, last_error=bindparam("new_last_error", type_=String)
+    ),
+    MessageStatus.pending: _recording(
+        MessageStatus.pending,
+        last_error=bindparam("new_last_error", type_=String),
+        next_attempt_at=bindparam("new_next_attempt_at", type_=UTCDateTime),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -124,28 +155,22 @@ class OutboxDispatcher:
         """One UPDATE, and only while the row is still this claim's (nobody took it over
         after our lease ran out)."""
         now = self.clock()
-        values: dict[str, Any] = {"lease_until": None}
+        values: dict[str, Any] = {"claimed_id": item.id, "claimed_attempts": item.attempts}
         if cancelled:
-            values |= {"status": MessageStatus.cancelled,
-                       "last_error": "booking is no longer confirmed"}  # fmt: skip
+            outcome = MessageStatus.cancelled
+            values |= {"new_last_error": "booking is no longer confirmed"}
         elif error is None:
-            values |= {"status": MessageStatus.sent, "sent_at": now, "last_error": None}
+            outcome = MessageStatus.sent
+            values |= {"new_sent_at": now}
         elif item.attempts >= self.settings.outbox_max_attempts:
-            values |= {"status": MessageStatus.failed, "last_error": error[:1000]}
+            outcome = MessageStatus.failed
+            values |= {"new_last_error": error[:1000]}
         else:
-            values |= {"status": MessageStatus.pending, "last_error": error[:1000],
-                       "next_attempt_at": now + self.backoff(item.attempts)}  # fmt: skip
-        statement = (
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.id == item.id,
-                OutboxMessage.status == MessageStatus.sending,
-                OutboxMessage.attempts == item.attempts,
-            )
-            .values(**values)
-        )
+            outcome = MessageStatus.pending
+            values |= {"new_last_error": error[:1000],
+                       "new_next_attempt_at": now + self.backoff(item.attempts)}  # fmt: skip
         async with self.database.engine.begin() as conn:  # PostgreSQL: autocommit
-            await conn.execute(statement)
+            await conn.execute(_RECORD[outcome], values)
 
     async def send(self, item: Claimed) -> None:
         message = build_message(

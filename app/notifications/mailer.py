@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import socket
+from email import policy
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from pathlib import Path
 from typing import Protocol
 
@@ -20,14 +24,36 @@ class Mailer(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
 
 
+class _Headers(HeaderRegistry):
+    """The standard registry builds a new class for every header of every message (most
+    of build_message's time); the class for a name is always the same, so keep it."""
+
+    @functools.cache  # noqa: B019 - one registry for the process
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        return super().__getitem__(name)
+
+
+POLICY = policy.default.clone(header_factory=_Headers())
+
+
+@functools.cache
+def _message_id_domain(mail_from: str) -> str:
+    """The sender's domain, as mail servers do, instead of a host-name lookup per
+    message (make_msgid's default)."""
+    domain = parseaddr(mail_from)[1].rpartition("@")[2]
+    return domain or socket.getfqdn()
+
+
 def build_message(
     settings: Settings, *, recipient: str, subject: str, text: str, html: str, message_id: int
 ) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"] = settings.mail_from
     message["To"] = recipient
     message["Subject"] = subject
-    message["Message-ID"] = make_msgid(idstring=f"outbox-{message_id}")
+    message["Message-ID"] = make_msgid(
+        idstring=f"outbox-{message_id}", domain=_message_id_domain(settings.mail_from)
+    )
     message["X-Outbox-ID"] = str(message_id)
     message.set_content(text)
     message.add_alternative(html, subtype="html")
@@ -59,12 +85,11 @@ class LogMailer:
         self.folder = Path(settings.mail_output_dir) if settings.mail_output_dir else None
 
     async def send(self, message: EmailMessage) -> None:
-        body = message.get_body(preferencelist=("plain",))
-        text = body.get_content() if body is not None else ""
-        logger.info(
-            "mail (not sent: SMTP_HOST is not set)",
-            extra={"fields": {"to": message["To"], "subject": message["Subject"], "text": text}},
-        )
+        if logger.isEnabledFor(logging.INFO):
+            body = message.get_body(preferencelist=("plain",))
+            text = body.get_content() if body is not None else ""
+            fields = {"to": message["To"], "subject": message["Subject"], "text": text}
+            logger.info("mail (not sent: SMTP_HOST is not set)", extra={"fields": fields})
         if self.folder is not None:
             await asyncio.to_thread(self._write, message, self.folder)
 
