@@ -422,9 +422,12 @@ async def prepare_load(url: str, *, users: int, seed_bookings: int, secret: str)
 class Server:
     """One `python -m app.cli serve` process on 127.0.0.1, stopped by its PID."""
 
-    def __init__(self, url: str, secret: str, log_path: Path, extra_env: dict[str, str]) -> None:
+    def __init__(
+        self, url: str, secret: str, log_path: Path, extra_env: dict[str, str], *, worker: bool
+    ) -> None:
         self.port = free_port()
         self.log_path = log_path
+        self.with_worker = worker
         self.env = {
             **os.environ,
             "DATABASE_URL": url,
@@ -441,14 +444,21 @@ class Server:
             # a folder that a developer's .env may name: the bench only talks to 127.0.0.1.
             "SMTP_HOST": "",
             "MAIL_OUTPUT_DIR": "",
+            # As docker-compose.yml deploys it: the e-mails go out from `restaurant worker`.
+            "OUTBOX_IN_PROCESS": "false" if worker else "true",
             **extra_env,
         }
         self.proc: subprocess.Popen[bytes] | None = None
+        self.worker: subprocess.Popen[bytes] | None = None
 
     @property
     def pid(self) -> int:
         assert self.proc is not None
         return self.proc.pid
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self.worker.pid if self.worker is not None else None
 
     def start(self) -> None:
         command = [sys.executable, "-m", "app.cli", "serve", "--host", HOST]
@@ -457,7 +467,13 @@ class Server:
             self.proc = subprocess.Popen(
                 command, cwd=PROJECT_ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT
             )
-        log(f"bench: server pid {self.proc.pid} on http://{HOST}:{self.port}")
+            log(f"bench: server pid {self.proc.pid} on http://{HOST}:{self.port}")
+            if self.with_worker:
+                self.worker = subprocess.Popen(
+                    [sys.executable, "-m", "app.cli", "worker"],
+                    cwd=PROJECT_ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                )  # fmt: skip
+                log(f"bench: outbox worker pid {self.worker.pid}")
 
     def log_tail(self, lines: int = 30) -> str:
         try:
@@ -487,16 +503,17 @@ class Server:
         raise RuntimeError(f"server not ready after {within:.0f} s:\n{self.log_tail()}")
 
     def stop(self, timeout: float = 15.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            log(f"bench: server pid {self.proc.pid} ignored SIGTERM for {timeout:.0f} s; killing")
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=timeout)
-        log(f"bench: server pid {self.proc.pid} stopped ({self.proc.returncode})")
+        for name, proc in (("server", self.proc), ("outbox worker", self.worker)):
+            if proc is None or proc.poll() is not None:
+                continue
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                log(f"bench: {name} pid {proc.pid} ignored SIGTERM for {timeout:.0f} s; killing")
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=timeout)
+            log(f"bench: {name} pid {proc.pid} stopped ({proc.returncode})")
 
 
 # ---------------------------------------------------------------------------------------
@@ -710,6 +727,7 @@ class Result:
     samples: dict[int, bytes] = field(default_factory=dict)
     client_cpu: float = 0.0
     server_cpu: float = 0.0
+    worker_cpu: float | None = None  # the outbox worker process, when there is one
     machine_cpu: float = 0.0
     db_cpu: float | None = None  # PostgreSQL backends of the scratch database
     db_activity: str = ""
@@ -767,6 +785,9 @@ class Result:
             "cpu_cores_busy": {
                 "machine": round(self.machine_cpu / self.elapsed, 2) if self.elapsed else 0,
                 "server": round(self.server_cpu / self.elapsed, 2) if self.elapsed else 0,
+                "outbox_worker": round(self.worker_cpu / self.elapsed, 2)
+                if self.elapsed and self.worker_cpu is not None
+                else None,
                 "client": round(self.client_cpu / self.elapsed, 2) if self.elapsed else 0,
                 "postgres_backends": round(self.db_cpu / self.elapsed, 2)
                 if self.elapsed and self.db_cpu is not None
@@ -799,6 +820,7 @@ async def run_load(
     request_timeout: float,
     result: Result,
     server_pid: int,
+    worker_pid: int | None = None,
     watch: PgWatch | None = None,
 ) -> Result:
     """`concurrency` workers, each on its own keep-alive connection, until `seconds` have
@@ -833,6 +855,7 @@ async def run_load(
 
     cpu0 = time.process_time()
     server0 = process_cpu_seconds(server_pid)
+    worker0 = process_cpu_seconds(worker_pid) if worker_pid else 0.0
     machine0 = machine_cpu_seconds()
     if watch is not None:
         await watch.start()
@@ -844,6 +867,8 @@ async def run_load(
         result.db_activity = watch.describe()
     result.client_cpu = time.process_time() - cpu0
     result.server_cpu = process_cpu_seconds(server_pid) - server0
+    if worker_pid:
+        result.worker_cpu = process_cpu_seconds(worker_pid) - worker0
     result.machine_cpu = machine_cpu_seconds() - machine0
     latencies.sort()
     return result
@@ -863,6 +888,9 @@ def print_result(r: Result) -> None:
     machine, server, client = (x / r.elapsed for x in (r.machine_cpu, r.server_cpu, r.client_cpu))
     parts = [f"server {server:.2f}", f"bench client {client:.2f}"]
     known = server + client
+    if r.worker_cpu is not None:
+        parts.insert(1, f"outbox worker {r.worker_cpu / r.elapsed:.2f}")
+        known += r.worker_cpu / r.elapsed
     if r.db_cpu is not None:
         parts.append(f"postgres backends {r.db_cpu / r.elapsed:.2f}")
         known += r.db_cpu / r.elapsed
@@ -976,6 +1004,48 @@ def summarize_profile(path: Path, top: int = 20) -> str:
 # ---------------------------------------------------------------------------------------
 
 
+OUTBOX_DRAIN_SECONDS = 60.0
+
+
+async def outbox_report(url: str, server_pid: int, worker_pid: int | None) -> str:
+    """Every booking queues a confirmation: wait (bounded) until none is due any more,
+    and say how long the senders took to catch up and what it cost them."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    due = (
+        "SELECT count(*) FROM outbox_messages WHERE status IN ('pending', 'sending') "
+        "AND kind = 'booking_confirmed'"
+    )
+    pids = [server_pid] + ([worker_pid] if worker_pid else [])
+    cpu0 = sum(process_cpu_seconds(pid) for pid in pids)
+    engine = create_async_engine(url)
+    started = time.perf_counter()
+    try:
+        async with engine.connect() as conn:
+            waiting = (await conn.execute(text(due))).scalar_one()
+            backlog = waiting
+            while waiting and time.perf_counter() - started < OUTBOX_DRAIN_SECONDS:
+                await asyncio.sleep(0.25)
+                waiting = (await conn.execute(text(due))).scalar_one()
+            rows = await conn.execute(
+                text(
+                    "SELECT status, count(*) FROM outbox_messages "
+                    "WHERE kind = 'booking_confirmed' GROUP BY status ORDER BY status"
+                )
+            )
+            counts = ", ".join(f"{status} {n}" for status, n in rows)
+    finally:
+        await engine.dispose()
+    took = time.perf_counter() - started
+    cpu = sum(process_cpu_seconds(pid) for pid in pids) - cpu0
+    state = "none left" if not waiting else f"{waiting} still due after {took:.0f} s"
+    return (
+        f"confirmation e-mails: {backlog} not yet sent when the load stopped; {state} "
+        f"({took:.1f} s, {cpu:.2f} CPU s to catch up); all confirmations by status: {counts}"
+    )
+
+
 async def run_scenarios(
     args: argparse.Namespace, server: Server, fixture: Fixture, database: str, url: str
 ) -> list[Result]:
@@ -1012,9 +1082,11 @@ async def run_scenarios(
             concurrency=args.concurrency, seconds=args.seconds,
             max_requests=args.max_requests, request_timeout=args.timeout,
             result=Result(name, database, args.concurrency, scenario.ok_status),
-            server_pid=server.pid, watch=watch,
+            server_pid=server.pid, worker_pid=server.worker_pid, watch=watch,
         )  # fmt: skip
         print_result(result)
+        if name.startswith("booking"):
+            print(await outbox_report(url, server.pid, server.worker_pid))
         if spy is not None:
             try:
                 _, err = await asyncio.to_thread(spy.communicate, timeout=args.seconds + 30)
@@ -1056,7 +1128,8 @@ def load_mode(args: argparse.Namespace) -> int:
             )
         )
         log_dir = Path(tempfile.mkdtemp(prefix="restaurant-bench-log-"))
-        server = Server(url, secret, log_dir / "server.log", dict(args.server_env))
+        worker = args.outbox == "worker" or (args.outbox == "auto" and database == "postgres")
+        server = Server(url, secret, log_dir / "server.log", dict(args.server_env), worker=worker)
         results: list[Result] = []
         try:
             server.start()
@@ -1076,7 +1149,8 @@ def load_mode(args: argparse.Namespace) -> int:
         f" or {args.max_requests} requests" if args.max_requests < HARD_MAX_REQUESTS else ""
     )
     print(
-        f"\n### {database}: one server process, concurrency {args.concurrency}, {limit} per "
+        f"\n### {database}: one server process{' and an outbox worker' if worker else ''}, "
+        f"concurrency {args.concurrency}, {limit} per "
         f"scenario after {args.warmup:g} s warm-up, {fixture.seeded_bookings} seeded bookings, "
         f"{os.cpu_count()} CPUs shared by client, server and database\n"
     )
@@ -1506,6 +1580,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=VALUE",
         help="extra server setting, e.g. DB_POOL_SIZE=32",
+    )
+    p.add_argument(
+        "--outbox",
+        choices=("auto", "worker", "in-process"),
+        default="auto",
+        help="who sends the e-mails: a `restaurant worker` process beside the server (as "
+        "docker-compose.yml deploys it) or the server itself (as `make run`); auto: the "
+        "worker on PostgreSQL, in-process on SQLite",
     )
     p.add_argument(
         "--py-spy",
