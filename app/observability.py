@@ -80,8 +80,9 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _VALID_ID.match(incoming) else _request_ids.next()
+        incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"")
+        text = incoming.decode("latin-1")
+        request_id = text if incoming and _VALID_ID.match(text) else _request_ids.next()
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
@@ -114,15 +115,12 @@ class RequestContextMiddleware:
                 )
                 await send({"type": "http.response.body", "body": body})
         finally:
-            access_logger.info(
-                "request",
-                extra={
-                    "fields": {
-                        "method": scope.get("method"),
-                        "path": scope.get("path"),
-                        "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    }
-                },
-            )
+            if access_logger.isEnabledFor(logging.INFO):
+                fields = {
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                }
+                access_logger.info("request", extra={"fields": fields})
             request_id_var.reset(token)

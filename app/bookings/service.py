@@ -53,7 +53,8 @@ DEFAULT_REMINDER = timedelta(hours=24)
 
 
 def _option(table: TableRow) -> TableOption:
-    return TableOption(
+    """From a table row as read: already the right types, so not validated again."""
+    return TableOption.model_construct(
         id=table.id, table_number=table.table_number, capacity=table.capacity, area=table.area
     )
 
