@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import email
 import logging
+import os
+import signal
 import socket
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -29,7 +33,7 @@ from app.notifications import outbox
 from app.notifications.dispatcher import OutboxDispatcher
 from app.notifications.models import MessageStatus, OutboxMessage
 from tests.booking_helpers import ALL_DAY, book, configure, next_weekday
-from tests.conftest import TestDatabase, UserFactory, make_settings
+from tests.conftest import TEST_SECRET, TestDatabase, UserFactory, make_settings
 
 
 def free_port() -> int:
@@ -600,3 +604,51 @@ async def test_reminder_claimed_before_a_cancellation_is_not_sent(
     assert [s.split(":")[0] for s in smtp.inbox.subjects()] == ["Booking confirmed"]
     reminder = next(r for r in await outbox_rows(db) if r.kind.value == "booking_reminder")
     assert reminder.status == MessageStatus.cancelled
+
+
+async def test_worker_process_sends_what_the_web_process_queued(
+    client: httpx.AsyncClient, db: TestDatabase, smtp: SmtpServer, make_user: UserFactory
+) -> None:
+    """`restaurant worker` (as docker-compose.yml runs it, OUTBOX_IN_PROCESS=false on the
+    web side): a separate process that sends the queued confirmation and stops cleanly on
+    SIGTERM."""
+    _, headers = await make_user(Role.customer, email="grace@example.com")
+    booking = (await book(client, headers, next_weekday(4), "19:00", 2)).json()
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": db.url,
+        "SECRET_KEY": TEST_SECRET,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp.port),
+        "SMTP_STARTTLS": "false",
+        "MAIL_FROM": "Test Bistro <book@test.example>",
+        "OUTBOX_POLL_SECONDS": "0.2",
+        "LOG_LEVEL": "WARNING",
+    }
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.cli", "worker", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    assert worker.stderr is not None
+    try:
+        deadline = time.monotonic() + 30
+        while not smtp.inbox.messages and time.monotonic() < deadline:
+            assert worker.returncode is None, await worker.stderr.read()
+            await asyncio.sleep(0.1)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            code = await asyncio.wait_for(worker.wait(), timeout=15)
+        except TimeoutError:
+            worker.kill()
+            raise
+    assert code == 0, await worker.stderr.read()
+    assert len(smtp.inbox.messages) == 1
+    message = smtp.inbox.messages[0]
+    assert message["To"] == "grace@example.com"
+    assert message["Message-ID"].endswith("@test.example>")
+    assert smtp.inbox.subjects()[0].startswith("Booking confirmed")
+    assert f"#{booking['id']}" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    rows = await outbox_rows(db)
+    confirmation = next(r for r in rows if r.kind == "booking_confirmed")
+    assert confirmation.status == MessageStatus.sent
