@@ -91,20 +91,31 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
 
 def create_engine(
-    url: str, *, pool_size: int = 10, max_overflow: int = 10, autocommit: bool = False
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    autocommit: bool = False,
+    wait_for_flush: bool = True,
 ) -> AsyncEngine:
     """`autocommit=True` (PostgreSQL): connections rest in autocommit, so a ping (see
     _check_on_checkout) is a single round trip instead of BEGIN, ping, ROLLBACK; sessions
-    that write ask for READ COMMITTED transactions explicitly (see Database)."""
+    that write ask for READ COMMITTED transactions explicitly (see Database).
+
+    `wait_for_flush=False` (PostgreSQL): commits return before their WAL reaches disk
+    (synchronous_commit off). Only for bookkeeping that may be redone after a crash: a
+    crash can lose the last fraction of a second of it, never corrupt it."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
+    connect_args = {} if wait_for_flush else {"server_settings": {"synchronous_commit": "off"}}
     engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
         isolation_level="AUTOCOMMIT" if autocommit else "READ COMMITTED",
+        connect_args=connect_args,
     )
     _check_on_checkout(engine)
     return engine
@@ -168,8 +179,14 @@ class Database:
     after_write: list[Callable[[], None]] = field(default_factory=list)
 
     @classmethod
-    def from_url(cls, url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Database:
-        engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, autocommit=True)
+    def from_url(
+        cls, url: str, *, pool_size: int = 10, max_overflow: int = 10, wait_for_flush: bool = True
+    ) -> Database:
+        """`wait_for_flush`: see create_engine; the web process always waits."""
+        engine = create_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, autocommit=True,
+            wait_for_flush=wait_for_flush,
+        )  # fmt: skip
         sqlite = engine.dialect.name == "sqlite"
 
         def factory(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:

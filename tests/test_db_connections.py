@@ -144,3 +144,20 @@ async def test_connection_closed_by_the_server_is_replaced_without_a_ping(
             assert await conn.fetchval(BACKEND_PID) != first
     finally:
         await database.dispose()
+
+
+@pytest.mark.postgres_only
+async def test_only_the_worker_commits_without_waiting_for_the_flush(db: TestDatabase) -> None:
+    """`restaurant worker` keeps books with synchronous_commit off; the web process (and
+    so every booking) always waits for its commit to reach the WAL on disk."""
+    worker = Database.from_url(db.url, wait_for_flush=False)
+    try:
+        for database, expected in ((db.database, "on"), (worker, "off")):
+            async with database.engine.connect() as conn:
+                setting = (await conn.execute(text("SHOW synchronous_commit"))).scalar_one()
+            assert setting == expected
+            async with database.writer() as session, session.begin():
+                in_writes = (await session.execute(text("SHOW synchronous_commit"))).scalar_one()
+            assert in_writes == expected
+    finally:
+        await worker.dispose()
