@@ -652,3 +652,35 @@ async def test_worker_process_sends_what_the_web_process_queued(
     rows = await outbox_rows(db)
     confirmation = next(r for r in rows if r.kind == "booking_confirmed")
     assert confirmation.status == MessageStatus.sent
+
+
+async def test_a_slow_batch_records_what_it_sent_before_the_leases_run_out(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    """Outcomes are recorded once per batch, but a batch slowed down by its mail server
+    records what it has sent whenever half the lease has gone by."""
+    _, headers = await make_user(Role.customer)
+    day = next_weekday(4)
+    for at in ("12:00", "13:00", "14:00"):
+        assert (await book(client, headers, day, at, 2)).status_code == 201
+    seen: list[list[str]] = []
+
+    class Slow:
+        async def send(self, _message: EmailMessage) -> None:
+            rows = await outbox_rows(db)
+            seen.append(sorted(r.status.value for r in rows if r.kind.value == "booking_confirmed"))
+            await asyncio.sleep(0.15)
+
+    slow = settings.model_copy(update={"outbox_lease_seconds": 0.2})
+    assert await dispatcher(db, slow, clock, mailer=Slow()).run_once() == 3
+    assert seen == [
+        ["sending", "sending", "sending"],
+        ["sending", "sending", "sent"],
+        ["sending", "sent", "sent"],
+    ]
+    rows = [r for r in await outbox_rows(db) if r.kind.value == "booking_confirmed"]
+    assert [r.status for r in rows] == [MessageStatus.sent] * 3

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -71,6 +73,13 @@ class Claimed:
     html: str
     attempts: int
     reminder_for: int | None = None  # a reminder's booking, checked again just before sending
+
+
+@dataclass(frozen=True)
+class Outcome:
+    item: Claimed
+    error: str | None = None  # why delivery failed
+    cancelled: bool = False  # a reminder whose booking is no longer confirmed
 
 
 class OutboxDispatcher:
@@ -151,48 +160,68 @@ class OutboxDispatcher:
             )
         return status == BookingStatus.confirmed
 
-    async def _record(self, item: Claimed, error: str | None, *, cancelled: bool = False) -> None:
-        """One UPDATE, and only while the row is still this claim's (nobody took it over
-        after our lease ran out)."""
-        now = self.clock()
+    def _outcome(self, outcome: Outcome, now: datetime) -> tuple[MessageStatus, dict[str, Any]]:
+        item, error = outcome.item, outcome.error
         values: dict[str, Any] = {"claimed_id": item.id, "claimed_attempts": item.attempts}
-        if cancelled:
-            outcome = MessageStatus.cancelled
-            values |= {"new_last_error": "booking is no longer confirmed"}
-        elif error is None:
-            outcome = MessageStatus.sent
-            values |= {"new_sent_at": now}
-        elif item.attempts >= self.settings.outbox_max_attempts:
-            outcome = MessageStatus.failed
-            values |= {"new_last_error": error[:1000]}
-        else:
-            outcome = MessageStatus.pending
-            values |= {"new_last_error": error[:1000],
-                       "new_next_attempt_at": now + self.backoff(item.attempts)}  # fmt: skip
-        async with self.database.engine.begin() as conn:  # PostgreSQL: autocommit
-            await conn.execute(_RECORD[outcome], values)
+        if outcome.cancelled:
+            return MessageStatus.cancelled, values | {
+                "new_last_error": "booking is no longer confirmed"
+            }
+        if error is None:
+            return MessageStatus.sent, values | {"new_sent_at": now}
+        if item.attempts >= self.settings.outbox_max_attempts:
+            return MessageStatus.failed, values | {"new_last_error": error[:1000]}
+        return MessageStatus.pending, values | {
+            "new_last_error": error[:1000],
+            "new_next_attempt_at": now + self.backoff(item.attempts),
+        }
 
-    async def send(self, item: Claimed) -> None:
+    async def _record(self, outcomes: Sequence[Outcome]) -> None:
+        """One UPDATE per kind of outcome for the whole batch, each row only while it is
+        still this claim's (nobody took it over after our lease ran out)."""
+        now = self.clock()
+        by_status: dict[MessageStatus, list[dict[str, Any]]] = defaultdict(list)
+        for outcome in outcomes:
+            status, values = self._outcome(outcome, now)
+            by_status[status].append(values)
+        async with self.database.engine.begin() as conn:  # PostgreSQL: autocommit
+            for status, rows in by_status.items():
+                await conn.execute(_RECORD[status], rows)
+
+    async def deliver(self, item: Claimed) -> Outcome:
+        """Send one claimed message; the outcome is recorded by the caller."""
         message = build_message(
             self.settings, recipient=item.recipient, subject=item.subject, text=item.text,
             html=item.html, message_id=item.id,
         )  # fmt: skip
         if not await self._still_wanted(item):  # cancelled since it was claimed
-            await self._record(item, None, cancelled=True)
-            return
+            return Outcome(item, cancelled=True)
         try:
             await self.mailer.send(message)
         except Exception as exc:  # any failure to deliver is retried later
             logger.warning("outbox message %s failed (attempt %s): %s", item.id, item.attempts, exc)
-            await self._record(item, f"{type(exc).__name__}: {exc}")
-            return
-        await self._record(item, None)
+            return Outcome(item, f"{type(exc).__name__}: {exc}")
+        return Outcome(item)
+
+    async def send(self, item: Claimed) -> None:
+        """Send one claimed message and record its outcome."""
+        await self._record([await self.deliver(item)])
 
     async def run_once(self) -> int:
-        """Send what is due now; returns how many messages were attempted."""
+        """Send what is due now, then record the batch's outcomes together (a crash in
+        between sends those messages again once their lease runs out: at least once).
+        Returns how many messages were attempted."""
         claimed = await self.claim()
+        outcomes: list[Outcome] = []
+        half_lease = self.settings.outbox_lease_seconds / 2
+        record_by = time.monotonic() + half_lease
         for item in claimed:
-            await self.send(item)
+            outcomes.append(await self.deliver(item))
+            if time.monotonic() > record_by:  # a slow mail server: before the leases end
+                await self._record(outcomes)
+                outcomes, record_by = [], time.monotonic() + half_lease
+        if outcomes:
+            await self._record(outcomes)
         return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:
