@@ -30,6 +30,7 @@ import json
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any, get_args, get_origin, get_type_hints
+from urllib.parse import parse_qsl
 
 from fastapi import params
 from fastapi.exceptions import RequestValidationError
@@ -58,7 +59,10 @@ def _is_json(content_type: str | None) -> bool:
 def _query_binder(model: type[BaseModel]) -> Binder:
     async def bind(request: Request) -> BaseModel:
         try:
-            return model.model_validate(dict(request.query_params))
+            # As Starlette's QueryParams (latin-1, blanks kept), the last of repeated
+            # names winning as in FastAPI, without building the multi-dict.
+            query = request.scope["query_string"].decode("latin-1")
+            return model.model_validate(dict(parse_qsl(query, keep_blank_values=True)))
         except ValidationError as exc:
             raise RequestValidationError(_located(exc, "query")) from None
 

@@ -32,7 +32,6 @@ from app.bookings.schemas import (
     BookingOut,
     DayAvailability,
     DaySlot,
-    TableOption,
 )
 from app.db import (
     Conn,
@@ -52,11 +51,11 @@ IDEMPOTENCY_TTL = timedelta(hours=24)
 DEFAULT_REMINDER = timedelta(hours=24)
 
 
-def _option(table: TableRow) -> TableOption:
-    """From a table row as read: already the right types, so not validated again."""
-    return TableOption.model_construct(
-        id=table.id, table_number=table.table_number, capacity=table.capacity, area=table.area
-    )
+def _option(table: TableRow) -> dict[str, Any]:
+    """A TableOption as the dict Availability validates (in Rust, all at once: about
+    twice as fast as building each model in Python, or model_construct)."""
+    return {"id": table.id, "table_number": table.table_number, "capacity": table.capacity,
+            "area": table.area}  # fmt: skip
 
 
 async def check_slot(
@@ -82,14 +81,16 @@ async def check_slot(
                                                              slot.ends_at)]  # fmt: skip
         # Only when nothing is free is the whole day worth laying out.
         alternatives = [] if free else await _alternatives(conn, venue, day, party_size, slot, now)
-    return Availability(
-        date=day,
-        time=slot.label,
-        party_size=party_size,
-        starts_at=venue.local(slot.starts_at),
-        ends_at=venue.local(slot.ends_at),
-        available_tables=[_option(t) for t in free],
-        alternatives=alternatives,
+    return Availability.model_validate(
+        {
+            "date": day,
+            "time": slot.label,
+            "party_size": party_size,
+            "starts_at": venue.local(slot.starts_at),
+            "ends_at": venue.local(slot.ends_at),
+            "available_tables": [_option(t) for t in free],
+            "alternatives": alternatives,
+        }
     )
 
 
