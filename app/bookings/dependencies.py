@@ -7,8 +7,6 @@ dependencies (settings, clock, limiter, connection, token, ...) the other routes
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -37,18 +35,24 @@ async def availability_limit(request: Request) -> None:
 AvailabilityLimit = Annotated[None, Depends(availability_limit)]
 
 
-@asynccontextmanager
-async def checking(request: Request) -> AsyncIterator[AvailabilityContext]:
-    """What a check reads with; the connection, if one was taken, goes back at the end
-    (before the response is sent), and a broken one is invalidated, not pooled."""
-    state = request.app.state
-    conn = LazyConn(state.db)
-    try:
-        yield AvailabilityContext(conn, state.day_cache, state.clock())
-    except BaseException as exc:
-        await conn.release(exc)
-        raise
-    await conn.release()
+class Checking:
+    """`async with Checking(request) as ctx`: what a check reads with. The connection,
+    if one was taken, goes back at the end (before the response is sent), and a broken
+    one is invalidated, not pooled. (A class rather than @asynccontextmanager: this runs
+    for every check.)"""
+
+    __slots__ = ("conn", "context")
+
+    def __init__(self, request: Request) -> None:
+        state = request.app.state
+        self.conn = LazyConn(state.db)
+        self.context = AvailabilityContext(self.conn, state.day_cache, state.clock())
+
+    async def __aenter__(self) -> AvailabilityContext:
+        return self.context
+
+    async def __aexit__(self, _type: object, error: BaseException | None, _tb: object) -> None:
+        await self.conn.release(error)
 
 
 @dataclass(frozen=True, slots=True)

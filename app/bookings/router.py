@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from app.bookings import arrivals, service
 from app.bookings.arrivals import BookingStateConflict
-from app.bookings.dependencies import AvailabilityLimit, Booker, checking
+from app.bookings.dependencies import AvailabilityLimit, Booker, Checking
 from app.bookings.exceptions import (
     BookingNotCancellable,
     BookingNotFound,
@@ -72,7 +72,7 @@ async def availability(
         raise BookingRuleViolation(
             "give the restaurant's local time, without an offset (e.g. 19:00)"
         )
-    async with checking(request) as ctx:
+    async with Checking(request) as ctx:
         if query.time is None:
             answer: BaseModel = await service.check_day(
                 ctx.conn, day=query.date, party_size=query.party_size, now=ctx.now,

@@ -36,7 +36,7 @@ class Slot:
 
     @property
     def label(self) -> str:
-        return self.local_time.strftime("%H:%M")
+        return f"{self.local_time.hour:02d}:{self.local_time.minute:02d}"
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ class Venue:
         `lead=False` (staff taking a phone booking) skips the minimum lead time."""
         self.check_party(party_size)
         self.check_day(day, now)
-        label = at.strftime("%H:%M")
+        label = f"{at.hour:02d}:{at.minute:02d}"
         if at.second or at.microsecond:
             raise BookingRuleViolation(
                 f"{at.isoformat()} is not on the {self.slot_minutes}-minute grid"
