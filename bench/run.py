@@ -106,14 +106,23 @@ def process_cpu_seconds(pid: int) -> float:
     return _ticks_to_seconds(int(fields[11]) + int(fields[12]))
 
 
-def machine_cpu_seconds() -> float:
-    """Busy CPU seconds of the whole machine so far, all cores (Linux /proc/stat)."""
+def _machine_ticks() -> list[int]:
     try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        return list(map(int, Path("/proc/stat").read_text().splitlines()[0].split()[1:9]))
     except OSError:
-        return 0.0
-    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields[:8])
+        return [0] * 8
+
+
+def machine_cpu_seconds() -> float:
+    """Busy CPU seconds of the whole machine so far, all cores (Linux /proc/stat),
+    including time the hypervisor gave to other machines (steal)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = _machine_ticks()
     return _ticks_to_seconds(user + nice + system + irq + softirq + steal)
+
+
+def machine_steal_seconds() -> float:
+    """CPU seconds this virtual machine wanted but the hypervisor ran something else."""
+    return _ticks_to_seconds(_machine_ticks()[7])
 
 
 def postgres_backend_cpu(dbname: str) -> dict[int, float]:
@@ -729,6 +738,7 @@ class Result:
     server_cpu: float = 0.0
     worker_cpu: float | None = None  # the outbox worker process, when there is one
     machine_cpu: float = 0.0
+    steal_cpu: float = 0.0  # part of machine_cpu: taken by the hypervisor
     db_cpu: float | None = None  # PostgreSQL backends of the scratch database
     db_activity: str = ""
 
@@ -784,6 +794,7 @@ class Result:
             "max_ms": round(self.pct_ms(100), 2),
             "cpu_cores_busy": {
                 "machine": round(self.machine_cpu / self.elapsed, 2) if self.elapsed else 0,
+                "hypervisor_steal": round(self.steal_cpu / self.elapsed, 2) if self.elapsed else 0,
                 "server": round(self.server_cpu / self.elapsed, 2) if self.elapsed else 0,
                 "outbox_worker": round(self.worker_cpu / self.elapsed, 2)
                 if self.elapsed and self.worker_cpu is not None
@@ -857,6 +868,7 @@ async def run_load(
     server0 = process_cpu_seconds(server_pid)
     worker0 = process_cpu_seconds(worker_pid) if worker_pid else 0.0
     machine0 = machine_cpu_seconds()
+    steal0 = machine_steal_seconds()
     if watch is not None:
         await watch.start()
     t_start = perf()
@@ -870,6 +882,7 @@ async def run_load(
     if worker_pid:
         result.worker_cpu = process_cpu_seconds(worker_pid) - worker0
     result.machine_cpu = machine_cpu_seconds() - machine0
+    result.steal_cpu = machine_steal_seconds() - steal0
     latencies.sort()
     return result
 
@@ -896,6 +909,9 @@ def print_result(r: Result) -> None:
         known += r.db_cpu / r.elapsed
     parts.append(f"everything else {max(0.0, machine - known):.2f}")
     print(f"CPU, cores busy: machine {machine:.2f} of {os.cpu_count()} = {' + '.join(parts)}")
+    # A virtual machine's cores can be taken by the hypervisor for other guests: the
+    # runs with much steal (or much "everything else") are the disturbed ones.
+    print(f"hypervisor steal: {r.steal_cpu / r.elapsed:.2f} cores")
     if r.db_activity:
         print(f"server's PostgreSQL connections, average count: {r.db_activity}")
     if r.failures:
