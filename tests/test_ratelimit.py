@@ -77,6 +77,19 @@ async def test_availability_is_limited_per_address(app, client: httpx.AsyncClien
         assert (await other.get("/bookings/availability", params=params)).status_code == 200
 
 
+@pytest.mark.parametrize("settings_overrides", [LOW_LIMITS])
+async def test_malformed_availability_checks_count_against_the_limit(
+    client: httpx.AsyncClient,
+) -> None:
+    """The limit is taken before the query is validated: a client cannot probe for free
+    with invalid requests."""
+    bad = {"date": "not-a-date", "party_size": 0}
+    for _ in range(5):
+        assert (await client.get("/bookings/availability", params=bad)).status_code == 422
+    good = {"date": next_weekday(4).isoformat(), "party_size": 2}
+    _assert_429(await client.get("/bookings/availability", params=good))
+
+
 async def test_redis_storage_shares_the_limit_between_workers(db: TestDatabase) -> None:
     redis_url = os.environ.get("TEST_REDIS_URL")
     if not redis_url:
