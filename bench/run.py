@@ -497,6 +497,9 @@ class Server:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log_tail()}")
+            if self.worker is not None and self.worker.poll() is not None:
+                code = self.worker.returncode
+                raise RuntimeError(f"outbox worker exited with {code}:\n{self.log_tail()}")
             conn = HttpConnection(HOST, self.port)
             try:
                 async with asyncio.timeout(5):
