@@ -25,12 +25,24 @@ class Mailer(Protocol):
 
 
 class _Headers(HeaderRegistry):
-    """The standard registry builds a new class for every header of every message (most
-    of build_message's time); the class for a name is always the same, so keep it."""
+    """The standard registry builds a new class for every header of every message, and
+    parses every value it is given: most of build_message's time. The class for a name
+    is always the same, so keep it; and keep the parsed headers whose value repeats from
+    message to message (the sender, MIME-Version, each part's Content-Type and encoding).
+    Header objects are immutable, so messages can share them."""
 
     @functools.cache  # noqa: B019 - one registry for the process
     def __getitem__(self, name: str) -> type[BaseHeader]:
         return super().__getitem__(name)
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        if type(value) is str:
+            return self._parsed(name, value)
+        return super().__call__(name, value)
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - one registry for the process
+    def _parsed(self, name: str, value: str) -> BaseHeader:
+        return super().__call__(name, value)
 
 
 POLICY = policy.default.clone(header_factory=_Headers())
