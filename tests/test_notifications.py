@@ -611,7 +611,7 @@ async def test_worker_process_sends_what_the_web_process_queued(
 ) -> None:
     """`restaurant worker` (as docker-compose.yml runs it, OUTBOX_IN_PROCESS=false on the
     web side): a separate process that sends the queued confirmation and stops cleanly on
-    SIGTERM."""
+    SIGTERM, having lowered its own CPU priority by WORKER_NICE."""
     _, headers = await make_user(Role.customer, email="grace@example.com")
     booking = (await book(client, headers, next_weekday(4), "19:00", 2)).json()
     env = {
@@ -625,6 +625,7 @@ async def test_worker_process_sends_what_the_web_process_queued(
         "MAIL_FROM": "Test Bistro <book@test.example>",
         "OUTBOX_POLL_SECONDS": "0.2",
         "LOG_LEVEL": "WARNING",
+        "WORKER_NICE": "7",
     }
     worker = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "app.cli", "worker", env=env, stderr=asyncio.subprocess.PIPE
@@ -635,6 +636,8 @@ async def test_worker_process_sends_what_the_web_process_queued(
         while not smtp.inbox.messages and time.monotonic() < deadline:
             assert worker.returncode is None, await worker.stderr.read()
             await asyncio.sleep(0.1)
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, worker.pid) == min(ours + 7, 19)
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
