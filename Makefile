@@ -55,6 +55,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
 
+typecheck: $(STAMP)
+	$(BIN)/mypy app
+
+compose-check: ## validate docker-compose.yml (and the override) without starting anything
+	@if docker compose version >/dev/null 2>&1; then docker compose config --quiet; \
+	else docker-compose config --quiet; fi && echo "docker-compose.yml: valid"
+
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
