@@ -1406,6 +1406,101 @@ async def capture_app_queries(
     return out
 
 
+def _auto_explained(message: str) -> tuple[str, PlanInfo] | None:
+    """(query text, plan) of one auto_explain notice in JSON format."""
+    head, sep, body = message.partition("plan:")
+    if not sep:
+        return None
+    data = json.loads(body)
+    ms = float(re.search(r"duration: ([0-9.]+) ms", head).group(1))  # type: ignore[union-attr]
+    info = PlanInfo.from_json({"Plan": data["Plan"], "Execution Time": ms})
+    info.text = json.dumps(data["Plan"], indent=1)
+    return data.get("Query Text", ""), info
+
+
+# The statements of book_table (migration 0009) worth showing, by how their text starts.
+BOOK_TABLE_STATEMENTS = {
+    "book_table: free fitting tables": "SELECT t.id, t.table_number FROM tables t",
+    "book_table: checked insert": "INSERT INTO bookings",
+}
+
+
+async def book_table_plans(database: Any, day: date, hhmm: str, party_size: int) -> list[
+    tuple[str, PlanInfo, PlanInfo, PlanInfo]
+]:  # fmt: skip
+    """The plans of the statements inside one POST /bookings on PostgreSQL: the app's own
+    book_table call (app.bookings.service._BOOK_AT_ONCE), run in a transaction that is
+    rolled back, with auto_explain reporting the nested statements' plans (ANALYZE,
+    BUFFERS). plpgsql keeps a plan per session: the 1st call plans for its values, the 6th
+    may use the generic plan; then the generic plan is forced. Returns (label, 1st, 6th,
+    forced generic) per statement, or nothing where auto_explain cannot be loaded."""
+    from app.bookings.service import _BOOK_AT_ONCE
+    from app.db import NativeConn, utcnow
+    from app.venue import service as venue_service
+    from app.venue.calendar import MAX_DURATION
+
+    async with database.reader() as session:
+        venue = await venue_service.get_venue(session)
+    hours, minutes = map(int, hhmm.split(":"))
+    slot = next(s for s in venue.slots(day, party_size)
+                if (s.local_time.hour, s.local_time.minute) == (hours, minutes))  # fmt: skip
+    notices: list[str] = []
+    runs: list[dict[str, PlanInfo]] = []
+    async with database.engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        try:
+            await raw.execute("LOAD 'auto_explain'")
+        except Exception as exc:  # not a superuser, or no auto_explain: say so, go on
+            print(f"\n(book_table plans not shown: {type(exc).__name__}: {exc})")
+            await conn.invalidate()
+            return []
+        raw.add_log_listener(lambda _c, message: notices.append(message.message))
+        try:
+            for setting in ("log_min_duration = 0", "log_analyze = on", "log_buffers = on",
+                            "log_nested_statements = on", "log_format = json",
+                            "log_level = notice"):  # fmt: skip
+                await raw.execute(f"SET auto_explain.{setting}")
+            native = NativeConn(raw, database.engine.dialect, database.cache_key)
+            for run in range(7):
+                if run == 6:
+                    await raw.execute("SET plan_cache_mode = force_generic_plan")
+                transaction = raw.transaction()
+                await transaction.start()
+                try:
+                    user_id = await raw.fetchval(
+                        "INSERT INTO users (email, name, hashed_password, role, is_active, "
+                        "created_at) VALUES ('explain@example.com', 'Explain', 'x', "
+                        "'customer', true, now()) RETURNING id"
+                    )
+                    notices.clear()
+                    await native.fetchrow(_BOOK_AT_ONCE, {
+                        "user_id": user_id, "party_size": party_size, "start": slot.starts_at,
+                        "end": slot.ends_at, "earliest": slot.starts_at - MAX_DURATION,
+                        "day": day, "table_id": None, "special_requests": None,
+                        "now": utcnow(), "remind_at": None,
+                    })  # fmt: skip
+                finally:
+                    await transaction.rollback()
+                plans = {}
+                for message in notices:
+                    parsed = _auto_explained(message)
+                    if parsed is None:
+                        continue
+                    query_text, info = parsed
+                    for label, start in BOOK_TABLE_STATEMENTS.items():
+                        if " ".join(query_text.split()).startswith(start):
+                            plans[label] = info
+                runs.append(plans)
+        finally:
+            await conn.invalidate()  # LOADed and SET: never back into the pool
+    first, sixth, generic = runs[0], runs[5], runs[6]
+    return [
+        (label, first[label], sixth[label], generic[label])
+        for label in BOOK_TABLE_STATEMENTS
+        if label in first and label in sixth and label in generic
+    ]
+
+
 async def explain_mode_async(url: str, args: argparse.Namespace) -> list[ExplainRow]:
     from sqlalchemy import text
 
@@ -1472,6 +1567,15 @@ async def explain_mode_async(url: str, args: argparse.Namespace) -> list[Explain
                                 print(f"[{label}] {name}: DIFFERENT plan:\n{other.text}")
                         rows.append(ExplainRow(label, probe, size, custom, sixth, generic))
                     await conn.rollback()
+                for label, custom, sixth, generic in await book_table_plans(
+                    database, day, EXPLAIN_PROBE_TIME, EXPLAIN_PARTY
+                ):
+                    print(f"\n[{label}] (auto_explain, 1st call) {custom.nodes}, "
+                          f"buffers {custom.buffers}, {custom.ms:.3f} ms")  # fmt: skip
+                    for name, other in (("6th call", sixth), ("forced generic plan", generic)):
+                        same = "same plan" if other.nodes == custom.nodes else other.nodes
+                        print(f"[{label}] {name}: {same}, buffers {other.buffers}")
+                    rows.append(ExplainRow(label, probe, size, custom, sixth, generic))
     finally:
         await database.dispose()
     return rows
