@@ -28,19 +28,22 @@ class _Headers(HeaderRegistry):
     """The standard registry builds a new class for every header of every message, and
     parses every value it is given: most of build_message's time. The class for a name
     is always the same, so keep it; and keep the parsed headers whose value repeats from
-    message to message (the sender, MIME-Version, each part's Content-Type and encoding).
-    Header objects are immutable, so messages can share them."""
+    message to message (the sender, MIME-Version, each part's Content-Type and encoding;
+    not the guest's address or subject). Header objects are immutable, so messages can
+    share them."""
+
+    REPEATING = frozenset({"from", "mime-version", "content-type", "content-transfer-encoding"})
 
     @functools.cache  # noqa: B019 - one registry for the process
     def __getitem__(self, name: str) -> type[BaseHeader]:
         return super().__getitem__(name)
 
-    def __call__(self, name: str, value: str) -> BaseHeader:
-        if type(value) is str:
+    def __call__(self, name: str, value: object) -> BaseHeader:
+        if type(value) is str and name.lower() in self.REPEATING:
             return self._parsed(name, value)
         return super().__call__(name, value)
 
-    @functools.lru_cache(maxsize=256)  # noqa: B019 - one registry for the process
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - one registry for the process
     def _parsed(self, name: str, value: str) -> BaseHeader:
         return super().__call__(name, value)
 
