@@ -1431,39 +1431,52 @@ async def book_table_plans(database: Any, day: date, hhmm: str, party_size: int)
     """The plans of the statements inside one POST /bookings on PostgreSQL: the app's own
     book_table call (app.bookings.service._BOOK_AT_ONCE), run in a transaction that is
     rolled back, with auto_explain reporting the nested statements' plans (ANALYZE,
-    BUFFERS). plpgsql keeps a plan per session: the 1st call plans for its values, the 6th
-    may use the generic plan; then the generic plan is forced. Returns (label, 1st, 6th,
-    forced generic) per statement, or nothing where auto_explain cannot be loaded."""
-    from app.bookings.service import _BOOK_AT_ONCE
+    BUFFERS). plpgsql keeps a plan per session: the 1st call (in a new session) plans for
+    its values, the 6th may use the generic plan; then the generic plan is forced. Returns
+    (label, 1st, 6th, forced generic) per statement, or nothing (and says why) where
+    auto_explain cannot be loaded or the call fails."""
+    from app.bookings.service import _BOOK_AT_ONCE, DEFAULT_REMINDER
     from app.db import NativeConn, utcnow
+    from app.notifications.outbox import reminder_at
     from app.venue import service as venue_service
     from app.venue.calendar import MAX_DURATION
 
     async with database.reader() as session:
         venue = await venue_service.get_venue(session)
     hours, minutes = map(int, hhmm.split(":"))
-    slot = next(s for s in venue.slots(day, party_size)
-                if (s.local_time.hour, s.local_time.minute) == (hours, minutes))  # fmt: skip
+    wanted = (hours, minutes)
+    slot = next(
+        (
+            s
+            for s in venue.slots(day, party_size)
+            if (s.local_time.hour, s.local_time.minute) == wanted
+        ),
+        None,
+    )
+    if slot is None:
+        print(f"\n(book_table plans not shown: {day} has no {hhmm} slot for {party_size})")
+        return []
     notices: list[str] = []
     runs: list[dict[str, PlanInfo]] = []
     async with database.engine.connect() as conn:
         raw = (await conn.get_raw_connection()).driver_connection
-        try:
-            await raw.execute("LOAD 'auto_explain'")
-        except Exception as exc:  # not a superuser, or no auto_explain: say so, go on
-            print(f"\n(book_table plans not shown: {type(exc).__name__}: {exc})")
-            await conn.invalidate()
-            return []
         raw.add_log_listener(lambda _c, message: notices.append(message.message))
         try:
-            for setting in ("log_min_duration = 0", "log_analyze = on", "log_buffers = on",
-                            "log_nested_statements = on", "log_format = json",
-                            "log_level = notice"):  # fmt: skip
-                await raw.execute(f"SET auto_explain.{setting}")
+            try:
+                await raw.execute("LOAD 'auto_explain'")
+                for setting in ("log_min_duration = 0", "log_analyze = on", "log_buffers = on",
+                                "log_nested_statements = on", "log_format = json",
+                                "log_level = notice"):  # fmt: skip
+                    await raw.execute(f"SET auto_explain.{setting}")
+            except Exception as exc:  # not a superuser, or no auto_explain: say so, go on
+                print(f"\n(book_table plans not shown: {type(exc).__name__}: {exc})")
+                return []
             native = NativeConn(raw, database.engine.dialect, database.cache_key)
             for run in range(7):
                 if run == 6:
                     await raw.execute("SET plan_cache_mode = force_generic_plan")
+                # The earlier runs' rolled-back rows would be read as dead index entries.
+                await raw.execute("VACUUM bookings, users")
                 transaction = raw.transaction()
                 await transaction.start()
                 try:
@@ -1473,12 +1486,16 @@ async def book_table_plans(database: Any, day: date, hhmm: str, party_size: int)
                         "'customer', true, now()) RETURNING id"
                     )
                     notices.clear()
+                    now = utcnow()
                     await native.fetchrow(_BOOK_AT_ONCE, {
                         "user_id": user_id, "party_size": party_size, "start": slot.starts_at,
                         "end": slot.ends_at, "earliest": slot.starts_at - MAX_DURATION,
-                        "day": day, "table_id": None, "special_requests": None,
-                        "now": utcnow(), "remind_at": None,
+                        "day": day, "table_id": None, "special_requests": None, "now": now,
+                        "remind_at": reminder_at(slot.starts_at, DEFAULT_REMINDER, now),
                     })  # fmt: skip
+                except Exception as exc:  # report it, keep the rest of --explain
+                    print(f"\n(book_table plans not shown: call {run + 1} failed: {exc})")
+                    return []
                 finally:
                     await transaction.rollback()
                 plans = {}
@@ -1603,6 +1620,11 @@ def explain_mode(args: argparse.Namespace) -> int:
             f"| {r.query} | {r.probe} | {r.size:,} | {c.nodes} | {c.rows} | {c.hit + c.read} "
             f"| {c.ms:.3f} | {sixth} | {generic} |"
         )
+    print(
+        "\nbook_table rows (auto_explain inside the function): the plan columns are its 1st "
+        "call in a new session (cold caches), its 6th call and a forced generic plan; Exec "
+        "ms is auto_explain's duration of the statement."
+    )
     return 0
 
 
