@@ -50,10 +50,9 @@ seed: $(STAMP)
 logs: ## follow the app's logs in docker compose
 	docker compose logs -f app
 
-lint: $(STAMP)
+lint: typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app
 
 typecheck: $(STAMP)
 	$(BIN)/mypy app

@@ -1361,6 +1361,16 @@ async def _prepared_plans(conn: Any, sql: str, params: Sequence[Any]) -> tuple[P
     return plans[0], plans[1]
 
 
+def probe_slot(venue: Any, day: date, hhmm: str, party_size: int) -> Any:
+    """The venue's slot at `hhmm` local on `day` for the party, or None if it has none."""
+    wanted = tuple(map(int, hhmm.split(":")))
+    return next(
+        (s for s in venue.slots(day, party_size)
+         if (s.local_time.hour, s.local_time.minute) == wanted),
+        None,
+    )  # fmt: skip
+
+
 async def capture_app_queries(
     database: Any, day: date, hhmm: str, party_size: int
 ) -> list[tuple[str, str, Any]]:
@@ -1383,12 +1393,9 @@ async def capture_app_queries(
     try:
         async with database.reader() as session:
             venue = await venue_service.get_venue(session)
-            hours, minutes = map(int, hhmm.split(":"))
-            slot = next(
-                s
-                for s in venue.slots(day, party_size)
-                if (s.local_time.hour, s.local_time.minute) == (hours, minutes)
-            )
+            slot = probe_slot(venue, day, hhmm, party_size)
+            if slot is None:
+                raise SystemExit(f"bench: {day} has no {hhmm} slot for a party of {party_size}")
             # The app's Query objects run through SQLAlchemy Core here (the same SQL as the
             # server sends straight to asyncpg), so the cursor events see them.
             conn = await as_conn(session)
@@ -1435,24 +1442,13 @@ async def book_table_plans(database: Any, day: date, hhmm: str, party_size: int)
     its values, the 6th may use the generic plan; then the generic plan is forced. Returns
     (label, 1st, 6th, forced generic) per statement, or nothing (and says why) where
     auto_explain cannot be loaded or the call fails."""
-    from app.bookings.service import _BOOK_AT_ONCE, DEFAULT_REMINDER
+    from app.bookings.service import _BOOK_AT_ONCE, DEFAULT_REMINDER, book_table_params
     from app.db import NativeConn, utcnow
-    from app.notifications.outbox import reminder_at
     from app.venue import service as venue_service
-    from app.venue.calendar import MAX_DURATION
 
     async with database.reader() as session:
         venue = await venue_service.get_venue(session)
-    hours, minutes = map(int, hhmm.split(":"))
-    wanted = (hours, minutes)
-    slot = next(
-        (
-            s
-            for s in venue.slots(day, party_size)
-            if (s.local_time.hour, s.local_time.minute) == wanted
-        ),
-        None,
-    )
+    slot = probe_slot(venue, day, hhmm, party_size)
     if slot is None:
         print(f"\n(book_table plans not shown: {day} has no {hhmm} slot for {party_size})")
         return []
@@ -1486,13 +1482,12 @@ async def book_table_plans(database: Any, day: date, hhmm: str, party_size: int)
                         "'customer', true, now()) RETURNING id"
                     )
                     notices.clear()
-                    now = utcnow()
-                    await native.fetchrow(_BOOK_AT_ONCE, {
-                        "user_id": user_id, "party_size": party_size, "start": slot.starts_at,
-                        "end": slot.ends_at, "earliest": slot.starts_at - MAX_DURATION,
-                        "day": day, "table_id": None, "special_requests": None, "now": now,
-                        "remind_at": reminder_at(slot.starts_at, DEFAULT_REMINDER, now),
-                    })  # fmt: skip
+                    params = book_table_params(
+                        user_id=user_id, slot=slot, day=day, party_size=party_size,
+                        table_id=None, special_requests=None, now=utcnow(),
+                        reminder_before=DEFAULT_REMINDER,
+                    )  # fmt: skip
+                    await native.fetchrow(_BOOK_AT_ONCE, params)
                 except Exception as exc:  # report it, keep the rest of --explain
                     print(f"\n(book_table plans not shown: call {run + 1} failed: {exc})")
                     return []

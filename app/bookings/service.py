@@ -233,6 +233,26 @@ _BOOK_AT_ONCE = Query(select(_BOOK_TABLE.c.new_booking, _BOOK_TABLE.c.new_table,
                              _BOOK_TABLE.c.new_table_number))  # fmt: skip
 
 
+def book_table_params(
+    *,
+    user_id: int,
+    slot: Slot,
+    day: date,
+    party_size: int,
+    table_id: int | None,
+    special_requests: str | None,
+    now: datetime,
+    reminder_before: timedelta,
+) -> dict[str, Any]:
+    """The parameters of _BOOK_AT_ONCE for a resolved slot (also used by bench --explain)."""
+    return {
+        "user_id": user_id, "party_size": party_size, "start": slot.starts_at,
+        "end": slot.ends_at, "earliest": slot.starts_at - MAX_DURATION, "day": day,
+        "table_id": table_id, "special_requests": special_requests, "now": now,
+        "remind_at": outbox.reminder_at(slot.starts_at, reminder_before, now),
+    }  # fmt: skip
+
+
 async def book_at_once(
     conn: Conn, data: BookingCreate, *, user_id: int, now: datetime, reminder_before: timedelta
 ) -> BookingOut | None:
@@ -254,12 +274,12 @@ async def book_at_once(
     if slot.starts_at < now + MAX_DURATION:
         return None
     try:
-        row = await conn.fetchrow(_BOOK_AT_ONCE, {
-            "user_id": user_id, "party_size": data.party_size, "start": slot.starts_at,
-            "end": slot.ends_at, "earliest": slot.starts_at - MAX_DURATION, "day": data.date,
-            "table_id": data.table_id, "special_requests": data.special_requests, "now": now,
-            "remind_at": outbox.reminder_at(slot.starts_at, reminder_before, now),
-        })  # fmt: skip
+        params = book_table_params(
+            user_id=user_id, slot=slot, day=data.date, party_size=data.party_size,
+            table_id=data.table_id, special_requests=data.special_requests, now=now,
+            reminder_before=reminder_before,
+        )  # fmt: skip
+        row = await conn.fetchrow(_BOOK_AT_ONCE, params)
     except IntegrityError:
         return None
     if row is None:
