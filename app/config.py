@@ -59,8 +59,13 @@ class Settings(BaseSettings):
     # PostgreSQL: keep days ahead in memory, dropped on change via LISTEN/NOTIFY.
     availability_cache: bool = True
     kitchen_stream_poll_seconds: float = Field(default=0.5, gt=0, le=10)
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
+    # PostgreSQL connections per process. A request finding all of them busy waits for one
+    # (up to db_pool_timeout seconds, then 503). Connections beyond the pool (overflow) are
+    # opened for one request and closed after it: under sustained load that is a new
+    # PostgreSQL backend per request, so the default is none.
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=0, ge=0)
+    db_pool_timeout: float = Field(default=10.0, gt=0, le=300)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

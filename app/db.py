@@ -93,8 +93,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 def create_engine(
     url: str,
     *,
-    pool_size: int = 10,
-    max_overflow: int = 10,
+    pool_size: int = 20,
+    max_overflow: int = 0,
+    pool_timeout: float = 10.0,
     autocommit: bool = False,
     wait_for_flush: bool = True,
 ) -> AsyncEngine:
@@ -114,6 +115,7 @@ def create_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
         isolation_level="AUTOCOMMIT" if autocommit else "READ COMMITTED",
         connect_args=connect_args,
     )
@@ -180,12 +182,18 @@ class Database:
 
     @classmethod
     def from_url(
-        cls, url: str, *, pool_size: int = 10, max_overflow: int = 10, wait_for_flush: bool = True
+        cls,
+        url: str,
+        *,
+        pool_size: int = 20,
+        max_overflow: int = 0,
+        pool_timeout: float = 10.0,
+        wait_for_flush: bool = True,
     ) -> Database:
         """`wait_for_flush`: see create_engine; the web process always waits."""
         engine = create_engine(
-            url, pool_size=pool_size, max_overflow=max_overflow, autocommit=True,
-            wait_for_flush=wait_for_flush,
+            url, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout,
+            autocommit=True, wait_for_flush=wait_for_flush,
         )  # fmt: skip
         sqlite = engine.dialect.name == "sqlite"
 

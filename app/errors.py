@@ -144,6 +144,15 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     return _json(503, {"detail": "The database is unavailable; try again shortly"})
 
 
+async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+    """Every pooled connection stayed busy for DB_POOL_TIMEOUT seconds: overloaded, not
+    down."""
+    logger.warning(
+        "no free database connection on %s %s: %s", request.method, request.url.path, exc
+    )
+    return _json(503, {"detail": "The service is busy; try again shortly"}, {"Retry-After": "1"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -152,6 +161,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIError, _dbapi_error)
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(OperationalError, _database_unavailable)
-    app.add_exception_handler(PoolTimeoutError, _database_unavailable)
+    app.add_exception_handler(PoolTimeoutError, _pool_exhausted)
     # asyncpg raises the socket error itself when the server refuses the connection.
     app.add_exception_handler(ConnectionError, _database_unavailable)

@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
     )
 
     @asynccontextmanager

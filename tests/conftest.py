@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import traceback
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -85,6 +87,35 @@ def run_migrations(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
 
+class NestedCheckouts:
+    """Records each time one asyncio task takes a second pooled connection while it still
+    holds one. With every connection in use (DB_MAX_OVERFLOW is 0 by default), such a
+    request would wait for a connection that only it can free: DB_POOL_TIMEOUT, then 503.
+    The `db` fixture fails any test in which this happened."""
+
+    def __init__(self, database: Database) -> None:
+        self.held: Counter[asyncio.Task[Any]] = Counter()
+        self.found: list[str] = []
+        event.listen(database.engine.sync_engine, "checkout", self._checkout)
+        event.listen(database.engine.sync_engine, "checkin", self._checkin)
+
+    def _checkout(self, _dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        task = asyncio.current_task()
+        if task is None:
+            return
+        record.info["held_by"] = task
+        self.held[task] += 1
+        if self.held[task] > 1:
+            self.found.append("".join(traceback.format_stack(limit=30)))
+
+    def _checkin(self, _dbapi_connection: Any, record: Any) -> None:
+        task = record.info.pop("held_by", None)
+        if task is not None:
+            self.held[task] -= 1
+            if self.held[task] <= 0:
+                del self.held[task]
+
+
 @dataclass
 class TestDatabase:
     """A migrated scratch database and the rows the migrations seeded."""
@@ -94,6 +125,7 @@ class TestDatabase:
     url: str
     database: Database
     snapshot: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    nested: NestedCheckouts | None = None
 
     async def take_snapshot(self) -> None:
         async with self.database.engine.connect() as conn:
@@ -181,6 +213,7 @@ async def test_db(
         database = Database.from_url(url, pool_size=20, max_overflow=40)
         tdb = TestDatabase(backend=backend, url=url, database=database)
         await tdb.take_snapshot()
+        tdb.nested = NestedCheckouts(database)
         try:
             yield tdb
         finally:
@@ -188,10 +221,17 @@ async def test_db(
 
 
 @pytest.fixture
-async def db(test_db: TestDatabase) -> TestDatabase:
+async def db(test_db: TestDatabase) -> AsyncIterator[TestDatabase]:
     await test_db.reset()
     venue_service.clear_cache()  # the rows were reset behind the settings cache's back
-    return test_db
+    assert test_db.nested is not None
+    test_db.nested.found.clear()
+    yield test_db
+    if test_db.nested.found:
+        pytest.fail(
+            "a task took a second pooled connection while holding one:\n" + test_db.nested.found[0],
+            pytrace=False,
+        )
 
 
 @pytest.fixture

@@ -6,14 +6,16 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
-from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy import bindparam, event, func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app import db as db_module
 from app.db import Database, NativeConn, Query
 from app.floor.models import RestaurantTable, TableState
-from tests.conftest import TestDatabase
+from app.main import create_app
+from tests.conftest import TestDatabase, make_settings
 
 _TABLES = RestaurantTable.metadata.tables["tables"]
 _COUNT = Query(select(func.count()).select_from(_TABLES))
@@ -161,3 +163,65 @@ async def test_only_the_worker_commits_without_waiting_for_the_flush(db: TestDat
             assert in_writes == expected
     finally:
         await worker.dispose()
+
+
+class PoolWatch:
+    """Counts the connections an engine opens and the most it lends out at once."""
+
+    def __init__(self, database: Database) -> None:
+        self.opened = self.in_use = self.most_in_use = 0
+        engine = database.engine.sync_engine
+        event.listen(engine, "connect", self._connect)
+        event.listen(engine, "checkout", self._checkout)
+        event.listen(engine, "checkin", self._checkin)
+
+    def _connect(self, *_: Any) -> None:
+        self.opened += 1
+
+    def _checkout(self, *_: Any) -> None:
+        self.in_use += 1
+        self.most_in_use = max(self.most_in_use, self.in_use)
+
+    def _checkin(self, *_: Any) -> None:
+        self.in_use -= 1
+
+
+@pytest.mark.postgres_only
+async def test_a_burst_beyond_the_pool_waits_for_a_connection_instead_of_opening_more(
+    db: TestDatabase,
+) -> None:
+    """With the default settings but a pool of 2, twenty requests at once all succeed,
+    through the same two connections: no connection is opened for one request and closed
+    after it (with overflow that is a new PostgreSQL backend per request under load)."""
+    app = create_app(make_settings(db.url, db_pool_size=2))
+    watch = PoolWatch(app.state.db)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            answers = await asyncio.gather(*(client.get("/health/ready") for _ in range(20)))
+        assert [a.status_code for a in answers] == [200] * 20
+        assert watch.most_in_use == 2  # the burst did exceed the pool
+        assert watch.opened == 2
+    finally:
+        await app.state.db.dispose()
+
+
+@pytest.mark.postgres_only
+async def test_no_free_connection_within_the_pool_timeout_is_503_busy(db: TestDatabase) -> None:
+    """Every connection stays busy past DB_POOL_TIMEOUT: 503 saying so, with Retry-After,
+    and nothing about the driver; once one is free the same request is answered."""
+    settings = make_settings(db.url, db_pool_size=1, db_pool_timeout=0.2)
+    app = create_app(settings)
+    login = {"email": "nobody@example.com", "password": "password123"}
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            async with app.state.db.connect(write=False):  # the only connection
+                busy = await client.post("/users/login", json=login)
+            assert busy.status_code == 503
+            assert busy.json() == {"detail": "The service is busy; try again shortly"}
+            assert busy.headers["retry-after"] == "1"
+            assert "QueuePool" not in busy.text and "sqlalche" not in busy.text
+            assert (await client.post("/users/login", json=login)).status_code == 401
+    finally:
+        await app.state.db.dispose()

@@ -69,6 +69,7 @@ async def remove_ticket(
 async def kitchen_stream(
     request: Request,
     _staff: StaffUser,
+    session: SessionDep,
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[
         int | None, Query(ge=0, le=MAX_ID, description="Resume after this event id")
@@ -79,6 +80,8 @@ async def kitchen_stream(
     if start is None and last_event_id and last_event_id.isdigit():
         start = min(int(last_event_id), MAX_ID)
     if start is None:
-        start = await stream.latest_event_id(database)
+        # On the request's session, which holds its connection until this returns: a
+        # second one here could wait for a free connection while holding one.
+        start = await stream.latest_event_id(session)
     poll = request.app.state.settings.kitchen_stream_poll_seconds
     return EventSourceResponse(stream.events(request, database, after=start, poll=poll), ping=15)

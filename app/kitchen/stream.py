@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import Request
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import ServerSentEvent
 
 from app.db import Database
@@ -24,9 +25,8 @@ from app.kitchen.models import KitchenEvent
 LOOK_BACK = 50
 
 
-async def latest_event_id(database: Database) -> int:
-    async with database.reader() as session:
-        return int(await session.scalar(select(func.coalesce(func.max(KitchenEvent.id), 0))) or 0)
+async def latest_event_id(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.coalesce(func.max(KitchenEvent.id), 0))) or 0)
 
 
 async def events(
