@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
@@ -26,6 +26,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -239,56 +240,92 @@ class Database:
             cparams.pop(key, None)
         return await asyncpg.connect(*cargs, **cparams)
 
-    @asynccontextmanager
-    async def connect(self, *, write: bool) -> AsyncIterator[Conn]:
+    def connect(self, *, write: bool) -> AbstractAsyncContextManager[Conn]:
         """A Conn for the hot paths. Reads run in autocommit; a write runs in one READ
         COMMITTED transaction (SQLite: BEGIN IMMEDIATE, queued in this process), committed
         when the block ends and rolled back if it raises."""
         if self.is_sqlite:
-            async with AsyncExitStack() as stack:
-                if write and self.write_queue is not None:
-                    await stack.enter_async_context(self.write_queue)
-                engine = (self.write_engine or self.engine) if write else self.engine
-                connection = await stack.enter_async_context(engine.connect())
-                if not write:
-                    yield CoreConn(connection)
-                    return
-                await connection.begin()
-                core = CoreConn(connection)
-                try:
-                    yield core
-                    await core.commit()
-                except BaseException:
-                    await connection.rollback()
-                    raise
-            self.wrote()
-            return
-        async with self.engine.connect() as connection:  # checked here (_check_on_checkout)
-            pooled = await connection.get_raw_connection()
-            native = NativeConn(pooled.driver_connection, self.engine.dialect, self.cache_key)
+            return self._connect_sqlite(write=write)
+        return _Checkout(self, write)
+
+    @asynccontextmanager
+    async def _connect_sqlite(self, *, write: bool) -> AsyncIterator[Conn]:
+        async with AsyncExitStack() as stack:
+            if write and self.write_queue is not None:
+                await stack.enter_async_context(self.write_queue)
+            engine = (self.write_engine or self.engine) if write else self.engine
+            connection = await stack.enter_async_context(engine.connect())
+            if not write:
+                yield CoreConn(connection)
+                return
+            await connection.begin()
+            core = CoreConn(connection)
             try:
-                if write:
-                    await native.command("BEGIN ISOLATION LEVEL READ COMMITTED")
-                yield native
-                if write:
-                    await native.commit()
+                yield core
+                await core.commit()
             except BaseException:
-                await _abandon(connection, native)
+                await connection.rollback()
                 raise
-        if write:
-            self.wrote()
+        self.wrote()
 
 
-async def _abandon(connection: AsyncConnection, conn: NativeConn) -> None:
-    """After an error: roll back what the driver connection still has open, or, if it is
-    broken or the rollback fails, invalidate it so the pool never hands it out again."""
-    if not conn.broken and conn.driver.is_in_transaction():
+class _Checkout:
+    """Database.connect on PostgreSQL: the pool's driver connection itself, taken with
+    AsyncEngine.raw_connection (checked as it is handed out, see _check_on_checkout) and
+    given back with close(). About 25 microseconds of CPU, against 80 through an
+    AsyncConnection (three greenlet hops) and @asynccontextmanager: every booking and
+    every availability check that reads the database runs this."""
+
+    __slots__ = ("database", "native", "pooled", "write")
+
+    def __init__(self, database: Database, write: bool) -> None:
+        self.database = database
+        self.write = write
+        self.native: NativeConn | None = None
+
+    async def __aenter__(self) -> NativeConn:
+        database = self.database
+        self.pooled = await database.engine.raw_connection()
+        self.native = native = NativeConn(
+            self.pooled.driver_connection, database.engine.dialect, database.cache_key
+        )
+        if self.write:
+            try:
+                await native.command("BEGIN ISOLATION LEVEL READ COMMITTED")
+            except BaseException:
+                await self._abandon()
+                raise
+        return native
+
+    async def __aexit__(self, _type: object, error: BaseException | None, _tb: object) -> None:
+        if error is not None:
+            await self._abandon()
+            return
+        if self.write:
+            try:
+                await self.native.commit()  # type: ignore[union-attr]
+            except BaseException:
+                await self._abandon()
+                raise
+        self.pooled.close()  # back to the pool, without I/O: nothing is open on it
+        if self.write:
+            self.database.wrote()
+
+    async def _abandon(self) -> None:
+        """After an error: roll back what the driver connection still has open, or, if it
+        is broken or the rollback fails, invalidate it so the pool never hands it out
+        again; either way give it back."""
+        native = self.native
         try:
-            await conn.command("ROLLBACK")
-        except Exception:
-            conn.broken = True
-    if conn.broken:
-        await connection.invalidate()
+            if native is not None and not native.broken and native.driver.is_in_transaction():
+                try:
+                    await native.command("ROLLBACK")
+                except Exception:
+                    native.broken = True
+            if native is None or native.broken:
+                await greenlet_spawn(self.pooled.invalidate)  # closing it may await
+        finally:
+            self.pooled.close()
 
 
 # ---------------------------------------------------------------------------------------

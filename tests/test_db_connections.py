@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import bindparam, event, func, insert, select, text
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from app import db as db_module
 from app.db import Database, NativeConn, Query
@@ -144,6 +144,32 @@ async def test_connection_closed_by_the_server_is_replaced_without_a_ping(
         assert driver.is_closed()
         async with database.connect(write=False) as conn:
             assert await conn.fetchval(BACKEND_PID) != first
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.postgres_only
+async def test_connection_that_dies_in_use_fails_its_statement_and_is_not_pooled_again(
+    db: TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server ends the connection while a request holds it: the statement fails as
+    OperationalError (a 503 for the request), the connection is given back invalidated
+    (the pool of one is free again, not leaked), and the next user gets a new one."""
+    monkeypatch.setattr(db_module, "PING_AFTER_IDLE_SECONDS", 3600.0)
+    database = Database.from_url(db.url, pool_size=1, max_overflow=0, pool_timeout=2)
+    ended = Query(select(func.pg_terminate_backend(bindparam("pid", type_=None))))
+    try:
+        for write in (False, True):
+            with pytest.raises(OperationalError):
+                async with database.connect(write=write) as conn:
+                    first = await conn.fetchval(BACKEND_PID)
+                    async with db.database.connect(write=False) as other:
+                        assert await other.fetchval(ended, {"pid": first}) is True
+                    await asyncio.sleep(0.05)
+                    await conn.fetchval(BACKEND_PID)
+            assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+            async with database.connect(write=False) as conn:
+                assert await conn.fetchval(BACKEND_PID) != first
     finally:
         await database.dispose()
 
