@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import json
 import logging
 import os
 import signal
@@ -27,10 +28,10 @@ from sqlalchemy import func, select, text
 from app.auth.models import Role
 from app.bookings.models import Booking
 from app.config import Settings
-from app.db import Conn, CoreConn, NativeConn
+from app.db import Conn, CoreConn, NativeConn, Query
 from app.main import create_app
 from app.notifications import outbox
-from app.notifications.dispatcher import OutboxDispatcher
+from app.notifications.dispatcher import OutboxDispatcher, due_messages
 from app.notifications.models import MessageStatus, OutboxMessage
 from tests.booking_helpers import ALL_DAY, book, configure, next_weekday
 from tests.conftest import TEST_SECRET, TestDatabase, UserFactory, make_settings
@@ -687,3 +688,41 @@ async def test_a_slow_batch_records_what_it_sent_before_the_leases_run_out(
     ]
     rows = [r for r in await outbox_rows(db) if r.kind.value == "booking_confirmed"]
     assert [r.status for r in rows] == [MessageStatus.sent] * 3
+
+
+def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
+@pytest.mark.postgres_only
+async def test_a_claim_reads_only_the_messages_it_takes_however_long_the_queue(
+    db: TestDatabase,
+) -> None:
+    """5,000 confirmations queued (a burst of bookings) beside 5,000 sent: the claim of
+    20 walks the due-queue index in order and stops after 20 rows, with no sort of the
+    backlog (migration 0010). The plan is read with EXPLAIN ANALYZE of the very query
+    the dispatcher runs."""
+    now = datetime.now(UTC)
+    rows = [
+        {"kind": "booking_confirmed", "recipient": f"guest{n}@example.com",
+         "status": MessageStatus.sent if n % 2 else MessageStatus.pending, "attempts": 0,
+         "next_attempt_at": now - timedelta(seconds=n), "created_at": now}
+        for n in range(10_000)
+    ]  # fmt: skip
+    async with db.database.engine.begin() as conn:
+        await conn.execute(OutboxMessage.__table__.insert(), rows)
+        await conn.execute(text("ANALYZE outbox_messages"))
+    native = Query(due_messages(now, 20)).native(db.database.engine.dialect)
+    async with db.database.connect(write=False) as conn:
+        assert isinstance(conn, NativeConn)
+        plan = await conn.driver.fetchval(
+            "EXPLAIN (ANALYZE, FORMAT JSON) " + native.sql, *native.args({})
+        )
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    nodes = list(_plan_nodes(plan[0]["Plan"]))
+    scans = [n for n in nodes if n.get("Index Name") == "ix_outbox_messages_due"]
+    assert scans and scans[0]["Node Type"] == "Index Scan", nodes
+    assert scans[0]["Actual Rows"] == 20
+    assert not [n for n in nodes if "Sort" in n["Node Type"]]

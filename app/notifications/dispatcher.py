@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, Update, and_, bindparam, or_, select, update
+from sqlalchemy import Select, String, Update, bindparam, or_, select, text, update
 
 from app.bookings.models import Booking, BookingStatus
 from app.config import Settings
@@ -82,6 +82,30 @@ class Outcome:
     cancelled: bool = False  # a reminder whose booking is no longer confirmed
 
 
+# Spelled out as in the index's predicate, not as parameters: a plan made for unknown
+# parameter values (a generic plan of a prepared statement) could not use the index.
+_TO_SEND = text("outbox_messages.status IN ('pending', 'sending')")
+
+
+def due_messages(now: datetime, limit: int) -> Select[OutboxMessage]:
+    """The oldest messages to send now, locked for this claim: those waiting for their
+    time, and those whose sender's lease ran out (a 'sending' row was due when it was
+    claimed, so its next_attempt_at is past too). Written to match the partial index
+    ix_outbox_messages_due (migration 0010), which PostgreSQL reads in this order and
+    stops at `limit` rows, however many are queued."""
+    return (
+        select(OutboxMessage)
+        .where(
+            _TO_SEND,
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.status == MessageStatus.pending, OutboxMessage.lease_until < now),
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
 class OutboxDispatcher:
     def __init__(
         self,
@@ -104,19 +128,7 @@ class OutboxDispatcher:
 
     async def claim(self) -> list[Claimed]:
         now = self.clock()
-        due = or_(
-            and_(
-                OutboxMessage.status == MessageStatus.pending, OutboxMessage.next_attempt_at <= now
-            ),
-            and_(OutboxMessage.status == MessageStatus.sending, OutboxMessage.lease_until < now),
-        )
-        query = (
-            select(OutboxMessage)
-            .where(due)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(self.batch_size)
-            .with_for_update(skip_locked=True)
-        )
+        query = due_messages(now, self.batch_size)
         async with self.database.writer() as session, session.begin():
             rows = list(await session.scalars(query))
             reminders = [r.booking_id for r in rows if r.kind == MessageKind.booking_reminder]

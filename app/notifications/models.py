@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Enum, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, UTCDateTime, utcnow
@@ -27,8 +27,16 @@ class OutboxMessage(Base):
     """An e-mail to send, written in the same transaction as the change it reports."""
 
     __tablename__ = "outbox_messages"
+    # The dispatcher's queue (migration 0010): only messages still to send, in the order
+    # they are claimed, so a claim reads the rows it takes, however long the backlog.
     __table_args__ = (
-        Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
+        Index(
+            "ix_outbox_messages_due",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text("status IN ('pending', 'sending')"),
+            sqlite_where=text("status IN ('pending', 'sending')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
