@@ -106,6 +106,16 @@ def process_cpu_seconds(pid: int) -> float:
     return _ticks_to_seconds(int(fields[11]) + int(fields[12]))
 
 
+def process_sched_seconds(pid: int) -> tuple[float, float]:
+    """(seconds on a core, seconds runnable but waiting for one) of a process's main
+    thread so far (Linux /proc/<pid>/schedstat), (0, 0) if unreadable."""
+    try:
+        run_ns, wait_ns = Path(f"/proc/{pid}/schedstat").read_text().split()[:2]
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    return int(run_ns) / 1e9, int(wait_ns) / 1e9
+
+
 def _machine_ticks() -> list[int]:
     try:
         return list(map(int, Path("/proc/stat").read_text().splitlines()[0].split()[1:9]))
@@ -170,11 +180,20 @@ class PgWatch:
         "FROM pg_stat_database WHERE datname = current_database()"
     )
 
+    # Cluster-wide (PostgreSQL 14+): the WAL the run wrote and how often it was flushed.
+    _WAL = "SELECT wal_records, wal_bytes, wal_sync FROM pg_stat_wal"
+
     async def _database_stats(self, conn: Any) -> tuple[float, ...]:
         from sqlalchemy import text
+        from sqlalchemy.exc import DBAPIError
 
         await conn.execute(text("SELECT pg_stat_clear_snapshot()"))
-        return tuple(float(v or 0) for v in (await conn.execute(text(self._STATS))).one())
+        stats = tuple(float(v or 0) for v in (await conn.execute(text(self._STATS))).one())
+        try:
+            wal = tuple(float(v or 0) for v in (await conn.execute(text(self._WAL))).one())
+        except DBAPIError:  # before PostgreSQL 14
+            wal = (0.0, 0.0, 0.0)
+        return stats + wal
 
     async def _run(self) -> None:
         from sqlalchemy import text
@@ -204,7 +223,8 @@ class PgWatch:
                         await asyncio.wait_for(self._stop.wait(), 0.1)
                 await asyncio.sleep(0.6)  # backends report their counters within ~0.5 s
                 stats1 = await self._database_stats(conn)
-                names = ("sessions", "commits", "rollbacks", "active_ms", "idle_in_xact_ms")
+                names = ("sessions", "commits", "rollbacks", "active_ms", "idle_in_xact_ms",
+                         "wal_records", "wal_bytes", "wal_syncs")  # fmt: skip
                 self.stats = {n: b - a for n, a, b in zip(names, self._stats0, stats1, strict=True)}
         finally:
             await engine.dispose()
@@ -232,6 +252,14 @@ class PgWatch:
                 f"{st['active_ms'] / 1000:.2f} s running statements, "
                 f"{st['idle_in_xact_ms'] / 1000:.2f} s idle in transaction (summed over backends)"
             )
+            if st["wal_syncs"] and st["commits"]:
+                # Every commit that must be durable waits for a flush; one flush serves
+                # the commits that came in while the previous one was under way.
+                text += (
+                    f"\nWAL (whole cluster): {st['wal_bytes'] / st['commits']:,.0f} bytes and "
+                    f"{st['wal_records'] / st['commits']:.1f} records per commit, "
+                    f"{st['commits'] / st['wal_syncs']:.1f} commits per flush to disk"
+                )
         return text
 
 
@@ -739,6 +767,7 @@ class Result:
     samples: dict[int, bytes] = field(default_factory=dict)
     client_cpu: float = 0.0
     server_cpu: float = 0.0
+    server_sched: tuple[float, float] = (0.0, 0.0)  # seconds on a core, waiting for one
     worker_cpu: float | None = None  # the outbox worker process, when there is one
     machine_cpu: float = 0.0
     steal_cpu: float = 0.0  # part of machine_cpu: taken by the hypervisor
@@ -869,6 +898,7 @@ async def run_load(
 
     cpu0 = time.process_time()
     server0 = process_cpu_seconds(server_pid)
+    sched0 = process_sched_seconds(server_pid)
     worker0 = process_cpu_seconds(worker_pid) if worker_pid else 0.0
     machine0 = machine_cpu_seconds()
     steal0 = machine_steal_seconds()
@@ -882,6 +912,8 @@ async def run_load(
         result.db_activity = watch.describe()
     result.client_cpu = time.process_time() - cpu0
     result.server_cpu = process_cpu_seconds(server_pid) - server0
+    sched1 = process_sched_seconds(server_pid)
+    result.server_sched = (sched1[0] - sched0[0], sched1[1] - sched0[1])
     if worker_pid:
         result.worker_cpu = process_cpu_seconds(worker_pid) - worker0
     result.machine_cpu = machine_cpu_seconds() - machine0
@@ -915,6 +947,14 @@ def print_result(r: Result) -> None:
     # A virtual machine's cores can be taken by the hypervisor for other guests: the
     # runs with much steal (or much "everything else") are the disturbed ones.
     print(f"hypervisor steal: {r.steal_cpu / r.elapsed:.2f} cores")
+    on_core, waiting = r.server_sched
+    if r.elapsed and (on_core or waiting):
+        # A server that is on a core or waiting for one all the time is the bottleneck;
+        # the waiting share is what the other processes on the machine took from it.
+        print(
+            f"server process (/proc/<pid>/schedstat): on a core {on_core / r.elapsed:.0%} of "
+            f"the time, runnable but waiting for a core {waiting / r.elapsed:.0%}"
+        )
     if r.db_activity:
         print(f"server's PostgreSQL connections, average count: {r.db_activity}")
     if r.failures:
