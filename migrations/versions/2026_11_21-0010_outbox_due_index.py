@@ -12,6 +12,9 @@ them: under a burst of bookings, with thousands of confirmations queued, each cl
 (next_attempt_at, id) of only the messages still to send is read in claim order and
 stops at the rows taken (about 0.1 ms); sent, failed and cancelled messages, most of the
 table, leave it.
+
+The index is built in place, so writes to the outbox (and with them bookings) wait for
+the build: with 500,000 sent messages in the table it took 0.13 s on our 2-core machine.
 """
 
 from collections.abc import Sequence
