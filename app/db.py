@@ -281,7 +281,6 @@ class _Checkout:
     def __init__(self, database: Database, write: bool) -> None:
         self.database = database
         self.write = write
-        self.native: NativeConn | None = None
 
     async def __aenter__(self) -> NativeConn:
         database = self.database
@@ -303,7 +302,7 @@ class _Checkout:
             return
         if self.write:
             try:
-                await self.native.commit()  # type: ignore[union-attr]
+                await self.native.commit()
             except BaseException:
                 await self._abandon()
                 raise
@@ -317,12 +316,12 @@ class _Checkout:
         again; either way give it back."""
         native = self.native
         try:
-            if native is not None and not native.broken and native.driver.is_in_transaction():
+            if not native.broken and native.driver.is_in_transaction():
                 try:
                     await native.command("ROLLBACK")
                 except Exception:
                     native.broken = True
-            if native is None or native.broken:
+            if native.broken:
                 await greenlet_spawn(self.pooled.invalidate)  # closing it may await
         finally:
             self.pooled.close()

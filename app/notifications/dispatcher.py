@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, Update, bindparam, or_, select, text, update
+from sqlalchemy import Select, String, Update, bindparam, or_, select, update
 
 from app.bookings.models import Booking, BookingStatus
 from app.config import Settings
 from app.db import Database, UTCDateTime, utcnow
 from app.notifications.mailer import Mailer, build_message, mailer_for
-from app.notifications.models import MessageKind, MessageStatus, OutboxMessage
+from app.notifications.models import TO_SEND, MessageKind, MessageStatus, OutboxMessage
 from app.notifications.outbox import render_due
 
 logger = logging.getLogger("app.outbox")
@@ -82,11 +82,6 @@ class Outcome:
     cancelled: bool = False  # a reminder whose booking is no longer confirmed
 
 
-# Spelled out as in the index's predicate, not as parameters: a plan made for unknown
-# parameter values (a generic plan of a prepared statement) could not use the index.
-_TO_SEND = text("outbox_messages.status IN ('pending', 'sending')")
-
-
 def due_messages(now: datetime, limit: int) -> Select[OutboxMessage]:
     """The oldest messages to send now, locked for this claim: those waiting for their
     time, and those whose sender's lease ran out (a 'sending' row was due when it was
@@ -96,7 +91,7 @@ def due_messages(now: datetime, limit: int) -> Select[OutboxMessage]:
     return (
         select(OutboxMessage)
         .where(
-            _TO_SEND,
+            TO_SEND,
             OutboxMessage.next_attempt_at <= now,
             or_(OutboxMessage.status == MessageStatus.pending, OutboxMessage.lease_until < now),
         )

@@ -23,6 +23,12 @@ class MessageStatus(enum.StrEnum):
     cancelled = "cancelled"  # no longer wanted (a reminder for a cancelled booking)
 
 
+# The messages still to send: the predicate of the dispatcher's queue index, and of its
+# claim query. Spelled out rather than bound as parameters: a plan made for unknown values
+# (a prepared statement's generic plan) could not use the partial index.
+TO_SEND = text("status IN ('pending', 'sending')")
+
+
 class OutboxMessage(Base):
     """An e-mail to send, written in the same transaction as the change it reports."""
 
@@ -34,8 +40,8 @@ class OutboxMessage(Base):
             "ix_outbox_messages_due",
             "next_attempt_at",
             "id",
-            postgresql_where=text("status IN ('pending', 'sending')"),
-            sqlite_where=text("status IN ('pending', 'sending')"),
+            postgresql_where=TO_SEND,
+            sqlite_where=TO_SEND,
         ),
     )
 
