@@ -142,3 +142,39 @@ async def test_concurrent_requests_on_both_paths_never_share_a_table(
     statuses = [r.status_code for r in await asyncio.gather(*requests)]
     assert statuses.count(201) == 1, statuses
     assert statuses.count(409) == 39, statuses
+
+
+@pytest.mark.postgres_only
+async def test_the_statement_passes_taken_tables_over_unlocked_and_books_the_next_free(
+    client: AsyncClient,
+    db: TestDatabase,
+    make_user: UserFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """book_table walks the fitting tables best fit first (migration 0011): the taken
+    ones are passed over without their lock; only the table it books is locked."""
+    user, guest = await make_user(Role.customer)
+    no_full_path(monkeypatch)
+    day = next_weekday(FRIDAY, at_least_days=3)
+    async with db.database.reader() as session:
+        order = list(await session.scalars(text(
+            "SELECT id FROM tables WHERE bookable AND capacity >= 2 "
+            "ORDER BY capacity, table_number"
+        )))  # fmt: skip
+    for table_id in order[:3]:
+        taken = await book(client, guest, day, "19:00", 2, table_id=table_id)
+        assert taken.status_code == 201, taken.text
+    starts = datetime.fromisoformat(taken.json()["starts_at"])
+    assert db.database.write_engine is not None
+    async with db.database.write_engine.connect() as conn, conn.begin():  # one transaction
+        booked = (await conn.execute(text(
+            "SELECT new_table FROM book_table(:u, 2, :s, :e, :earliest, :d, NULL, NULL, "
+            "now(), NULL)"
+        ), {"u": user.id, "s": starts, "e": starts + timedelta(hours=2),
+            "earliest": starts - timedelta(hours=12), "d": day})).scalar_one()  # fmt: skip
+        held = await conn.scalar(text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND pid = pg_backend_pid()"
+        ))  # fmt: skip
+    assert booked == order[3]
+    assert held == 1
