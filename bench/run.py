@@ -1482,7 +1482,7 @@ async def book_table_plans(database: Any, day: date, hhmm: str, party_size: int)
     its values, the 6th may use the generic plan; then the generic plan is forced. Returns
     (label, 1st, 6th, forced generic) per statement, or nothing (and says why) where
     auto_explain cannot be loaded or the call fails."""
-    from app.bookings.service import _BOOK_AT_ONCE, DEFAULT_REMINDER, book_table_params
+    from app.bookings.service import _BOOK_AT_ONCE, book_table_params
     from app.db import NativeConn, utcnow
     from app.venue import service as venue_service
 
@@ -1525,7 +1525,6 @@ async def book_table_plans(database: Any, day: date, hhmm: str, party_size: int)
                     params = book_table_params(
                         user_id=user_id, slot=slot, day=day, party_size=party_size,
                         table_id=None, special_requests=None, now=utcnow(),
-                        reminder_before=DEFAULT_REMINDER,
                     )  # fmt: skip
                     await native.fetchrow(_BOOK_AT_ONCE, params)
                 except Exception as exc:  # report it, keep the rest of --explain

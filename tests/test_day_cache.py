@@ -220,8 +220,7 @@ async def test_book_table_holds_its_notify_back_and_the_app_sends_it_batched(
         # book_table called around the app: its trigger stays silent...
         async with db.database.engine.begin() as conn:
             await conn.execute(text(
-                "SELECT * FROM book_table(:u, 2, :s, :e, :earliest, :d, NULL, NULL, now(), "
-                "NULL)"
+                "SELECT * FROM book_table(:u, 2, :s, :e, :earliest, :d, NULL, NULL, now())"
             ), {"u": user.id, "s": starts, "e": starts + timedelta(hours=2),
                 "earliest": starts - timedelta(hours=12), "d": day})  # fmt: skip
             # ...while any other write to bookings still notifies at commit.

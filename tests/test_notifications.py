@@ -24,6 +24,7 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import Role
 from app.bookings.models import Booking
@@ -156,8 +157,8 @@ async def test_booking_sends_exactly_one_confirmation(
         assert fragment in text, fragment
     assert "<table" in html and f"#{booking['id']}" in html
     rows = await outbox_rows(db)
-    assert [(r.kind.value, r.status.value) for r in rows] == [
-        ("booking_confirmed", "sent"), ("booking_reminder", "pending")]  # fmt: skip
+    # the reminder is queued when it falls due, not with the booking
+    assert [(r.kind.value, r.status.value) for r in rows] == [("booking_confirmed", "sent")]
     assert guest.email == "ada@example.com"
 
 
@@ -169,15 +170,14 @@ async def test_confirmation_is_written_when_sent_and_kept(
     clock: Clock,
     make_user: UserFactory,
 ) -> None:
-    """Confirmations and reminders are queued without their text, rendered by the
-    dispatcher from the booking as it is then, and the text is kept on the row."""
+    """Confirmations are queued without their text, rendered by the dispatcher from the
+    booking as it is then, and the text is kept on the row."""
     _, admin = await make_user(Role.admin)
     _, guest = await make_user(Role.customer)
     day = next_weekday(4, at_least_days=3)
     booking = (await book(client, guest, day, "19:00", 2)).json()
     queued = (await client.get("/admin/outbox", headers=admin)).json()["items"]
-    assert [(m["kind"], m["subject"]) for m in queued] == [
-        ("booking_reminder", None), ("booking_confirmed", None)]  # fmt: skip
+    assert [(m["kind"], m["subject"]) for m in queued] == [("booking_confirmed", None)]
     await configure(client, admin, name="Chez Test")  # renamed before it goes out
     assert await dispatcher(db, settings, clock).run_once() == 1
     text = smtp.inbox.messages[0].get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
@@ -186,7 +186,6 @@ async def test_confirmation_is_written_when_sent_and_kept(
     sent = rows["booking_confirmed"]
     assert sent.subject == smtp.inbox.subjects()[0]
     assert sent.body_text == text.replace("\r\n", "\n")
-    assert rows["booking_reminder"].subject is None  # not due yet
 
 
 async def test_a_message_whose_booking_is_gone_is_cancelled_not_sent(
@@ -265,7 +264,7 @@ async def test_cancellation_sends_one_notice_and_no_reminder(
         .get_content()
     )
     statuses = {r.kind.value: r.status.value for r in await outbox_rows(db)}
-    assert statuses["booking_reminder"] == "cancelled"
+    assert statuses == {"booking_confirmed": "sent", "booking_cancelled": "sent"}
 
 
 async def test_restaurant_cancellation_says_so(
@@ -354,15 +353,79 @@ async def test_reminder_goes_out_at_its_time(
     await sender.run_once()
     clock.now = starts - timedelta(hours=24, minutes=1)
     assert await sender.run_once() == 0
+    assert [r.kind.value for r in await outbox_rows(db)] == ["booking_confirmed"]
     clock.now = starts - timedelta(hours=23, minutes=59)
     assert await sender.run_once() == 1
     assert smtp.inbox.subjects()[-1].startswith("Reminder")
+    reminder = (await outbox_rows(db))[-1]
+    assert reminder.next_attempt_at == starts - timedelta(hours=24)
+    assert reminder.status == MessageStatus.sent
+    clock.now += timedelta(minutes=5)
     assert await sender.run_once() == 0
     assert len(smtp.inbox.messages) == 2
 
 
+async def test_dispatchers_side_by_side_queue_one_reminder_per_booking(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    """Two workers sweeping at the same moment (and one sweeping again) queue each due
+    reminder once; the database refuses a second reminder written around the app."""
+    _, headers = await make_user(Role.customer)
+    day = next_weekday(4, at_least_days=3)
+    made = [(await book(client, headers, day, at, 2)).json() for at in ("18:00", "19:00")]
+    ids = [m["id"] for m in made]
+    # both reminders are due, neither booking has started
+    clock.now = datetime.fromisoformat(made[0]["starts_at"]) - timedelta(hours=1)
+    first, second = dispatcher(db, settings, clock), dispatcher(db, settings, clock)
+    counts = await asyncio.gather(first.queue_reminders(), second.queue_reminders())
+    assert sorted(counts) in ([0, 2], [1, 1])  # however the race went, two in all
+    clock.now += timedelta(minutes=1)
+    assert await first.queue_reminders() == 0
+    reminders = [r for r in await outbox_rows(db) if r.kind.value == "booking_reminder"]
+    assert sorted(r.booking_id for r in reminders) == ids
+    async with db.database.engine.connect() as conn:
+        with pytest.raises(IntegrityError):
+            await conn.execute(text(
+                "INSERT INTO outbox_messages (kind, booking_id, recipient, status, attempts, "
+                "next_attempt_at, created_at) VALUES ('booking_reminder', :b, 'x@example.com', "
+                "'pending', 0, :now, :now)"
+            ), {"b": ids[0], "now": clock.now})  # fmt: skip
+
+
+async def test_a_queued_reminder_is_withdrawn_when_the_booking_is_cancelled(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    _, headers = await make_user(Role.customer)
+    booking = (await book(client, headers, next_weekday(4, at_least_days=3), "19:00", 2)).json()
+    sender = dispatcher(db, settings, clock)
+    assert await sender.run_once() == 1  # the confirmation
+    clock.now = datetime.fromisoformat(booking["starts_at"]) - timedelta(hours=2)
+    assert await sender.queue_reminders() == 1
+    assert (await client.delete(f"/bookings/{booking['id']}", headers=headers)).status_code == 204
+    assert await sender.run_once() == 1  # the cancellation notice, not the reminder
+    assert [s.split(":")[0] for s in smtp.inbox.subjects()] == [
+        "Booking confirmed", "Booking cancelled"]  # fmt: skip
+    reminder = next(r for r in await outbox_rows(db) if r.kind.value == "booking_reminder")
+    assert (reminder.status, reminder.last_error) == (MessageStatus.cancelled, "booking cancelled")
+
+
 async def test_no_reminder_for_a_booking_made_inside_the_window(
-    client: httpx.AsyncClient, db: TestDatabase, make_user: UserFactory, clock: Clock
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    make_user: UserFactory,
+    clock: Clock,
 ) -> None:
     _, staff = await make_user(Role.staff)  # staff may book inside the lead time
     _, admin = await make_user(Role.admin)
@@ -371,7 +434,12 @@ async def test_no_reminder_for_a_booking_made_inside_the_window(
     slot = local.replace(minute=local.minute // 15 * 15, second=0, microsecond=0)
     made = await book(client, staff, slot.date(), slot.strftime("%H:%M"), 2)
     assert made.status_code == 201, made.text
+    sender = dispatcher(db, settings, clock)
+    assert await sender.run_once() == 1  # the confirmation
+    clock.now += timedelta(hours=1)
+    assert await sender.run_once() == 0
     assert [r.kind.value for r in await outbox_rows(db)] == ["booking_confirmed"]
+    assert len(smtp.inbox.messages) == 1
 
 
 async def test_smtp_down_retries_then_succeeds_and_bookings_are_unaffected(
@@ -597,6 +665,7 @@ async def test_reminder_claimed_before_a_cancellation_is_not_sent(
     sender = dispatcher(db, settings, clock)
     await sender.run_once()  # the confirmation
     clock.now = datetime.fromisoformat(booking["starts_at"]) - timedelta(hours=23)
+    assert await sender.queue_reminders() == 1
     claimed = await sender.claim()
     assert [c.reminder_for for c in claimed] == [booking["id"]]
     assert (await client.delete(f"/bookings/{booking['id']}", headers=headers)).status_code == 204

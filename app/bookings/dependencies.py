@@ -8,7 +8,7 @@ dependencies (settings, clock, limiter, connection, token, ...) the other routes
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -61,7 +61,6 @@ class BookingCaller:
     database: Database
     changes: ChangePublisher | None  # PostgreSQL: announces book_table's bookings
     now: datetime
-    reminder_before: timedelta
 
 
 async def booking_caller(
@@ -72,8 +71,7 @@ async def booking_caller(
     state = request.app.state
     user_id = token_user_id(state.settings, token)
     await state.limiter.hit("booking", str(user_id))
-    reminder_before = timedelta(hours=state.settings.reminder_hours)
-    return BookingCaller(user_id, state.db, state.changes, state.clock(), reminder_before)
+    return BookingCaller(user_id, state.db, state.changes, state.clock())
 
 
 Booker = Annotated[BookingCaller, Depends(booking_caller)]

@@ -110,7 +110,7 @@ async def create_booking(
 ) -> Response:
     booking = await service.book(
         caller.database, data, user_id=caller.user_id, now=caller.now, key=idempotency_key,
-        reminder_before=caller.reminder_before, changes=caller.changes,
+        changes=caller.changes,
     )  # fmt: skip
     return ModelResponse(booking, status.HTTP_201_CREATED)
 

@@ -48,7 +48,6 @@ from app.venue import service as venue_service
 from app.venue.calendar import MAX_DURATION, BookingRuleViolation, Slot, Venue
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
-DEFAULT_REMINDER = timedelta(hours=24)
 
 
 def _option(table: TableRow) -> dict[str, Any]:
@@ -165,7 +164,6 @@ async def create_booking(
     *,
     user: Principal,
     now: datetime,
-    reminder_before: timedelta = DEFAULT_REMINDER,
 ) -> BookingOut:
     """Check and insert under a per-table lock, so two requests can never both win a table.
 
@@ -201,9 +199,7 @@ async def create_booking(
             starts_at=slot.starts_at, ends_at=slot.ends_at, status=BookingStatus.confirmed,
             special_requests=data.special_requests, created_at=now,
         )  # fmt: skip
-        await outbox.booking_confirmed(
-            conn, booking, guest=user, now=now, reminder_before=reminder_before,
-        )  # fmt: skip
+        await outbox.booking_confirmed(conn, booking, guest=user, now=now)
         return to_out(booking, table.table_number, venue)
     alternatives = await _alternatives(conn, venue, data.date, data.party_size, slot, now)
     if data.table_id is not None:
@@ -227,7 +223,6 @@ _BOOK_TABLE = func.book_table(
     bindparam("table_id", type_=Integer()),
     bindparam("special_requests", type_=String()),
     bindparam("now", type_=UTCDateTime()),
-    bindparam("remind_at", type_=UTCDateTime()),
 ).table_valued("new_booking", "new_table", "new_table_number")
 _BOOK_AT_ONCE = Query(select(_BOOK_TABLE.c.new_booking, _BOOK_TABLE.c.new_table,
                              _BOOK_TABLE.c.new_table_number))  # fmt: skip
@@ -242,19 +237,17 @@ def book_table_params(
     table_id: int | None,
     special_requests: str | None,
     now: datetime,
-    reminder_before: timedelta,
 ) -> dict[str, Any]:
     """The parameters of _BOOK_AT_ONCE for a resolved slot (also used by bench --explain)."""
     return {
         "user_id": user_id, "party_size": party_size, "start": slot.starts_at,
         "end": slot.ends_at, "earliest": slot.starts_at - MAX_DURATION, "day": day,
         "table_id": table_id, "special_requests": special_requests, "now": now,
-        "remind_at": outbox.reminder_at(slot.starts_at, reminder_before, now),
     }  # fmt: skip
 
 
 async def book_at_once(
-    conn: Conn, data: BookingCreate, *, user_id: int, now: datetime, reminder_before: timedelta
+    conn: Conn, data: BookingCreate, *, user_id: int, now: datetime
 ) -> BookingOut | None:
     """PostgreSQL, a booking at least MAX_DURATION (and the lead time) ahead: check the
     account, pick and lock the table, insert the booking and queue its e-mails in one
@@ -277,7 +270,6 @@ async def book_at_once(
         params = book_table_params(
             user_id=user_id, slot=slot, day=data.date, party_size=data.party_size,
             table_id=data.table_id, special_requests=data.special_requests, now=now,
-            reminder_before=reminder_before,
         )  # fmt: skip
         row = await conn.fetchrow(_BOOK_AT_ONCE, params)
     except IntegrityError:
@@ -315,7 +307,6 @@ async def book(
     user_id: int,
     now: datetime,
     key: str | None,
-    reminder_before: timedelta = DEFAULT_REMINDER,
     changes: ChangePublisher | None = None,
 ) -> BookingOut:
     """POST /bookings: in one statement when it can (book_at_once; PostgreSQL, where
@@ -323,18 +314,14 @@ async def book(
     the account, then books (create_booking_idempotent)."""
     if key is None and changes is not None:
         async with database.connect(write=False) as conn:
-            booking = await book_at_once(
-                conn, data, user_id=user_id, now=now, reminder_before=reminder_before
-            )
+            booking = await book_at_once(conn, data, user_id=user_id, now=now)
         if booking is not None:
             database.wrote()
             changes.changed(booking.starts_at, booking.ends_at)
             return booking
     async with database.connect(write=True) as conn:
         user = await load_principal(conn, user_id)
-        return await create_booking_idempotent(
-            conn, data, user=user, now=now, key=key, reminder_before=reminder_before
-        )
+        return await create_booking_idempotent(conn, data, user=user, now=now, key=key)
 
 
 def _request_hash(data: BookingCreate) -> str:
@@ -361,11 +348,10 @@ async def create_booking_idempotent(
     user: Principal,
     now: datetime,
     key: str | None,
-    reminder_before: timedelta = DEFAULT_REMINDER,
 ) -> BookingOut:
     """With an Idempotency-Key, the first successful answer is replayed for 24 hours."""
     if key is None:
-        return await create_booking(conn, data, user=user, now=now, reminder_before=reminder_before)
+        return await create_booking(conn, data, user=user, now=now)
     await advisory_xact_lock(conn, LockSpace.IDEMPOTENCY, zlib.crc32(f"{user.id}:{key}".encode()))
     digest = _request_hash(data)
     which = {"user_id": user.id, "key": key}
@@ -377,7 +363,7 @@ async def create_booking_idempotent(
                 raise IdempotencyKeyReused()
             return BookingOut.model_validate(response)
         await conn.execute(_DROP_KEY, which)
-    out = await create_booking(conn, data, user=user, now=now, reminder_before=reminder_before)
+    out = await create_booking(conn, data, user=user, now=now)
     await conn.execute(_SAVE_KEY, {
         **which, "request_hash": digest, "status_code": 201,
         "response": out.model_dump(mode="json"), "created_at": now,

@@ -28,7 +28,7 @@ from app.config import Settings
 from app.db import Database, UTCDateTime, utcnow
 from app.notifications.mailer import Mailer, build_message, mailer_for
 from app.notifications.models import TO_SEND, MessageKind, MessageStatus, OutboxMessage
-from app.notifications.outbox import render_due
+from app.notifications.outbox import queue_due_reminders, render_due
 
 logger = logging.getLogger("app.outbox")
 
@@ -116,6 +116,7 @@ class OutboxDispatcher:
         self.mailer = mailer or mailer_for(settings)
         self.clock = clock
         self.batch_size = batch_size
+        self._swept: datetime | None = None  # when due reminders were last queued
 
     def backoff(self, attempts: int) -> timedelta:
         seconds = self.settings.outbox_backoff_seconds * 2 ** max(0, attempts - 1)
@@ -214,10 +215,23 @@ class OutboxDispatcher:
         """Send one claimed message and record its outcome."""
         await self._record([await self.deliver(item)])
 
+    async def queue_reminders(self) -> int:
+        """Queue the reminders that have fallen due since the last look, at most once per
+        poll interval (OUTBOX_POLL_SECONDS, the lateness a reminder may have)."""
+        now = self.clock()
+        every = timedelta(seconds=self.settings.outbox_poll_seconds)
+        if self._swept is not None and self._swept <= now < self._swept + every:
+            return 0
+        before = timedelta(hours=self.settings.reminder_hours)
+        queued = await queue_due_reminders(self.database, now=now, before=before)
+        self._swept = now
+        return queued
+
     async def run_once(self) -> int:
-        """Send what is due now, then record the batch's outcomes together (a crash in
-        between sends those messages again once their lease runs out: at least once).
-        Returns how many messages were attempted."""
+        """Queue the reminders now due, send what is due, then record the batch's
+        outcomes together (a crash in between sends those messages again once their lease
+        runs out: at least once). Returns how many messages were attempted."""
+        await self.queue_reminders()
         claimed = await self.claim()
         outcomes: list[Outcome] = []
         half_lease = self.settings.outbox_lease_seconds / 2

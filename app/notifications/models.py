@@ -20,13 +20,14 @@ class MessageStatus(enum.StrEnum):
     sending = "sending"  # claimed by a dispatcher until lease_until
     sent = "sent"
     failed = "failed"  # gave up after the maximum attempts; last_error says why
-    cancelled = "cancelled"  # no longer wanted (a reminder for a cancelled booking)
+    cancelled = "cancelled"  # no longer wanted (a reminder for a booking since cancelled)
 
 
 # The messages still to send: the predicate of the dispatcher's queue index, and of its
 # claim query. Spelled out rather than bound as parameters: a plan made for unknown values
 # (a prepared statement's generic plan) could not use the partial index.
 TO_SEND = text("status IN ('pending', 'sending')")
+REMINDER = text("kind = 'booking_reminder'")
 
 
 class OutboxMessage(Base):
@@ -42,6 +43,14 @@ class OutboxMessage(Base):
             "id",
             postgresql_where=TO_SEND,
             sqlite_where=TO_SEND,
+        ),
+        # One reminder per booking, however many dispatchers queue it (migration 0012).
+        Index(
+            "uq_outbox_messages_reminder",
+            "booking_id",
+            unique=True,
+            postgresql_where=REMINDER,
+            sqlite_where=REMINDER,
         ),
     )
 

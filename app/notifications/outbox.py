@@ -10,14 +10,15 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import insert, select, update
+from sqlalchemy import exists, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Principal, User
-from app.bookings.models import Booking, BookingRecord
-from app.db import Conn, Query, as_conn
+from app.bookings.models import Booking, BookingRecord, BookingStatus
+from app.db import Conn, Database, Query, as_conn
 from app.floor.models import RestaurantTable
-from app.notifications.models import MessageKind, MessageStatus, OutboxMessage
+from app.notifications.models import REMINDER, MessageKind, MessageStatus, OutboxMessage
 from app.venue import service as venue_service
 from app.venue.calendar import Venue
 
@@ -98,32 +99,59 @@ async def _queue(target: AsyncSession | Conn, messages: list[dict[str, Any]]) ->
 
 
 async def booking_confirmed(
-    target: AsyncSession | Conn,
-    booking: AnyBooking,
-    *,
-    guest: Guest,
-    now: datetime,
-    reminder_before: timedelta,
+    target: AsyncSession | Conn, booking: AnyBooking, *, guest: Guest, now: datetime
 ) -> None:
-    """Queue the confirmation now, and a reminder `reminder_before` the booking unless
-    that moment has already passed (a booking made inside the window gets none).
+    """Queue the confirmation, rendered when it is sent (render_due) from the booking as it
+    stands then; the single-statement booking on PostgreSQL (book_table) writes the same
+    row. The reminder is queued later, when it falls due (queue_due_reminders)."""
+    message = _message(MessageKind.booking_confirmed, booking, guest.email, due=now, now=now)
+    await _queue(target, [message])
 
-    Both are rendered when they are sent (render_due), from the booking as it stands
-    then; the single-statement booking on PostgreSQL (migration 0009) writes the same
-    rows."""
-    messages = [_message(MessageKind.booking_confirmed, booking, guest.email, due=now, now=now)]
-    remind_at = reminder_at(booking.starts_at, reminder_before, now)
-    if remind_at is not None:
-        messages.append(
-            _message(MessageKind.booking_reminder, booking, guest.email, due=remind_at, now=now)
+
+_REMINDER_ROW = (OutboxMessage.booking_id == Booking.id) & (
+    OutboxMessage.kind == MessageKind.booking_reminder
+)
+
+
+async def queue_due_reminders(database: Database, *, now: datetime, before: timedelta) -> int:
+    """Queue the reminder of every confirmed booking whose reminder time (`before` its
+    start) has come, unless it was booked after that time (it was just confirmed) or has
+    its reminder already. Reminders are rendered when sent, like confirmations. Returns how
+    many were queued.
+
+    Read first, outside the write lock: nearly always nothing is due. The unique index on
+    reminders (migration 0012) is what keeps one per booking when dispatchers race."""
+    if before <= timedelta(0):
+        return 0
+    async with database.reader() as session:
+        due = (
+            await session.execute(
+                select(Booking.id, Booking.starts_at, Booking.created_at, User.email)
+                .join(User, User.id == Booking.user_id)
+                .where(
+                    Booking.status == BookingStatus.confirmed,
+                    Booking.starts_at > now,
+                    Booking.starts_at <= now + before,
+                    ~exists().where(_REMINDER_ROW),
+                )
+            )
+        ).all()
+    rows = [
+        {"kind": MessageKind.booking_reminder, "booking_id": booking_id, "recipient": email,
+         "status": MessageStatus.pending, "attempts": 0, "next_attempt_at": starts_at - before,
+         "created_at": now}
+        for booking_id, starts_at, created_at, email in due
+        if created_at < starts_at - before
+    ]  # fmt: skip
+    if not rows:
+        return 0
+    async with database.writer() as session, session.begin():
+        dialect = sqlite if database.is_sqlite else postgresql
+        statement = dialect.insert(OutboxMessage).on_conflict_do_nothing(
+            index_elements=["booking_id"], index_where=REMINDER
         )
-    await _queue(target, messages)
-
-
-def reminder_at(starts_at: datetime, before: timedelta, now: datetime) -> datetime | None:
-    """When a booking's reminder is due, or None if it would be due already (or never)."""
-    remind_at = starts_at - before
-    return remind_at if before > timedelta(0) and remind_at > now else None
+        result = await session.execute(statement.returning(OutboxMessage.id), rows)
+        return len(result.all())
 
 
 async def booking_cancelled(
