@@ -250,8 +250,9 @@ async def book_at_once(
     conn: Conn, data: BookingCreate, *, user_id: int, now: datetime
 ) -> BookingOut | None:
     """PostgreSQL, a booking at least MAX_DURATION (and the lead time) ahead: check the
-    account, pick and lock the table, insert the booking and queue its e-mails in one
-    statement, its own transaction (book_table, migration 0009): one round trip.
+    account, pick and lock the table, insert the booking and queue its confirmation in
+    one statement, its own transaction (book_table, migrations 0009, 0011 and 0012): one
+    round trip.
 
     None whenever that does not simply succeed (a rule broken, an inactive account, no
     free table, a race lost to the exclusion constraint): nothing was written, and the

@@ -4,6 +4,7 @@ Claiming is a short transaction that marks rows `sending` with a lease (on Postg
 with FOR UPDATE SKIP LOCKED, so dispatchers never claim the same row; on SQLite the
 claim runs under the write lock, one dispatcher at a time). Sending happens outside any
 transaction, so a slow or dead SMTP server never holds a lock that bookings need.
+Reminders are queued by the dispatcher itself when they fall due (queue_reminders).
 Confirmations and reminders are queued without their text and rendered at the claim. A
 dispatcher that dies mid-send leaves rows whose lease runs out; they are claimed again.
 Failures retry with exponential backoff and, after the last attempt, stay `failed` with
