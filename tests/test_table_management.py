@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from httpx import AsyncClient
@@ -358,13 +359,18 @@ async def test_no_show_frees_the_table(
 
 
 async def test_walk_in_blocks_bookings_that_overlap_now(
-    client: AsyncClient, admin: Headers, staff: Headers, make_user: UserFactory
+    app: Any, client: AsyncClient, admin: Headers, staff: Headers, make_user: UserFactory
 ) -> None:
+    # the restaurant's clock reads 12:00 tomorrow, so "half an hour from now" is inside
+    # the day's service whatever the time of day the test runs
+    london = ZoneInfo("Europe/London")
+    tomorrow = datetime.now(london).date() + timedelta(days=1)
+    now = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 12, tzinfo=london)
+    app.state.clock = lambda: now
     await configure(client, admin, opening_hours=ALL_DAY, lead_minutes=0)
     await seat_walk_in(client, staff, 1, guests=2)
     _, guest = await make_user(Role.customer)
-    local = datetime.now(ZoneInfo("Europe/London")) + timedelta(minutes=30)
-    slot = local.replace(minute=(local.minute // 15) * 15, second=0, microsecond=0)
+    slot = now + timedelta(minutes=30)
     refused = await book(client, guest, slot.date(), slot.strftime("%H:%M"), 2, table_id=1)
     assert refused.status_code == 409, refused.text
     params = {"date": slot.date().isoformat(), "time": slot.strftime("%H:%M"), "party_size": 2}
