@@ -33,6 +33,7 @@ from app.db import Conn, CoreConn, NativeConn, Query
 from app.main import create_app
 from app.notifications import outbox
 from app.notifications.dispatcher import OutboxDispatcher, due_messages
+from app.notifications.mailer import SmtpMailer
 from app.notifications.models import MessageStatus, OutboxMessage
 from tests.booking_helpers import ALL_DAY, book, configure, next_weekday
 from tests.conftest import TEST_SECRET, TestDatabase, UserFactory, make_settings
@@ -49,6 +50,14 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.greetings = 0  # EHLOs: one per SMTP session
+
+    async def handle_EHLO(
+        self, _server: Any, session: Any, _envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        self.greetings += 1
+        return responses
 
     async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.content, policy=default_policy)
@@ -430,8 +439,12 @@ async def test_no_reminder_for_a_booking_made_inside_the_window(
     _, staff = await make_user(Role.staff)  # staff may book inside the lead time
     _, admin = await make_user(Role.admin)
     await configure(client, admin, opening_hours=ALL_DAY)
-    local = (clock.now + timedelta(hours=3)).astimezone(ZoneInfo("Europe/London"))
-    slot = local.replace(minute=local.minute // 15 * 15, second=0, microsecond=0)
+    # tomorrow at 12:00 in the restaurant, so the slot 3 hours on is open whatever the
+    # time of day the test runs
+    london = ZoneInfo("Europe/London")
+    tomorrow = datetime.now(london).date() + timedelta(days=1)
+    clock.now = datetime(tomorrow.year, tomorrow.month, tomorrow.day, 12, tzinfo=london)
+    slot = (clock.now + timedelta(hours=3)).astimezone(london)
     made = await book(client, staff, slot.date(), slot.strftime("%H:%M"), 2)
     assert made.status_code == 201, made.text
     sender = dispatcher(db, settings, clock)
@@ -440,6 +453,52 @@ async def test_no_reminder_for_a_booking_made_inside_the_window(
     assert await sender.run_once() == 0
     assert [r.kind.value for r in await outbox_rows(db)] == ["booking_confirmed"]
     assert len(smtp.inbox.messages) == 1
+
+
+async def test_a_round_of_messages_goes_over_one_smtp_session(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    _, headers = await make_user(Role.customer)
+    day = next_weekday(4)
+    for at in ("12:00", "13:00", "14:00", "15:00", "16:00"):
+        assert (await book(client, headers, day, at, 2)).status_code == 201
+    assert await dispatcher(db, settings, clock).run_once() == 5
+    assert len(smtp.inbox.messages) == 5
+    assert smtp.inbox.greetings == 1
+
+
+async def test_a_session_dropped_between_rounds_is_replaced_and_nothing_is_lost(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    """A full batch keeps the session open for the next round; when the mail server has
+    dropped it meanwhile, the next message goes over a new one. An emptied queue closes
+    the session."""
+    _, headers = await make_user(Role.customer)
+    day = next_weekday(4)
+    for at in ("12:00", "13:00", "14:00"):
+        assert (await book(client, headers, day, at, 2)).status_code == 201
+    sender = dispatcher(db, settings, clock, batch_size=2)
+    assert await sender.run_once() == 2
+    assert isinstance(sender.mailer, SmtpMailer) and sender.mailer.connected
+    smtp.stop()  # the server goes away, and with it the session
+    smtp.start()
+    assert await sender.run_once() == 1
+    assert len(smtp.inbox.messages) == 3
+    assert len({m["X-Outbox-ID"] for m in smtp.inbox.messages}) == 3
+    assert smtp.inbox.greetings == 2
+    assert not sender.mailer.connected
+    rows = [r for r in await outbox_rows(db) if r.kind.value == "booking_confirmed"]
+    assert [(r.status, r.attempts) for r in rows] == [(MessageStatus.sent, 1)] * 3
 
 
 async def test_smtp_down_retries_then_succeeds_and_bookings_are_unaffected(
@@ -568,6 +627,9 @@ async def test_a_late_outcome_from_an_expired_lease_changes_nothing(
     class Failing:
         async def send(self, _message: EmailMessage) -> None:
             raise ConnectionError("smtp went away")
+
+        async def close(self) -> None:
+            pass
 
     _, headers = await make_user(Role.customer)
     await book(client, headers, next_weekday(4), "19:00", 2)
@@ -747,6 +809,9 @@ async def test_a_slow_batch_records_what_it_sent_before_the_leases_run_out(
             rows = await outbox_rows(db)
             seen.append(sorted(r.status.value for r in rows if r.kind.value == "booking_confirmed"))
             await asyncio.sleep(0.15)
+
+        async def close(self) -> None:
+            pass
 
     slow = settings.model_copy(update={"outbox_lease_seconds": 0.2})
     assert await dispatcher(db, slow, clock, mailer=Slow()).run_once() == 3

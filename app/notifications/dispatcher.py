@@ -244,21 +244,26 @@ class OutboxDispatcher:
                 outcomes, record_by = [], time.monotonic() + half_lease
         if outcomes:
             await self._record(outcomes)
+        if len(claimed) < self.batch_size:  # the queue is empty: let the mail server go
+            await self.mailer.close()
         return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set: send what is due, then wait for the next poll."""
         logger.info("outbox dispatcher started")
-        while not stop.is_set():
-            try:
-                busy = await self.run_once()
-            except Exception:
-                logger.exception("outbox dispatcher round failed")
-                busy = 0
-            if busy:
-                continue
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self.settings.outbox_poll_seconds)
-            except TimeoutError:
-                pass
+        try:
+            while not stop.is_set():
+                try:
+                    busy = await self.run_once()
+                except Exception:
+                    logger.exception("outbox dispatcher round failed")
+                    busy = 0
+                if busy:
+                    continue
+                try:
+                    await asyncio.wait_for(stop.wait(), self.settings.outbox_poll_seconds)
+                except TimeoutError:
+                    pass
+        finally:
+            await self.mailer.close()
         logger.info("outbox dispatcher stopped")

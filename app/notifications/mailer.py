@@ -23,6 +23,9 @@ logger = logging.getLogger("app.mail")
 class Mailer(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
 
+    async def close(self) -> None:
+        """Let go of any connection kept between sends."""
+
 
 class _Headers(HeaderRegistry):
     """The standard registry builds a new class for every header of every message, and
@@ -76,20 +79,70 @@ def build_message(
 
 
 class SmtpMailer:
+    """Sends over one SMTP connection kept open between messages (the dispatcher closes
+    it when its queue is empty), instead of a connection, greeting, STARTTLS handshake
+    and login for every message. A connection the server has dropped is replaced once;
+    any other failure drops it, so the next message starts afresh."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._client: aiosmtplib.SMTP | None = None
+        self._hostname: str | None = None  # given in EHLO: looked up once, not per connection
 
-    async def send(self, message: EmailMessage) -> None:
+    async def _connect(self) -> aiosmtplib.SMTP:
+        self._drop()  # a session the server closed, if any
         s = self.settings
-        await aiosmtplib.send(
-            message,
+        if self._hostname is None:
+            self._hostname = await asyncio.to_thread(socket.getfqdn)
+        client = aiosmtplib.SMTP(
             hostname=s.smtp_host,
             port=s.smtp_port,
             username=s.smtp_username or None,
             password=s.smtp_password or None,
             start_tls=s.smtp_starttls,
             timeout=s.smtp_timeout_seconds,
+            local_hostname=self._hostname,
         )
+        await client.connect()
+        self._client = client
+        return client
+
+    @property
+    def connected(self) -> bool:
+        """Whether a session is kept open."""
+        return self._client is not None and self._client.is_connected
+
+    async def send(self, message: EmailMessage) -> None:
+        client = self._client
+        if client is not None and client.is_connected:
+            try:
+                await client.send_message(message)
+                return
+            except aiosmtplib.SMTPServerDisconnected:  # dropped while idle: reconnect once
+                self._drop()
+            except BaseException:  # in an unknown state: not to be reused
+                self._drop()
+                raise
+        client = await self._connect()
+        try:
+            await client.send_message(message)
+        except BaseException:
+            self._drop()
+            raise
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None or not client.is_connected:
+            return
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()  # the server is gone already: just drop the socket
 
 
 class LogMailer:
@@ -98,6 +151,9 @@ class LogMailer:
 
     def __init__(self, settings: Settings) -> None:
         self.folder = Path(settings.mail_output_dir) if settings.mail_output_dir else None
+
+    async def close(self) -> None:
+        return None
 
     async def send(self, message: EmailMessage) -> None:
         if logger.isEnabledFor(logging.INFO):
