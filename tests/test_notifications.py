@@ -501,6 +501,42 @@ async def test_a_session_dropped_between_rounds_is_replaced_and_nothing_is_lost(
     assert [(r.status, r.attempts) for r in rows] == [(MessageStatus.sent, 1)] * 3
 
 
+async def test_a_server_that_ends_sessions_after_each_message_still_gets_them_all(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+) -> None:
+    """Mail servers cap the messages per session and answer the next with 421: that
+    message goes over a new session at once, not after a retry's backoff."""
+
+    class OnePerSession(Inbox):
+        async def handle_MAIL(
+            self, _server: Any, session: Any, envelope: Any, address: str, options: list[str]
+        ) -> str:
+            if getattr(session, "mails", 0):
+                return "421 Too many messages in this session"
+            session.mails = 1
+            envelope.mail_from = address
+            envelope.mail_options.extend(options)
+            return "250 OK"
+
+    smtp.stop()
+    smtp.inbox = OnePerSession()
+    smtp.start()
+    _, headers = await make_user(Role.customer)
+    day = next_weekday(4)
+    for at in ("12:00", "13:00", "14:00"):
+        assert (await book(client, headers, day, at, 2)).status_code == 201
+    assert await dispatcher(db, settings, clock).run_once() == 3
+    assert len(smtp.inbox.messages) == 3
+    assert smtp.inbox.greetings == 3
+    rows = [r for r in await outbox_rows(db) if r.kind.value == "booking_confirmed"]
+    assert [(r.status, r.attempts) for r in rows] == [(MessageStatus.sent, 1)] * 3
+
+
 async def test_smtp_down_retries_then_succeeds_and_bookings_are_unaffected(
     client: httpx.AsyncClient,
     db: TestDatabase,

@@ -78,11 +78,19 @@ def build_message(
     return message
 
 
+def _session_ended(exc: BaseException) -> bool:
+    """The server ended the session rather than refused the message."""
+    if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
+        return True
+    return isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code == 421
+
+
 class SmtpMailer:
     """Sends over one SMTP connection kept open between messages (the dispatcher closes
     it when its queue is empty), instead of a connection, greeting, STARTTLS handshake
-    and login for every message. A connection the server has dropped is replaced once;
-    any other failure drops it, so the next message starts afresh."""
+    and login for every message. A session the server has ended (dropped while idle, or
+    closed with 421, as servers do after so many messages) is replaced once for the
+    message at hand; any other failure drops it, so the next message starts afresh."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -118,11 +126,10 @@ class SmtpMailer:
             try:
                 await client.send_message(message)
                 return
-            except aiosmtplib.SMTPServerDisconnected:  # dropped while idle: reconnect once
+            except BaseException as exc:  # in an unknown state: not to be reused
                 self._drop()
-            except BaseException:  # in an unknown state: not to be reused
-                self._drop()
-                raise
+                if not _session_ended(exc):
+                    raise
         client = await self._connect()
         try:
             await client.send_message(message)
