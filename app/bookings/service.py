@@ -251,7 +251,7 @@ async def book_at_once(
 ) -> BookingOut | None:
     """PostgreSQL, a booking at least MAX_DURATION (and the lead time) ahead: check the
     account, pick and lock the table, insert the booking and queue its confirmation in
-    one statement, its own transaction (book_table, migrations 0009, 0011 and 0012): one
+    one statement, its own transaction (book_table, migrations 0009 and 0011): one
     round trip.
 
     None whenever that does not simply succeed (a rule broken, an inactive account, no

@@ -44,7 +44,7 @@ class OutboxMessage(Base):
             postgresql_where=TO_SEND,
             sqlite_where=TO_SEND,
         ),
-        # One reminder per booking, however many dispatchers queue it (migration 0012).
+        # One reminder per booking, however many dispatchers queue it (migration 0011).
         Index(
             "uq_outbox_messages_reminder",
             "booking_id",

@@ -120,7 +120,7 @@ async def queue_due_reminders(database: Database, *, now: datetime, before: time
     many were queued.
 
     Read first, outside the write lock: nearly always nothing is due. The unique index on
-    reminders (migration 0012) is what keeps one per booking when dispatchers race."""
+    reminders (migration 0011) is what keeps one per booking when dispatchers race."""
     if before <= timedelta(0):
         return 0
     async with database.reader() as session:
