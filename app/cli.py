@@ -106,6 +106,7 @@ def _cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
 
     from app import housekeeping
     from app.notifications.dispatcher import OutboxDispatcher
+    from app.notifications.pacing import CpuPacer
     from app.observability import configure_logging
 
     configure_logging(settings.log_level)
@@ -122,8 +123,10 @@ def _cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
+            pacer = CpuPacer(settings.outbox_cpu_share)
             await asyncio.gather(
-                OutboxDispatcher(database, settings).run(stop), housekeeping.run(database, stop)
+                OutboxDispatcher(database, settings, pacer=pacer).run(stop),
+                housekeeping.run(database, stop),
             )
         finally:
             await database.dispose()

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_backoff_seconds: float = Field(default=30, gt=0)
     outbox_lease_seconds: float = Field(default=300, gt=0)
+    # `restaurant worker`, while the rest of the machine leaves less than a core idle,
+    # spends at most this share of a core on sending (app/notifications/pacing.py).
+    outbox_cpu_share: float = Field(default=0.1, gt=0, le=1)
     # `restaurant worker` lowers its own CPU priority by this much (os.nice): e-mails are
     # background work, and under a burst the guests' requests go first.
     worker_nice: int = Field(default=10, ge=0, le=19)

@@ -35,6 +35,7 @@ from app.notifications import outbox
 from app.notifications.dispatcher import OutboxDispatcher, due_messages
 from app.notifications.mailer import SmtpMailer
 from app.notifications.models import MessageStatus, OutboxMessage
+from app.notifications.pacing import CpuPacer
 from tests.booking_helpers import ALL_DAY, book, configure, next_weekday
 from tests.conftest import TEST_SECRET, TestDatabase, UserFactory, make_settings
 
@@ -729,6 +730,58 @@ async def test_in_process_dispatcher_delivers_and_stops_cleanly(
                     break
                 await asyncio.sleep(0.05)
     assert [s.split(":")[0] for s in smtp.inbox.subjects()] == ["Booking confirmed"]
+
+
+class RecordingPacer(CpuPacer):
+    def __init__(self, share: float, others: float) -> None:
+        # The machine's other processes keep `others` of 2 cores busy; this process's
+        # own CPU time and the clock are real.
+        start = time.monotonic()
+        super().__init__(
+            share,
+            cores=2,
+            machine_busy=lambda: (time.monotonic() - start) * others + time.process_time(),
+            window=0.0,
+        )
+        self.rests: list[float] = []
+
+    def rest(self) -> float:
+        self.rests.append(super().rest())
+        return self.rests[-1]
+
+
+@pytest.mark.parametrize("others", [1.9, 0.2])
+async def test_the_worker_rests_between_batches_only_while_the_machine_is_busy(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    make_user: UserFactory,
+    others: float,
+) -> None:
+    _, headers = await make_user(Role.customer)
+    day = next_weekday(4)
+    for at in ("12:00", "12:30", "13:00", "13:30", "14:00", "18:00"):
+        assert (await book(client, headers, day, at, 2)).status_code == 201
+    pacer = RecordingPacer(0.05, others)
+    worker = dispatcher(db, settings, clock, batch_size=2, pacer=pacer)
+    stop = asyncio.Event()
+    started = time.monotonic()
+    running = asyncio.create_task(worker.run(stop))
+    for _ in range(200):
+        if len(smtp.inbox.messages) == 6:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await running
+    assert len(smtp.inbox.messages) == 6
+    assert len(pacer.rests) == 3  # after each batch of two
+    if others > 1:  # busy: 19 times each batch's own CPU time at a share of 1/20
+        assert all(rest > 0 for rest in pacer.rests)
+        assert time.monotonic() - started >= sum(pacer.rests[:2])
+    else:
+        assert pacer.rests == [0, 0, 0]
 
 
 async def test_without_smtp_host_messages_go_to_the_log_and_folder(

@@ -30,8 +30,17 @@ from app.db import Database, UTCDateTime, utcnow
 from app.notifications.mailer import Mailer, build_message, mailer_for
 from app.notifications.models import TO_SEND, MessageKind, MessageStatus, OutboxMessage
 from app.notifications.outbox import queue_due_reminders, render_due
+from app.notifications.pacing import CpuPacer
 
 logger = logging.getLogger("app.outbox")
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less if `stop` is set meanwhile."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
 
 
 def _recording(status: MessageStatus, **values: Any) -> Update:
@@ -111,12 +120,14 @@ class OutboxDispatcher:
         mailer: Mailer | None = None,
         clock: Callable[[], datetime] = utcnow,
         batch_size: int = 20,
+        pacer: CpuPacer | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
         self.mailer = mailer or mailer_for(settings)
         self.clock = clock
         self.batch_size = batch_size
+        self.pacer = pacer
         self._swept: datetime | None = None  # when due reminders were last queued
 
     def backoff(self, attempts: int) -> timedelta:
@@ -253,17 +264,18 @@ class OutboxDispatcher:
         logger.info("outbox dispatcher started")
         try:
             while not stop.is_set():
+                if self.pacer:
+                    self.pacer.started()
                 try:
                     busy = await self.run_once()
                 except Exception:
                     logger.exception("outbox dispatcher round failed")
                     busy = 0
                 if busy:
+                    if self.pacer and (rest := self.pacer.rest()):
+                        await _wait(stop, rest)
                     continue
-                try:
-                    await asyncio.wait_for(stop.wait(), self.settings.outbox_poll_seconds)
-                except TimeoutError:
-                    pass
+                await _wait(stop, self.settings.outbox_poll_seconds)
         finally:
             await self.mailer.close()
         logger.info("outbox dispatcher stopped")
