@@ -3,10 +3,11 @@
 `restaurant worker` runs beside the web server and PostgreSQL on the same cores (see
 docker-compose.yml). A burst of bookings queues a burst of confirmations, and a worker
 sending them flat out takes a core's worth of CPU from the requests that queued them.
-Lowering its priority does not stop that on Linux: autogroup scheduling weighs process
-groups rather than processes, and the worker simply runs on the other core, where the
-database backends the web server waits for would have run (measured with the bench:
-at nice 10, and even as SCHED_IDLE, the worker still took 0.4 to 0.5 of a core).
+Lowering its priority did not stop that (measured with the bench: at nice 10, and even
+as SCHED_IDLE, the worker still took 0.4 to 0.5 of a core). A priority only ranks a
+process against the others of its own process group on the same core, and the worker,
+on the other core, took time that the database backends the web server waits for could
+have had.
 
 So the worker paces itself, as PostgreSQL's autovacuum does with its cost delay: while
 the rest of the machine leaves less than a core idle, it rests after each batch long
