@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -98,6 +99,7 @@ def test_a_share_outside_zero_to_one_is_refused(share: float) -> None:
         CpuPacer(share)
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="/proc/stat is Linux's")
 def test_reads_the_machines_busy_time_on_linux() -> None:
     first = machine_busy_seconds()
     assert first is not None and first > 0
