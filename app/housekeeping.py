@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete
 
 from app.auth.models import RefreshToken
+from app.background import pause
 from app.bookings.models import IdempotencyKey
 from app.db import Database, utcnow
 from app.kitchen.models import KitchenEvent
@@ -54,7 +55,4 @@ async def run(
                 logger.info("purged old rows", extra={"fields": counts})
         except Exception:
             logger.exception("housekeeping round failed")
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=every)
-        except TimeoutError:
-            pass
+        await pause(stop, every)

@@ -41,6 +41,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as Time
 from typing import TYPE_CHECKING, Any
 
+from app.background import pause
 from app.venue.calendar import MAX_DURATION, Venue
 
 if TYPE_CHECKING:
@@ -253,10 +254,7 @@ class DayCacheListener:
             finally:
                 self.started.set()  # _listen has closed the cache
             if not stop.is_set():
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=self.retry_seconds)
-                except TimeoutError:
-                    pass
+                await pause(stop, self.retry_seconds)
 
     async def _listen(self, stop: asyncio.Event) -> None:
         connection = await self.connect()

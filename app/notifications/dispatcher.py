@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Select, String, Update, bindparam, or_, select, update
 
+from app.background import pause
 from app.bookings.models import Booking, BookingStatus
 from app.config import Settings
 from app.db import Database, UTCDateTime, utcnow
@@ -33,14 +34,6 @@ from app.notifications.outbox import queue_due_reminders, render_due
 from app.notifications.pacing import CpuPacer
 
 logger = logging.getLogger("app.outbox")
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    """Sleep `seconds`, or less if `stop` is set meanwhile."""
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass
 
 
 def _recording(status: MessageStatus, **values: Any) -> Update:
@@ -273,9 +266,9 @@ class OutboxDispatcher:
                     busy = 0
                 if busy:
                     if self.pacer and (rest := self.pacer.rest()):
-                        await _wait(stop, rest)
+                        await pause(stop, rest)
                     continue
-                await _wait(stop, self.settings.outbox_poll_seconds)
+                await pause(stop, self.settings.outbox_poll_seconds)
         finally:
             await self.mailer.close()
         logger.info("outbox dispatcher stopped")
