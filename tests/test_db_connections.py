@@ -10,12 +10,14 @@ import httpx
 import pytest
 from sqlalchemy import bindparam, event, func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app import db as db_module
 from app.db import Database, NativeConn, Query
 from app.floor.models import RestaurantTable, TableState
 from app.main import create_app
-from tests.conftest import TestDatabase, make_settings
+from tests.booking_helpers import next_weekday
+from tests.conftest import TestDatabase, UserFactory, make_settings
 
 _TABLES = RestaurantTable.metadata.tables["tables"]
 _COUNT = Query(select(func.count()).select_from(_TABLES))
@@ -249,5 +251,92 @@ async def test_no_free_connection_within_the_pool_timeout_is_503_busy(db: TestDa
             assert busy.headers["retry-after"] == "1"
             assert "QueuePool" not in busy.text and "sqlalche" not in busy.text
             assert (await client.post("/users/login", json=login)).status_code == 401
+    finally:
+        await app.state.db.dispose()
+
+
+@pytest.mark.postgres_only
+async def test_requests_waiting_for_a_connection_get_one_in_the_order_they_asked(
+    db: TestDatabase,
+) -> None:
+    """With every connection in use, a connection given back goes to the request that
+    has waited longest. One that asks just then (its turn on the event loop came before
+    the first waiter's) queues behind the waiting ones instead of taking it: SQLAlchemy's
+    pool alone would hand it to that newcomer."""
+    database = Database.from_url(db.url, pool_size=1, max_overflow=0, pool_timeout=5)
+    served: list[str] = []
+
+    async def request(name: str) -> None:
+        async with database.connect(write=False) as conn:
+            served.append(name)
+            await conn.fetchval(_COUNT)
+
+    try:
+        holder = database.connect(write=False)
+        await holder.__aenter__()
+        waiting = []
+        for n in range(3):
+            waiting.append(asyncio.create_task(request(f"waiting {n}")))
+            await asyncio.sleep(0.02)  # it asks, and waits
+        late = asyncio.create_task(request("late"))  # its first step runs next
+        await holder.__aexit__(None, None, None)  # gives the connection back, no await
+        await asyncio.wait_for(asyncio.gather(*waiting, late), 10)
+        assert served == ["waiting 0", "waiting 1", "waiting 2", "late"]
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.postgres_only
+async def test_waiting_past_the_pool_timeout_or_being_cancelled_gives_the_place_up(
+    db: TestDatabase,
+) -> None:
+    """A request that waits longer than DB_POOL_TIMEOUT gets the pool's TimeoutError (503
+    busy); one cancelled while it waits (its client went away) or failing while it holds
+    the connection leaves no place taken: afterwards the one connection is free at once."""
+    database = Database.from_url(db.url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    try:
+        async with database.connect(write=False):
+            with pytest.raises(PoolTimeoutError):
+                async with database.connect(write=False):
+                    pytest.fail("a connection was handed out twice")
+            gone = asyncio.create_task(_count(database))
+            await asyncio.sleep(0.05)
+            gone.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await gone
+        for write in (False, True):
+            with pytest.raises(RuntimeError):
+                async with database.connect(write=write):
+                    raise RuntimeError("the request failed")
+        for _ in range(3):  # each would time out (0.2 s) if a place had been kept
+            assert await asyncio.wait_for(_count(database), 0.15) >= 0
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.postgres_only
+async def test_a_booking_finding_no_connection_within_the_pool_timeout_is_503_busy(
+    db: TestDatabase, make_user: UserFactory
+) -> None:
+    """POST /bookings (a hot path, on its own connections) waits its turn like any request:
+    past DB_POOL_TIMEOUT it is 503 busy and books nothing; once a connection is free the
+    same booking is made."""
+    app = create_app(make_settings(db.url, db_pool_size=1, db_pool_timeout=0.2))
+    _, headers = await make_user()
+    body = {"date": next_weekday(4, at_least_days=3).isoformat(), "time": "19:00",
+            "party_size": 4}  # fmt: skip
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                async with app.state.db.connect(write=False):  # the only connection
+                    busy = await client.post("/bookings", json=body, headers=headers)
+                assert busy.status_code == 503
+                assert busy.json() == {"detail": "The service is busy; try again shortly"}
+                assert busy.headers["retry-after"] == "1"
+                listed = await client.get("/bookings", headers=headers)
+                assert listed.json()["total"] == 0
+                booked = await client.post("/bookings", json=body, headers=headers)
+                assert booked.status_code == 201, booked.text
     finally:
         await app.state.db.dispose()
