@@ -233,7 +233,7 @@ class Database:
         cls,
         url: str,
         *,
-        pool_size: int = 20,
+        pool_size: int = 10,
         max_overflow: int = 0,
         pool_timeout: float = 10.0,
         wait_for_flush: bool = True,
