@@ -14,12 +14,7 @@ from typing import Any, cast
 from fastapi import Request
 from sqlalchemy import Date, DateTime, Integer, MetaData, bindparam, event, func, literal, select
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import (
-    DBAPIError,
-    DisconnectionError,
-    IntegrityError,
-    OperationalError,
-)
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
