@@ -133,6 +133,18 @@ async def outbox_rows(db: TestDatabase) -> list[OutboxMessage]:
         return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
+async def confirmations(db: TestDatabase) -> list[OutboxMessage]:
+    return [r for r in await outbox_rows(db) if r.kind.value == "booking_confirmed"]
+
+
+async def book_times(client: httpx.AsyncClient, make_user: UserFactory, *times: str) -> None:
+    """A new guest books a table for two at each of `times` next Friday."""
+    _, headers = await make_user(Role.customer)
+    day = next_weekday(4)
+    for at in times:
+        assert (await book(client, headers, day, at, 2)).status_code == 201
+
+
 async def test_booking_sends_exactly_one_confirmation(
     client: httpx.AsyncClient,
     db: TestDatabase,
@@ -464,10 +476,7 @@ async def test_a_round_of_messages_goes_over_one_smtp_session(
     clock: Clock,
     make_user: UserFactory,
 ) -> None:
-    _, headers = await make_user(Role.customer)
-    day = next_weekday(4)
-    for at in ("12:00", "13:00", "14:00", "15:00", "16:00"):
-        assert (await book(client, headers, day, at, 2)).status_code == 201
+    await book_times(client, make_user, "12:00", "13:00", "14:00", "15:00", "16:00")
     assert await dispatcher(db, settings, clock).run_once() == 5
     assert len(smtp.inbox.messages) == 5
     assert smtp.inbox.greetings == 1
@@ -484,10 +493,7 @@ async def test_a_session_dropped_between_rounds_is_replaced_and_nothing_is_lost(
     """A full batch keeps the session open for the next round; when the mail server has
     dropped it meanwhile, the next message goes over a new one. An emptied queue closes
     the session."""
-    _, headers = await make_user(Role.customer)
-    day = next_weekday(4)
-    for at in ("12:00", "13:00", "14:00"):
-        assert (await book(client, headers, day, at, 2)).status_code == 201
+    await book_times(client, make_user, "12:00", "13:00", "14:00")
     sender = dispatcher(db, settings, clock, batch_size=2)
     assert await sender.run_once() == 2
     assert isinstance(sender.mailer, SmtpMailer) and sender.mailer.connected
@@ -498,7 +504,7 @@ async def test_a_session_dropped_between_rounds_is_replaced_and_nothing_is_lost(
     assert len({m["X-Outbox-ID"] for m in smtp.inbox.messages}) == 3
     assert smtp.inbox.greetings == 2
     assert not sender.mailer.connected
-    rows = [r for r in await outbox_rows(db) if r.kind.value == "booking_confirmed"]
+    rows = await confirmations(db)
     assert [(r.status, r.attempts) for r in rows] == [(MessageStatus.sent, 1)] * 3
 
 
@@ -527,14 +533,11 @@ async def test_a_server_that_ends_sessions_after_each_message_still_gets_them_al
     smtp.stop()
     smtp.inbox = OnePerSession()
     smtp.start()
-    _, headers = await make_user(Role.customer)
-    day = next_weekday(4)
-    for at in ("12:00", "13:00", "14:00"):
-        assert (await book(client, headers, day, at, 2)).status_code == 201
+    await book_times(client, make_user, "12:00", "13:00", "14:00")
     assert await dispatcher(db, settings, clock).run_once() == 3
     assert len(smtp.inbox.messages) == 3
     assert smtp.inbox.greetings == 3
-    rows = [r for r in await outbox_rows(db) if r.kind.value == "booking_confirmed"]
+    rows = await confirmations(db)
     assert [(r.status, r.attempts) for r in rows] == [(MessageStatus.sent, 1)] * 3
 
 
@@ -547,13 +550,10 @@ async def test_smtp_down_retries_then_succeeds_and_bookings_are_unaffected(
     make_user: UserFactory,
 ) -> None:
     smtp.stop()
-    _, headers = await make_user(Role.customer)
-    day = next_weekday(4)
-    for at in ("12:00", "13:00"):
-        assert (await book(client, headers, day, at, 2)).status_code == 201
+    await book_times(client, make_user, "12:00", "13:00")
     sender = dispatcher(db, settings, clock)
     assert await sender.run_once() == 2
-    rows = [r for r in await outbox_rows(db) if r.kind.value == "booking_confirmed"]
+    rows = await confirmations(db)
     assert all(r.status == MessageStatus.pending and r.attempts == 1 for r in rows)
     assert all(r.last_error for r in rows)
     assert await sender.run_once() == 0  # backing off: nothing due yet
@@ -562,7 +562,7 @@ async def test_smtp_down_retries_then_succeeds_and_bookings_are_unaffected(
     clock.now += timedelta(seconds=61)
     assert await sender.run_once() == 2
     assert len(smtp.inbox.messages) == 2
-    rows = [r for r in await outbox_rows(db) if r.kind.value == "booking_confirmed"]
+    rows = await confirmations(db)
     assert all(r.status == MessageStatus.sent and r.attempts == 2 for r in rows)
 
 
@@ -675,7 +675,7 @@ async def test_a_late_outcome_from_an_expired_lease_changes_nothing(
     clock.now += timedelta(seconds=settings.outbox_lease_seconds + 1)
     assert await dispatcher(db, settings, clock).run_once() == 1  # taken over and sent
     await slow.send(item)  # fails, too late
-    [row] = [r for r in await outbox_rows(db) if r.kind.value == "booking_confirmed"]
+    [row] = await confirmations(db)
     assert (row.status, row.attempts, row.last_error) == (MessageStatus.sent, 2, None)
     assert len(smtp.inbox.messages) == 1
 
@@ -760,10 +760,7 @@ async def test_the_worker_rests_between_batches_only_while_the_machine_is_busy(
     make_user: UserFactory,
     others: float,
 ) -> None:
-    _, headers = await make_user(Role.customer)
-    day = next_weekday(4)
-    for at in ("12:00", "12:30", "13:00", "13:30", "14:00", "18:00"):
-        assert (await book(client, headers, day, at, 2)).status_code == 201
+    await book_times(client, make_user, "12:00", "12:30", "13:00", "13:30", "14:00", "18:00")
     pacer = RecordingPacer(0.25, others)
     worker = dispatcher(db, settings, clock, batch_size=2, pacer=pacer)
     stop = asyncio.Event()
@@ -887,10 +884,7 @@ async def test_a_slow_batch_records_what_it_sent_before_the_leases_run_out(
 ) -> None:
     """Outcomes are recorded once per batch, but a batch slowed down by its mail server
     records what it has sent whenever half the lease has gone by."""
-    _, headers = await make_user(Role.customer)
-    day = next_weekday(4)
-    for at in ("12:00", "13:00", "14:00"):
-        assert (await book(client, headers, day, at, 2)).status_code == 201
+    await book_times(client, make_user, "12:00", "13:00", "14:00")
     seen: list[list[str]] = []
 
     class Slow:
@@ -909,7 +903,7 @@ async def test_a_slow_batch_records_what_it_sent_before_the_leases_run_out(
         ["sending", "sending", "sent"],
         ["sending", "sent", "sent"],
     ]
-    rows = [r for r in await outbox_rows(db) if r.kind.value == "booking_confirmed"]
+    rows = await confirmations(db)
     assert [r.status for r in rows] == [MessageStatus.sent] * 3
 
 
