@@ -31,15 +31,47 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
+    """Set SQLite's foreign-key enforcement on the driver connection itself (SQLAlchemy
+    would begin a transaction for its own execute, and inside one the pragma does
+    nothing), and make sure it took."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+        cursor.execute("PRAGMA foreign_keys")
+        if bool(cursor.fetchone()[0]) != on:
+            raise RuntimeError("SQLite migrations must start outside a transaction")
+    finally:
+        cursor.close()
+
+
 def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
+        # Our SQLite connections leave transactions to SQLAlchemy (app.db), so DDL runs
+        # in them too: all the migrations of a run commit together, or none does.
+        transactional_ddl=True,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    if not sqlite:
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    # SQLite changes a table by rebuilding it (batch mode), and dropping the old copy of a
+    # table others refer to would fire their ON DELETE actions. SQLite's own procedure for
+    # such changes: foreign keys off, and checked before the transaction commits.
+    _sqlite_foreign_keys(connection, on=False)
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+    finally:
+        _sqlite_foreign_keys(connection, on=True)
 
 
 async def run_migrations_online() -> None:

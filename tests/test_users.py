@@ -4,6 +4,7 @@ import pytest
 from httpx import AsyncClient
 
 from app.auth.models import Role
+from tests.booking_helpers import book, next_weekday
 from tests.conftest import UserFactory
 
 ADMIN_ROUTES = [
@@ -90,3 +91,32 @@ async def test_delete_user(client: AsyncClient, make_user: UserFactory) -> None:
     assert (await client.delete(f"/users/{user.id}", headers=admin)).status_code == 204
     assert (await client.get(f"/users/{user.id}", headers=admin)).status_code == 404
     assert (await client.get("/users/me", headers=user_headers)).status_code == 401
+
+
+async def test_deleted_users_token_does_not_sign_in_the_next_user(
+    client: AsyncClient, make_user: UserFactory
+) -> None:
+    """Tokens name their user by id: the newest user deleted, the next one to register
+    must not get that id (SQLite would hand it out again without AUTOINCREMENT)."""
+    _, admin = await make_user(Role.admin)
+
+    async def register(email: str) -> tuple[int, dict[str, str]]:
+        body = {"email": email, "password": "correct-horse-9", "name": "Guest"}
+        response = await client.post("/auth/register", json=body)
+        assert response.status_code == 201, response.text
+        login = await client.post("/users/login", json=body)
+        assert login.status_code == 200, login.text
+        return response.json()["id"], {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    gone_id, gone = await register("gone@example.com")
+    assert (await client.delete(f"/users/{gone_id}", headers=admin)).status_code == 204
+    new_id, new = await register("newcomer@example.com")
+
+    assert new_id > gone_id
+    assert (await client.get("/users/me", headers=gone)).status_code == 401
+    refused = await book(client, gone, next_weekday(4), "19:00", 2)
+    assert refused.status_code == 401, refused.text
+    me = await client.get("/users/me", headers=new)
+    assert me.status_code == 200 and me.json()["email"] == "newcomer@example.com"
+    listed = await client.get("/bookings", headers=new)
+    assert listed.status_code == 200 and listed.json()["items"] == []

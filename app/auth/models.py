@@ -22,6 +22,9 @@ STAFF_ROLES = frozenset({Role.staff, Role.admin})
 
 class User(Base):
     __tablename__ = "users"
+    # Tokens name their user by id: SQLite must never give a deleted user's id to a new
+    # one (migration 0012); PostgreSQL's sequence never does.
+    __table_args__ = {"sqlite_autoincrement": True}
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased (schemas normalise it), so the unique constraint is case-insensitive.
     email: Mapped[str] = mapped_column(String(320), unique=True)
