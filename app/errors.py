@@ -10,7 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -139,6 +139,15 @@ async def _dbapi_error(request: Request, exc: Exception) -> JSONResponse:
     return _json(500, {"detail": "Internal server error"})
 
 
+async def _statement_error(request: Request, exc: Exception) -> JSONResponse:
+    """A value SQLAlchemy could not bind, before the driver saw it (e.g. an instant in
+    the year 1 given at +14:00, which has no UTC date)."""
+    if isinstance(getattr(exc, "orig", None), ValueError | OverflowError):
+        return await _out_of_range(request, exc)
+    logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _json(500, {"detail": "Internal server error"})
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
     return _json(503, {"detail": "The database is unavailable; try again shortly"})
@@ -159,6 +168,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DBAPIError, _dbapi_error)
+    app.add_exception_handler(StatementError, _statement_error)
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeoutError, _pool_exhausted)

@@ -40,6 +40,9 @@ async def test_out_of_range_parameters_are_422(
         (Role.customer, "/bookings", {"from": "0001-01-01", "to": "9999-12-31"}),
         (Role.staff, "/api/tables/available/", {"at": "9999-12-31T23:59:00Z"}),
         (Role.staff, "/api/tables/available/", {"at": "0001-01-01T00:00:00+00:00"}),
+        # in range as given, out of range in UTC
+        (Role.staff, "/api/tables/available/", {"at": "0001-01-01T00:00:00+14:00"}),
+        (Role.staff, "/api/tables/available/", {"at": "9999-12-31T23:59:59-14:00"}),
         (Role.customer, "/bookings/availability", {"date": "9999-12-31", "party_size": 2}),
         (
             Role.customer,
