@@ -256,19 +256,20 @@ async def test_split_by_items(client: AsyncClient, admin: Headers, staff: Header
     assert [x["amount"] for x in charged["bills"]] == ["13.51", "19.96"]
 
     bad_groups = {
-        "an item left out": [[a, b], [c]],
-        "an item twice": [[a, b], [b, c, d]],
-        "an unknown item": [[a, b, c, d, 999999]],
-        "an empty group": [[a, b, c, d], []],
-        "no groups": [],
+        "an item left out": ([[a, b], [c]], f"items [{d}] are in no group"),
+        "an item twice": ([[a, b], [b, c, d, b]], f"items [{b}] are in more than one group"),
+        "an unknown item": ([[a, b, c, d, 999999]], "items [999999] are not on this order"),
+        "an empty group": ([[a, b, c, d], []], "a group is empty"),
+        "no groups": ([], "by_items needs `groups`"),
     }
-    for problem, groups in bad_groups.items():
+    for problem, (groups, detail) in bad_groups.items():
         response = await client.post(
             f"/api/tables/split-bill/{tid}",
             json={"mode": "by_items", "groups": groups},
             headers=staff,
         )
         assert response.status_code == 422, problem
+        assert detail in response.text, (problem, response.text)
     missing = await client.post(
         f"/api/tables/split-bill/{tid}", json={"mode": "by_items"}, headers=staff
     )

@@ -7,6 +7,7 @@ parts always add up to the total exactly.
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -95,7 +96,7 @@ def _by_items(
     by_id = {i.id: i for i in items}
     listed = [item_id for group in groups for item_id in group]
     unknown = sorted(set(listed) - set(by_id))
-    twice = sorted({i for i in listed if listed.count(i) > 1})
+    twice = sorted(i for i, times in Counter(listed).items() if times > 1)
     missing = sorted(set(by_id) - set(listed))
     problems = []
     if any(not group for group in groups):
