@@ -478,3 +478,58 @@ async def test_moving_a_seated_party_keeps_its_booking_seated(
         await client.get(f"/api/tables/{await table_id(client, staff, 9)}", headers=staff)
     ).json()
     assert nine["status"] == "cleaning"
+
+
+async def test_a_booking_is_seated_from_its_hold_window_not_before(
+    client: AsyncClient,
+    app,
+    admin: Headers,
+    staff: Headers,
+    make_user: UserFactory,
+) -> None:
+    await configure(client, admin, hold_minutes=30)
+    _, guest = await make_user(Role.customer)
+    booking = (await book(client, guest, next_weekday(4), "19:00", 2, table_id=1)).json()
+    starts = datetime.fromisoformat(booking["starts_at"])
+
+    app.state.clock = lambda: starts - timedelta(days=30)
+    early = await client.post(f"/bookings/{booking['id']}/seat", headers=staff)
+    assert early.status_code == 409, early.text
+    assert "can be seated from" in early.json()["detail"]
+    assert "18:30" in early.json()["detail"]
+    app.state.clock = lambda: starts - timedelta(minutes=31)
+    assert (await client.post(f"/bookings/{booking['id']}/seat", headers=staff)).status_code == 409
+    shown = (await client.get(f"/bookings/{booking['id']}", headers=staff)).json()
+    assert shown["status"] == "confirmed"
+    assert (await client.get("/api/tables/1", headers=staff)).json()["status"] == "available"
+    assert (await client.get("/api/orders", headers=staff)).json()["total"] == 0
+
+    app.state.clock = lambda: starts - timedelta(minutes=29)
+    seated = await client.post(f"/bookings/{booking['id']}/seat", headers=staff)
+    assert seated.status_code == 200, seated.text
+    assert seated.json()["booking"]["status"] == "seated"
+
+
+async def test_cancelling_a_seated_bookings_order_confirms_the_booking_again(
+    client: AsyncClient,
+    app,
+    staff: Headers,
+    make_user: UserFactory,
+) -> None:
+    _, guest = await make_user(Role.customer)
+    booking = (await book(client, guest, next_weekday(4), "19:00", 2, table_id=2)).json()
+    app.state.clock = lambda: datetime.fromisoformat(booking["starts_at"])
+    first = (await client.post(f"/bookings/{booking['id']}/seat", headers=staff)).json()
+    cancelled = await client.delete(f"/api/orders/{first['order']['id']}", headers=staff)
+    assert cancelled.status_code in (200, 204), cancelled.text
+
+    shown = (await client.get(f"/bookings/{booking['id']}", headers=staff)).json()
+    assert shown["status"] == "confirmed"
+    assert (await client.get("/api/tables/2", headers=staff)).json()["status"] == "reserved"
+
+    again = await client.post(f"/bookings/{booking['id']}/seat", headers=staff)
+    assert again.status_code == 200, again.text
+    assert again.json()["order"]["id"] != first["order"]["id"]
+    done = await client.post(f"/bookings/{booking['id']}/complete", headers=staff)
+    assert done.status_code == 200 and done.json()["status"] == "completed"
+    assert (await client.get("/api/tables/2", headers=staff)).json()["status"] == "cleaning"

@@ -17,6 +17,7 @@ from app.orders import service as orders_service
 from app.orders.exceptions import OrderNotOpen
 from app.orders.models import Order, OrderStatus
 from app.orders.schemas import OrderCreate
+from app.venue import service as venue_service
 
 
 class BookingStateConflict(Conflict):
@@ -35,6 +36,13 @@ async def seat(
     _require(booking, BookingStatus.confirmed)
     if booking.ends_at <= now:
         raise BookingStateConflict(f"Booking {booking.id} is already over")
+    venue = await venue_service.get_venue(session)
+    if booking.starts_at - venue.hold > now:  # its table is held for it from then on
+        opens = venue.local(booking.starts_at - venue.hold)
+        raise BookingStateConflict(
+            f"Booking {booking.id} starts at {venue.local(booking.starts_at):%Y-%m-%d %H:%M}; "
+            f"it can be seated from {opens:%Y-%m-%d %H:%M}"
+        )
     if order_id is None:
         order = await orders_service.create_order(
             session, OrderCreate(customer_count=booking.party_size), now=now,

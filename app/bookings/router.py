@@ -169,6 +169,8 @@ ARRIVAL_ERRORS = {**responses(Unauthorized, Forbidden, BookingNotFound, BookingS
     "/{booking_id}/seat",
     response_model=SeatedBooking,
     summary="The party arrived: seat it at its table with a new (or given) order (staff)",
+    description="From the hold window before its start (`hold_minutes`, when its table "
+    "shows as reserved) until its end; earlier or later is a 409.",
     responses={**ARRIVAL_ERRORS, **responses(TableBusy)},
 )
 async def seat_booking(

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.bookings.models import Booking, BookingStatus
 from app.floor import operations as floor_ops
 from app.floor.models import RestaurantTable, SeatAssignment
 from app.kitchen import service as kitchen
@@ -150,10 +151,19 @@ async def update_order(
 
 
 async def cancel_order(session: AsyncSession, order_id: int, *, now: datetime) -> Order:
-    """Cancel an open order: it leaves its table and its pending tickets leave the queue."""
+    """Cancel an open order: it leaves its table and its pending tickets leave the queue.
+    Nobody sat down to eat, so a booking seated with it is confirmed again and let go of
+    the order: it can be seated again (with a new one), cancelled or marked a no-show."""
     order = await _open(session, order_id)
     if order.table_id is not None:
         await floor_ops.detach(session, order, now=now)
+    if order.booking_id is not None:
+        await session.execute(
+            update(Booking)
+            .where(Booking.id == order.booking_id, Booking.status == BookingStatus.seated)
+            .values(status=BookingStatus.confirmed, updated_at=now)
+        )
+        order.booking_id = None
     await kitchen.cancel_pending(session, order.id, now=now)
     order.status = OrderStatus.cancelled
     order.updated_at = now
