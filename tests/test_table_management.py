@@ -118,6 +118,37 @@ async def test_shrinking_or_deleting_a_booked_table_is_refused(
     ).status_code == 200
 
 
+async def test_an_occupied_table_is_not_shrunk_under_its_party(
+    client: AsyncClient, admin: Headers, staff: Headers
+) -> None:
+    table = await seat_walk_in(client, staff, 6, guests=4)
+    assert table["capacity"] >= 4
+    tid = table["id"]
+    assert (await client.post(f"/api/tables/{tid}/assign-seat/4", headers=staff)).status_code == 200
+    shrink = await client.put(f"/api/tables/{tid}", json={"capacity": 2}, headers=admin)
+    assert shrink.status_code == 409, shrink.text
+    assert "occupied; release it before shrinking it" in shrink.json()["detail"]
+    view = (await client.get(f"/api/tables/{tid}", headers=staff)).json()
+    assert view["capacity"] == table["capacity"] and view["status"] == "occupied"
+    assert (
+        await client.post(f"/api/tables/{tid}/release-seat/4", headers=staff)
+    ).status_code == 200
+
+    grown = await client.put(f"/api/tables/{tid}", json={"capacity": 8}, headers=admin)
+    assert grown.status_code == 200 and grown.json()["capacity"] == 8
+    assert (
+        await client.post(f"/api/tables/{tid}/release?clean=true", headers=staff)
+    ).status_code == 200
+    shrunk = await client.put(f"/api/tables/{tid}", json={"capacity": 2}, headers=admin)
+    assert shrunk.status_code == 200 and shrunk.json()["capacity"] == 2
+
+    one, two = await table_id(client, staff, 1), await table_id(client, staff, 2)
+    merged = await client.post(f"/api/tables/merge-tables/{one}/{two}", headers=staff)
+    assert merged.status_code == 200, merged.text
+    refused = await client.put(f"/api/tables/{one}", json={"capacity": 1}, headers=admin)
+    assert refused.status_code == 409 and "merged" in refused.json()["detail"]
+
+
 # -- 2. Assignment -----------------------------------------------------------------------
 
 

@@ -73,6 +73,13 @@ async def update_table(
     if data.table_number is not None and data.table_number != table.table_number:
         await _ensure_number_free(session, data.table_number, except_id=table.id)
     if data.capacity is not None and data.capacity < table.capacity:
+        if table.current_order_id is not None or table.merge_group is not None:
+            # its party, its taken seats or its merged group were counted on the old size
+            raise TableHasBookings(
+                f"Table {table.table_number} is {table.state.value}"
+                f"{' and merged' if table.merge_group is not None else ''}; "
+                "release it before shrinking it"
+            )
         blocking = await _future_bookings(session, table.id, now, larger_than=data.capacity)
         if blocking:
             raise TableHasBookings(
