@@ -71,13 +71,14 @@ async def test_login_form_and_json_give_working_tokens(client: AsyncClient) -> N
     assert me.status_code == 200
     assert me.json()["email"] == "ada@example.com"
 
-    js = await client.post(
-        "/users/login", json={"email": "ADA@example.com", "password": REGISTER["password"]}
-    )
-    assert js.status_code == 200
-    claims = jwt.decode(js.json()["access_token"], TEST_SECRET, algorithms=["HS256"])
-    assert {"sub", "role", "type", "iat", "exp", "jti"} <= set(claims)
-    assert claims["type"] == "access" and claims["role"] == "customer"
+    for path in ("/users/login", "/auth/login"):
+        js = await client.post(
+            path, json={"email": "ADA@example.com", "password": REGISTER["password"]}
+        )
+        assert js.status_code == 200, path
+        claims = jwt.decode(js.json()["access_token"], TEST_SECRET, algorithms=["HS256"])
+        assert {"sub", "role", "type", "iat", "exp", "jti"} <= set(claims)
+        assert claims["type"] == "access" and claims["role"] == "customer"
 
 
 async def test_wrong_password_and_unknown_email_are_401(client: AsyncClient) -> None:
@@ -86,10 +87,11 @@ async def test_wrong_password_and_unknown_email_are_401(client: AsyncClient) -> 
     unknown = await login_form(client, "nobody@example.com", "whatever1")
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json()["detail"] == unknown.json()["detail"] == "Incorrect e-mail or password"
-    json_wrong = await client.post(
-        "/users/login", json={"email": "ada@example.com", "password": "nope-nope"}
-    )
-    assert json_wrong.status_code == 401
+    for path in ("/users/login", "/auth/login"):
+        json_wrong = await client.post(
+            path, json={"email": "ada@example.com", "password": "nope-nope"}
+        )
+        assert json_wrong.status_code == 401, path
 
 
 async def test_inactive_user_cannot_log_in_or_use_token(

@@ -47,11 +47,12 @@ async def test_login_is_limited_per_address_and_per_email(app, client: httpx.Asy
             "/auth/token", data={"username": f"u{i}@example.com", "password": "wrong-password"}
         )
         assert response.status_code == 401
-    _assert_429(
-        await client.post(
-            "/users/login", json={"email": "other@example.com", "password": "wrong-password"}
+    for path in ("/users/login", "/auth/login"):
+        _assert_429(
+            await client.post(
+                path, json={"email": "other@example.com", "password": "wrong-password"}
+            )
         )
-    )
 
     # From other addresses, the same e-mail is still limited after three tries.
     for i in range(4):

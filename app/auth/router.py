@@ -89,6 +89,12 @@ async def token(
     return await service.login(session, form.username, form.password, settings=settings)
 
 
+@auth_router.post(
+    "/login",
+    response_model=TokenPair,
+    summary="Log in with JSON {email, password} (the booking seed's Auth /login)",
+    responses=responses(BadCredentials, TooManyRequests),
+)
 @users_router.post(
     "/login",
     response_model=TokenPair,
