@@ -475,6 +475,39 @@ async def test_fall_back_day_has_each_slot_once_and_real_durations(
     assert ends_at == datetime.combine(day, time(1, 0, fold=1), tzinfo=LONDON).astimezone(UTC)
 
 
+async def test_last_seating_is_worked_out_in_real_time_on_a_clock_change(
+    client: AsyncClient, admin: Headers, staff: Headers, guest: Headers, today: date
+) -> None:
+    """A late-night service, Sundays 00:00-04:00 (both of London's changes fall on a
+    Sunday at 01:00): a party of 5 dines 150 minutes and must be gone by 04:00."""
+    await configure(
+        client, admin, timezone="Europe/London", horizon_days=730, lead_minutes=0,
+        opening_hours={"sunday": [{"opens": "00:00", "closes": "04:00"}]},
+    )  # fmt: skip
+
+    spring = next_clock_change(today, forward=True)  # a 23-hour day: 00:45 would end 04:15
+    offered = (await availability(client, spring, 5)).json()["slots"]
+    assert [s["time"] for s in offered] == ["00:00", "00:15", "00:30"]
+    closing = datetime.combine(spring, time(4), tzinfo=LONDON)
+    assert all(instant(s["starts_at"]) + timedelta(minutes=150) <= closing for s in offered)
+    late = await book(client, guest, spring, "00:45", 5)
+    assert late.status_code == 422
+    assert late.json()["detail"] == (
+        "00:45 is past the last seating for a party of 5 (00:30, the service ends at 04:00)"
+    )
+
+    fall = next_clock_change(today, forward=False)  # a 25-hour day: 01:45 BST ends 03:15 GMT
+    offered = (await availability(client, fall, 5)).json()["slots"]
+    assert [s["time"] for s in offered] == grid("00:00", "01:45")
+    created = await booked(client, guest, fall, "01:45", 5)
+    ends_at = instant(created["ends_at"])
+    assert ends_at.utcoffset() == timedelta(0) and ends_at.strftime("%H:%M") == "03:15"
+    too_late = await book(client, guest, fall, "02:00", 5)  # 02:00 GMT would end 04:30
+    assert too_late.status_code == 422
+    assert "(01:45, the service ends at 04:00)" in too_late.json()["detail"]
+    assert await bookings_total(client, staff) == 1
+
+
 # -- a restaurant in another time zone than the server -------------------------------
 
 

@@ -97,6 +97,13 @@ class Venue:
             return None  # skipped by a spring-forward change
         return instant
 
+    def closing(self, day: date, minute_of_day: int) -> datetime:
+        """The instant a service that ends at this local wall time ends. A wall time the
+        clocks pass twice, or skip, counts at its earlier reading: a party is never
+        seated to stay past the real closing time."""
+        naive = datetime.combine(day, time()) + timedelta(minutes=minute_of_day)
+        return min(naive.replace(tzinfo=self.zone, fold=f).astimezone(UTC) for f in (0, 1))
+
     # -- rules -------------------------------------------------------------------------
     def duration_for(self, party_size: int) -> timedelta:
         for limit, minutes in self.durations:
@@ -122,12 +129,13 @@ class Venue:
         return self._slot_cache[key]
 
     def _lay_out(self, day: date, duration: timedelta) -> list[Slot]:
-        minutes = int(duration.total_seconds() // 60)
         out: list[Slot] = []
         for opens, closes in self.services_on(day):
-            for minute in range(opens, closes - minutes + 1, self.slot_minutes):
+            ends = self.closing(day, closes)
+            for minute in range(opens, closes, self.slot_minutes):
                 starts_at = self.to_utc(day, minute)
-                if starts_at is None:
+                # The last seating in real time, so a clock change inside the meal counts.
+                if starts_at is None or starts_at + duration > ends:
                     continue
                 local = (datetime.combine(day, time()) + timedelta(minutes=minute)).time()
                 out.append(Slot(local, starts_at, starts_at + duration))
@@ -180,18 +188,22 @@ class Venue:
                 "minutes ahead"
             )
         duration = self.duration_for(party_size)
-        minutes = int(duration.total_seconds() // 60)
         for opens, closes in self.services_on(day):
             if opens <= minute < closes:
                 if (minute - opens) % self.slot_minutes:
                     raise BookingRuleViolation(
                         f"{label} is not on the {self.slot_minutes}-minute grid"
                     )
-                last = closes - minutes
-                if minute > last:
+                if starts_at + duration > self.closing(day, closes):
+                    seatings = [
+                        s.label
+                        for s in self.slots(day, party_size)
+                        if opens <= s.local_time.hour * 60 + s.local_time.minute < closes
+                    ]
+                    last = f"{seatings[-1]}, " if seatings else "none: "
                     raise BookingRuleViolation(
                         f"{label} is past the last seating for a party of {party_size} "
-                        f"({_hhmm(last)}, the service ends at {_hhmm(closes)})"
+                        f"({last}the service ends at {_hhmm(closes)})"
                     )
                 return Slot(at.replace(second=0, microsecond=0), starts_at, starts_at + duration)
         hours = ", ".join(f"{_hhmm(o)}-{_hhmm(c)}" for o, c in self.services_on(day))
