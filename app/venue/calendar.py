@@ -57,6 +57,9 @@ class Venue:
     _slot_cache: dict[tuple[date, timedelta], list[Slot]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _closing_cache: dict[tuple[date, int], datetime] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def from_settings(cls, row: RestaurantSettings | SimpleNamespace) -> Venue:
@@ -100,9 +103,17 @@ class Venue:
     def closing(self, day: date, minute_of_day: int) -> datetime:
         """The instant a service that ends at this local wall time ends. A wall time the
         clocks pass twice, or skip, counts at its earlier reading: a party is never
-        seated to stay past the real closing time."""
-        naive = datetime.combine(day, time()) + timedelta(minutes=minute_of_day)
-        return min(naive.replace(tzinfo=self.zone, fold=f).astimezone(UTC) for f in (0, 1))
+        seated to stay past the real closing time. Kept like the slots (every
+        availability check asks)."""
+        key = (day, minute_of_day)
+        instant = self._closing_cache.get(key)
+        if instant is None:
+            if len(self._closing_cache) >= SLOT_CACHE_SIZE:
+                self._closing_cache.clear()
+            naive = datetime.combine(day, time()) + timedelta(minutes=minute_of_day)
+            instant = min(naive.replace(tzinfo=self.zone, fold=f).astimezone(UTC) for f in (0, 1))
+            self._closing_cache[key] = instant
+        return instant
 
     # -- rules -------------------------------------------------------------------------
     def duration_for(self, party_size: int) -> timedelta:
