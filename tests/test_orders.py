@@ -163,6 +163,28 @@ async def test_unknown_or_unavailable_items_are_422_and_create_nothing(
     assert len(await tickets_of(client, staff, order["id"])) == 1
 
 
+async def test_a_seated_party_does_not_outgrow_its_table(
+    client: AsyncClient, admin: Headers, staff: Headers
+) -> None:
+    soup = await add_item(client, admin, "6.50", name="Soup")
+    tables = (await client.get("/api/tables", headers=staff)).json()
+    small = next(t for t in tables if t["capacity"] == 2)
+    order = await new_order(client, staff, [line(soup)], table_id=small["id"])
+    grow = await client.put(f"/api/orders/{order['id']}", json={"customer_count": 3}, headers=staff)
+    assert grow.status_code == 409, grow.text
+    assert grow.json()["detail"] == (
+        f"Table {small['table_number']} seats 2, the party is 3; merge tables first"
+    )
+    assert (await get_order(client, staff, order["id"]))["customer_count"] == 2
+
+    released = await client.post(f"/api/tables/{small['id']}/release", headers=staff)
+    assert released.status_code == 200, released.text
+    standing = await client.put(
+        f"/api/orders/{order['id']}", json={"customer_count": 3}, headers=staff
+    )
+    assert standing.status_code == 200 and standing.json()["customer_count"] == 3
+
+
 # -- Reading -----------------------------------------------------------------------------
 
 

@@ -57,6 +57,15 @@ async def lock_group(session: AsyncSession, table_id: int) -> list[RestaurantTab
     return sorted(group, key=lambda t: t.table_number)
 
 
+def refuse_if_too_small(group: Sequence[RestaurantTable], party: int) -> None:
+    capacity = sum(t.capacity for t in group)
+    if party > capacity:
+        raise TableBusy(
+            f"Table {group[0].table_number} seats {capacity}, the party is {party}; "
+            "merge tables first"
+        )
+
+
 async def _open_order(session: AsyncSession, order_id: int) -> Order:
     order = await session.get(Order, order_id, with_for_update=True)
     if order is None:
@@ -183,12 +192,7 @@ async def assign(
         return group
     _refuse_unless_free(group, order)
     await _refuse_if_booked(session, group, order, now)
-    capacity = sum(t.capacity for t in group)
-    if order.customer_count > capacity:
-        raise TableBusy(
-            f"Table {group[0].table_number} seats {capacity}, the party is "
-            f"{order.customer_count}; merge tables first"
-        )
+    refuse_if_too_small(group, order.customer_count)
     if order.table_id is not None and order.table_id not in {t.id for t in group}:
         old = await lock_group(session, order.table_id)
         if any(t.current_order_id == order.id for t in old):

@@ -107,6 +107,10 @@ async def update_order(
     and what was taken off comes off the tickets the kitchen has not started."""
     order = await _open(session, order_id)
     if data.customer_count is not None:
+        if order.table_id is not None and data.customer_count > order.customer_count:
+            group = await floor_ops.lock_group(session, order.table_id)
+            if any(t.current_order_id == order.id for t in group):  # still seated there
+                floor_ops.refuse_if_too_small(group, data.customer_count)
         order.customer_count = data.customer_count
     if "special_requests" in data.model_fields_set:
         order.special_requests = data.special_requests
