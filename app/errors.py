@@ -115,6 +115,7 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 OUT_OF_RANGE = "A value is out of range (numbers and ids must fit 32 bits, dates years 1-9999)"
+UNSTORABLE_TEXT = "A text contains a character that cannot be stored (such as NUL, \\u0000)"
 
 
 async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
@@ -133,6 +134,9 @@ async def _dbapi_error(request: Request, exc: Exception) -> JSONResponse:
         return _json(
             409, {"detail": "Someone changed the same thing at the same moment; please try again"}
         )
+    if sqlstate in {"22021", "22P05"}:  # e.g. a NUL character, which PostgreSQL cannot store
+        logger.info("unstorable text on %s %s: %s", request.method, request.url.path, exc)
+        return _json(422, {"detail": UNSTORABLE_TEXT})
     if sqlstate.startswith("22") or isinstance(cause, ValueError | OverflowError):
         return await _out_of_range(request, exc)
     logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)

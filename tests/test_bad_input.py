@@ -6,6 +6,7 @@ import pytest
 from httpx import AsyncClient
 
 from app.auth.models import Role
+from tests.booking_helpers import book, next_weekday
 from tests.conftest import UserFactory
 
 HUGE = "99999999999999999999"
@@ -68,3 +69,29 @@ async def test_time_with_an_offset_is_refused(client: AsyncClient, make_user: Us
     assert response.status_code == 422 and "restaurant's local time" in response.json()["detail"]
     query = {"date": "2030-01-04", "time": "19:00+05:00", "party_size": 2}
     assert (await client.get("/bookings/availability", params=query)).status_code == 422
+
+
+async def test_nul_in_text_is_a_clear_422_on_postgresql(
+    client: AsyncClient, make_user: UserFactory, backend: str
+) -> None:
+    """PostgreSQL cannot store a NUL character: the guest is told so and nothing is
+    booked or registered. SQLite stores the text as given."""
+    _, guest = await make_user(Role.customer)
+    _, staff = await make_user(Role.staff)
+    booked = await book(client, guest, next_weekday(4), "19:00", 2, special_requests="a\u0000b")
+    account = {"email": "nul@example.com", "password": "correct-horse-9", "name": "a\u0000b"}
+    registered = await client.post("/auth/register", json=account)
+    total = (await client.get("/bookings", headers=staff)).json()["total"]
+    if backend == "postgres":
+        for response in (booked, registered):
+            assert response.status_code == 422, response.text
+            assert response.json()["detail"] == (
+                "A text contains a character that cannot be stored (such as NUL, \\u0000)"
+            )
+        assert total == 0
+        login = await client.post("/users/login", json=account)
+        assert login.status_code == 401
+    else:
+        assert booked.status_code == 201 and booked.json()["special_requests"] == "a\u0000b"
+        assert registered.status_code == 201 and registered.json()["name"] == "a\u0000b"
+        assert total == 1
