@@ -144,9 +144,10 @@ async def _dbapi_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _statement_error(request: Request, exc: Exception) -> JSONResponse:
-    """A value SQLAlchemy could not bind, before the driver saw it (e.g. an instant in
-    the year 1 given at +14:00, which has no UTC date)."""
-    if isinstance(getattr(exc, "orig", None), ValueError | OverflowError):
+    """A value SQLAlchemy could not bind, before the driver saw it: an instant in the
+    year 1 given at +14:00 has no UTC date (OverflowError). Anything else here, such as
+    a naive datetime, is our bug and a logged 500."""
+    if isinstance(getattr(exc, "orig", None), OverflowError):
         return await _out_of_range(request, exc)
     logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
     return _json(500, {"detail": "Internal server error"})

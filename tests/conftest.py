@@ -172,9 +172,11 @@ class TestDatabase:
 
 
 @asynccontextmanager
-async def _postgres_scratch() -> AsyncIterator[str]:
+async def _postgres_scratch(suffix: str = "") -> AsyncIterator[str]:
+    """A new database beside TEST_POSTGRES_URL's, dropped at the end; a test that needs
+    one of its own gives a `suffix`, so it never drops the session's shared one."""
     base = make_url(PG_URL)
-    name = f"{base.database or 'test'}_pytest_{os.getpid()}"
+    name = f"{base.database or 'test'}_pytest_{os.getpid()}{suffix}"
     admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as conn:

@@ -100,12 +100,12 @@ def instant(value: str) -> datetime:
     return parsed
 
 
-def next_clock_change(after: date, *, forward: bool) -> date:
-    """The next London day on which the clocks go forward (or back)."""
+def next_clock_change(after: date, *, forward: bool, zone: ZoneInfo = LONDON) -> date:
+    """The next day (in London unless told) on which the clocks go forward (or back)."""
     for offset in range(1, 400):
         day = after + timedelta(days=offset)
-        before = datetime.combine(day, time(), tzinfo=LONDON).utcoffset()
-        after_day = datetime.combine(day + timedelta(days=1), time(), tzinfo=LONDON).utcoffset()
+        before = datetime.combine(day, time(), tzinfo=zone).utcoffset()
+        after_day = datetime.combine(day + timedelta(days=1), time(), tzinfo=zone).utcoffset()
         assert before is not None and after_day is not None
         if (after_day > before) if forward else (after_day < before):
             return day
@@ -506,6 +506,22 @@ async def test_last_seating_is_worked_out_in_real_time_on_a_clock_change(
     assert too_late.status_code == 422
     assert "(01:45, the service ends at 04:00)" in too_late.json()["detail"]
     assert await bookings_total(client, staff) == 1
+
+
+async def test_a_closing_time_the_clocks_skip_is_the_moment_they_jump(
+    client: AsyncClient, admin: Headers, today: date
+) -> None:
+    """New York's clocks go from 02:00 EST to 03:00 EDT: a service that 'ends at 02:00'
+    ends at that jump, two real hours after midnight, and a couple (90 minutes) can sit
+    down until 00:30."""
+    new_york = ZoneInfo("America/New_York")
+    await configure(
+        client, admin, timezone="America/New_York", horizon_days=730, lead_minutes=0,
+        opening_hours={"sunday": [{"opens": "00:00", "closes": "02:00"}]},
+    )  # fmt: skip
+    spring = next_clock_change(today, forward=True, zone=new_york)
+    offered = (await availability(client, spring, 2)).json()["slots"]
+    assert [s["time"] for s in offered] == ["00:00", "00:15", "00:30"]
 
 
 # -- a restaurant in another time zone than the server -------------------------------

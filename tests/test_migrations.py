@@ -26,7 +26,7 @@ def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> AbstractAsync
     if request.param == "postgres":
         if not PG_URL:
             _skip_or_fail_pg("TEST_POSTGRES_URL is not set")
-        return _postgres_scratch()
+        return _postgres_scratch("_steps")
 
     async def sqlite() -> AsyncIterator[str]:
         yield f"sqlite+aiosqlite:///{tmp_path / 'steps.db'}"

@@ -564,3 +564,13 @@ async def test_cancelling_a_seated_bookings_order_confirms_the_booking_again(
     done = await client.post(f"/bookings/{booking['id']}/complete", headers=staff)
     assert done.status_code == 200 and done.json()["status"] == "completed"
     assert (await client.get("/api/tables/2", headers=staff)).json()["status"] == "cleaning"
+
+    # The party has left (the table was released, the order is still open): cancelling
+    # the order now leaves the completed booking, and its link to the order, as they are.
+    second = again.json()["order"]["id"]
+    assert (await client.delete(f"/api/orders/{second}", headers=staff)).status_code in (200, 204)
+    shown = (await client.get(f"/bookings/{booking['id']}", headers=staff)).json()
+    assert shown["status"] == "completed"
+    assert (await client.get(f"/api/orders/{second}", headers=staff)).json()["booking_id"] == (
+        booking["id"]
+    )

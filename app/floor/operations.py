@@ -45,6 +45,21 @@ async def lock_tables(session: AsyncSession, table_ids: Sequence[int]) -> list[R
     return rows
 
 
+async def group_of(session: AsyncSession, table_id: int) -> list[RestaurantTable]:
+    """The table and every table merged with it, as they stand (no locks)."""
+    table = await session.get(RestaurantTable, table_id)
+    if table is None:
+        return []
+    if table.merge_group is None:
+        return [table]
+    mates = await session.scalars(
+        select(RestaurantTable)
+        .where(RestaurantTable.merge_group == table.merge_group)
+        .order_by(RestaurantTable.table_number)
+    )
+    return list(mates)
+
+
 async def lock_group(session: AsyncSession, table_id: int) -> list[RestaurantTable]:
     """The table and every table merged with it, locked, ordered by table number."""
     (table,) = await lock_tables(session, [table_id])

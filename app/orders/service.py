@@ -108,7 +108,9 @@ async def update_order(
     order = await _open(session, order_id)
     if data.customer_count is not None:
         if order.table_id is not None and data.customer_count > order.customer_count:
-            group = await floor_ops.lock_group(session, order.table_id)
+            # Read, not locked: the floor locks tables before orders, and a table with a
+            # party at it cannot shrink (floor.service.update_table).
+            group = await floor_ops.group_of(session, order.table_id)
             if any(t.current_order_id == order.id for t in group):  # still seated there
                 floor_ops.refuse_if_too_small(group, data.customer_count)
         order.customer_count = data.customer_count
@@ -159,15 +161,16 @@ async def cancel_order(session: AsyncSession, order_id: int, *, now: datetime) -
     Nobody sat down to eat, so a booking seated with it is confirmed again and let go of
     the order: it can be seated again (with a new one), cancelled or marked a no-show."""
     order = await _open(session, order_id)
-    if order.table_id is not None:
-        await floor_ops.detach(session, order, now=now)
     if order.booking_id is not None:
-        await session.execute(
+        reseatable = await session.execute(
             update(Booking)
             .where(Booking.id == order.booking_id, Booking.status == BookingStatus.seated)
             .values(status=BookingStatus.confirmed, updated_at=now)
         )
-        order.booking_id = None
+        if reseatable.rowcount:  # type: ignore[attr-defined]
+            order.booking_id = None
+    if order.table_id is not None:
+        await floor_ops.detach(session, order, now=now)
     await kitchen.cancel_pending(session, order.id, now=now)
     order.status = OrderStatus.cancelled
     order.updated_at = now

@@ -101,18 +101,28 @@ class Venue:
         return instant
 
     def closing(self, day: date, minute_of_day: int) -> datetime:
-        """The instant a service that ends at this local wall time ends. A wall time the
-        clocks pass twice, or skip, counts at its earlier reading: a party is never
-        seated to stay past the real closing time. Kept like the slots (every
-        availability check asks)."""
+        """The instant a service that ends at this local wall time ends: a wall time the
+        clocks pass twice counts at its first reading, and one they skip at the moment
+        they jump past it, so a party is never seated to stay past the real closing
+        time. Kept like the slots (every availability check asks)."""
         key = (day, minute_of_day)
         instant = self._closing_cache.get(key)
         if instant is None:
             if len(self._closing_cache) >= SLOT_CACHE_SIZE:
                 self._closing_cache.clear()
-            naive = datetime.combine(day, time()) + timedelta(minutes=minute_of_day)
-            instant = min(naive.replace(tzinfo=self.zone, fold=f).astimezone(UTC) for f in (0, 1))
+            instant = self._closing(
+                datetime.combine(day, time()) + timedelta(minutes=minute_of_day)
+            )
             self._closing_cache[key] = instant
+        return instant
+
+    def _closing(self, naive: datetime) -> datetime:
+        first, second = (naive.replace(tzinfo=self.zone, fold=f).astimezone(UTC) for f in (0, 1))
+        instant = min(first, second)
+        if first.astimezone(self.zone).replace(tzinfo=None) == naive:
+            return instant  # an ordinary wall time, or one passed twice
+        while instant.astimezone(self.zone).replace(tzinfo=None) < naive:  # skipped
+            instant += timedelta(minutes=1)  # clocks change on the minute
         return instant
 
     # -- rules -------------------------------------------------------------------------
@@ -129,7 +139,8 @@ class Venue:
 
     def slots(self, day: date, party_size: int) -> list[Slot]:
         """Every bookable start on `day` for the party: each service's grid up to its
-        last seating (closing time minus the dining duration). Kept per (day, duration)
+        last seating (the last start whose meal ends by the closing instant, in real
+        time). Kept per (day, duration)
         for the life of this snapshot of the settings."""
         duration = self.duration_for(party_size)
         key = (day, duration)
