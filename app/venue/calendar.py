@@ -140,8 +140,7 @@ class Venue:
     def slots(self, day: date, party_size: int) -> list[Slot]:
         """Every bookable start on `day` for the party: each service's grid up to its
         last seating (the last start whose meal ends by the closing instant, in real
-        time). Kept per (day, duration)
-        for the life of this snapshot of the settings."""
+        time). Kept per (day, duration) for the life of this snapshot of the settings."""
         duration = self.duration_for(party_size)
         key = (day, duration)
         if key not in self._slot_cache:
