@@ -486,16 +486,26 @@ async def test_walk_in_refused_where_a_booking_starts_during_its_stay(
     ).status_code == 200
 
 
+async def seated_at_its_start(
+    client: AsyncClient, app: Any, staff: Headers, make_user: UserFactory, table: int
+) -> tuple[dict, dict]:
+    """A guest's booking for two at 19:00 next Friday on `table`, seated as it starts:
+    (the booking as made, the seat answer)."""
+    _, guest = await make_user(Role.customer)
+    booking = (await book(client, guest, next_weekday(4), "19:00", 2, table_id=table)).json()
+    app.state.clock = lambda: datetime.fromisoformat(booking["starts_at"])
+    seated = await client.post(f"/bookings/{booking['id']}/seat", headers=staff)
+    assert seated.status_code == 200, seated.text
+    return booking, seated.json()
+
+
 async def test_moving_a_seated_party_keeps_its_booking_seated(
     client: AsyncClient,
     app,
     staff: Headers,
     make_user: UserFactory,
 ) -> None:
-    _, guest = await make_user(Role.customer)
-    booking = (await book(client, guest, next_weekday(4), "19:00", 2, table_id=1)).json()
-    app.state.clock = lambda: datetime.fromisoformat(booking["starts_at"])
-    seated = (await client.post(f"/bookings/{booking['id']}/seat", headers=staff)).json()
+    booking, seated = await seated_at_its_start(client, app, staff, make_user, table=1)
     order = seated["order"]["id"]
     moved = await client.post(
         f"/api/tables/{await table_id(client, staff, 9)}/assign/{order}", headers=staff
@@ -547,10 +557,7 @@ async def test_cancelling_a_seated_bookings_order_confirms_the_booking_again(
     staff: Headers,
     make_user: UserFactory,
 ) -> None:
-    _, guest = await make_user(Role.customer)
-    booking = (await book(client, guest, next_weekday(4), "19:00", 2, table_id=2)).json()
-    app.state.clock = lambda: datetime.fromisoformat(booking["starts_at"])
-    first = (await client.post(f"/bookings/{booking['id']}/seat", headers=staff)).json()
+    booking, first = await seated_at_its_start(client, app, staff, make_user, table=2)
     cancelled = await client.delete(f"/api/orders/{first['order']['id']}", headers=staff)
     assert cancelled.status_code in (200, 204), cancelled.text
 
