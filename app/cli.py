@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings, get_settings
-from app.db import Database
+from app.db.engine import Database
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,10 +14,7 @@ from app.auth import security
 from app.auth.exceptions import AccountInactive
 from app.auth.models import Role, User
 from app.config import Settings
-from app.db import (
-    get_deferred_session,
-    get_session,
-)
+from app.db.sessions import get_deferred_session, get_session
 from app.errors import Forbidden, Unauthorized
 
 # Ids are 32-bit in the database; a larger number is a 422, not a database error.
@@ -36,7 +33,7 @@ async def get_app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
-# scope="function": the commit runs before the response is sent (see app.db.get_session).
+# scope="function": the commit runs before the response is sent (see app.db.sessions.get_session).
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 # For login and registration: the password hash is checked or made outside any transaction.
 DeferredSessionDep = Annotated[AsyncSession, Depends(get_deferred_session, scope="function")]

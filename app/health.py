@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from app.db import Database
+from app.db.engine import Database
 
 router = APIRouter(tags=["health"])
 

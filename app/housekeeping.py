@@ -12,7 +12,8 @@ from sqlalchemy import delete
 from app.auth.models import RefreshToken
 from app.background import pause
 from app.bookings.models import IdempotencyKey
-from app.db import Database, utcnow
+from app.db.base import utcnow
+from app.db.engine import Database
 from app.kitchen.models import KitchenEvent
 
 logger = logging.getLogger("app.housekeeping")

@@ -14,11 +14,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from app import health, housekeeping
 from app.auth.router import auth_router, users_router
 from app.bookings import availability
-from app.bookings.daycache import DayCache, DayCacheListener
+from app.bookings.cache import DayCache, DayCacheListener, publisher
 from app.bookings.router import hot_router as hot_bookings_router
 from app.bookings.router import router as bookings_router
 from app.config import Settings, get_settings
-from app.db import Database, utcnow
+from app.db.base import utcnow
+from app.db.engine import Database
 from app.errors import install_error_handlers
 from app.floor.router import router as tables_router
 from app.kitchen.router import router as kitchen_router
@@ -123,7 +124,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.db = database
     app.state.limiter = RateLimiter(settings)
     app.state.day_cache = DayCache()
-    app.state.changes = None if database.is_sqlite else availability.publisher(database)
+    app.state.changes = None if database.is_sqlite else publisher(database)
     app.state.clock = utcnow
 
     install_error_handlers(app)

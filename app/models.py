@@ -2,7 +2,7 @@
 
 from app.auth.models import RefreshToken, User
 from app.bookings.models import Booking, IdempotencyKey
-from app.db import Base
+from app.db.base import Base
 from app.floor.models import RestaurantTable, SeatAssignment
 from app.kitchen.models import KitchenEvent, KitchenTicket
 from app.menu.models import MenuItem

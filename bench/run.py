@@ -350,7 +350,8 @@ async def prepare_load(url: str, *, users: int, seed_bookings: int, secret: str)
     from app.auth import security
     from app.auth.models import Role, User
     from app.bookings.models import Booking, BookingStatus
-    from app.db import Database, utcnow
+    from app.db.base import utcnow
+    from app.db.engine import Database
     from app.floor.models import RestaurantTable
     from app.venue.models import RestaurantSettings
     from app.venue.schemas import WEEKDAYS
@@ -1420,7 +1421,9 @@ async def capture_app_queries(
     from sqlalchemy import event
 
     from app.bookings import availability
-    from app.db import as_conn, utcnow
+    from app.bookings.statements import free_tables_at
+    from app.db.base import utcnow
+    from app.db.statements import session_conn
     from app.venue import service as venue_service
 
     captured: list[tuple[str, Any]] = []
@@ -1432,13 +1435,13 @@ async def capture_app_queries(
     out: list[tuple[str, str, Any]] = []
     try:
         async with database.reader() as session:
-            venue = await venue_service.get_venue(session)
+            venue = await venue_service.venue_for(session)
             slot = probe_slot(venue, day, hhmm, party_size)
             if slot is None:
                 raise SystemExit(f"bench: {day} has no {hhmm} slot for a party of {party_size}")
             # The app's Query objects run through SQLAlchemy Core here (the same SQL as the
             # server sends straight to asyncpg), so the cursor events see them.
-            conn = await as_conn(session)
+            conn = await session_conn(session)
             captured.clear()
             # What GET /bookings/availability runs to find alternatives (and the day view).
             await availability.day_plan(conn, venue, day, party_size, utcnow())
@@ -1446,7 +1449,7 @@ async def capture_app_queries(
             # What a slot check and POST /bookings run to pick a table (the booking's
             # checked insert uses the same NOT EXISTS overlap lookup).
             captured.clear()
-            await availability.free_tables_at(conn, party_size, slot.starts_at, slot.ends_at)
+            await free_tables_at(conn, party_size, slot.starts_at, slot.ends_at)
             out += [("free_tables_at", sql, params) for sql, params in captured]
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", capture)
@@ -1476,18 +1479,19 @@ async def book_table_plans(database: Any, day: date, hhmm: str, party_size: int)
     tuple[str, PlanInfo, PlanInfo, PlanInfo]
 ]:  # fmt: skip
     """The plans of the statements inside one POST /bookings on PostgreSQL: the app's own
-    book_table call (app.bookings.service._BOOK_AT_ONCE), run in a transaction that is
+    book_table call (app.bookings.statements.BOOK_TABLE), run in a transaction that is
     rolled back, with auto_explain reporting the nested statements' plans (ANALYZE,
     BUFFERS). plpgsql keeps a plan per session: the 1st call (in a new session) plans for
     its values, the 6th may use the generic plan; then the generic plan is forced. Returns
     (label, 1st, 6th, forced generic) per statement, or nothing (and says why) where
     auto_explain cannot be loaded or the call fails."""
-    from app.bookings.service import _BOOK_AT_ONCE, book_table_params
-    from app.db import NativeConn, utcnow
+    from app.bookings.statements import BOOK_TABLE, book_table_params
+    from app.db.base import utcnow
+    from app.db.statements import NativeConn
     from app.venue import service as venue_service
 
     async with database.reader() as session:
-        venue = await venue_service.get_venue(session)
+        venue = await venue_service.venue_for(session)
     slot = probe_slot(venue, day, hhmm, party_size)
     if slot is None:
         print(f"\n(book_table plans not shown: {day} has no {hhmm} slot for {party_size})")
@@ -1526,7 +1530,7 @@ async def book_table_plans(database: Any, day: date, hhmm: str, party_size: int)
                         user_id=user_id, slot=slot, day=day, party_size=party_size,
                         table_id=None, special_requests=None, now=utcnow(),
                     )  # fmt: skip
-                    await native.fetchrow(_BOOK_AT_ONCE, params)
+                    await native.fetchrow(BOOK_TABLE, params)
                 except Exception as exc:  # report it, keep the rest of --explain
                     print(f"\n(book_table plans not shown: call {run + 1} failed: {exc})")
                     return []
@@ -1555,14 +1559,15 @@ async def book_table_plans(database: Any, day: date, hhmm: str, party_size: int)
 async def explain_mode_async(url: str, args: argparse.Namespace) -> list[ExplainRow]:
     from sqlalchemy import text
 
-    from app.db import Database, utcnow
+    from app.db.base import utcnow
+    from app.db.engine import Database
     from app.venue import service as venue_service
 
     database = Database.from_url(url)
     rows: list[ExplainRow] = []
     try:
         async with database.reader() as session:
-            venue = await venue_service.get_venue(session)
+            venue = await venue_service.venue_for(session)
         today = venue.today(utcnow())
         # Data from four years ago to a year ahead; probe a day a month ahead (inside the
         # data) and a day after the data ends (nothing near it: pure index descent).

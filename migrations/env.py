@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from app.config import get_settings
-from app.db import create_engine
+from app.db.engine import create_engine
 from app.models import Base
 
 config = context.config

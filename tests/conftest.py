@@ -32,7 +32,7 @@ from app.auth import security
 from app.auth.models import Role, User
 from app.cli import alembic_config
 from app.config import Settings
-from app.db import Database
+from app.db.engine import Database
 from app.main import create_app
 from app.models import Base
 from app.venue import service as venue_service

@@ -315,7 +315,7 @@ async def test_constraint_violation_is_409_not_500(
 
     from app.bookings import service
     from app.bookings.models import Booking
-    from app.db import Conn, Query
+    from app.db.statements import Conn, Query
 
     async def unchecked_insert(conn: Conn, *, now: datetime, **fields: Any) -> int:
         statement = (
@@ -325,7 +325,7 @@ async def test_constraint_violation_is_409_not_500(
         )
         return int(await conn.fetchval(Query(statement)))
 
-    monkeypatch.setattr(service.availability, "insert_if_free", unchecked_insert)
+    monkeypatch.setattr(service.sql, "insert_if_free", unchecked_insert)
     _, guest = await make_user(Role.customer)
     day = next_weekday(FRIDAY)
     assert (await book(client, guest, day, "19:00", 4, table_id=5)).status_code == 201

@@ -1,4 +1,4 @@
-"""The availability cache (app.bookings.daycache): days ahead answered from memory on
+"""The availability cache (app.bookings.cache): days ahead answered from memory on
 PostgreSQL, with the same answers as the database gives, and dropped when they change,
 whoever changes them."""
 
@@ -17,9 +17,9 @@ from httpx import AsyncClient
 from sqlalchemy import text
 
 from app.auth.models import Role
-from app.bookings.availability import TableRow
-from app.bookings.daycache import CHANNEL, ChangePublisher, DayCache, change_payload
-from app.db import Database
+from app.bookings.cache import ChangePublisher, DayCache, change_payload
+from app.bookings.statements import CHANNEL, TableRow
+from app.db.engine import Database
 from app.floor.models import TableState
 from app.main import create_app
 from app.venue.calendar import Venue

@@ -12,8 +12,9 @@ from sqlalchemy import bindparam, event, func, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from app import db as db_module
-from app.db import Database, NativeConn, Query
+from app.db import engine as db_module
+from app.db.engine import Database
+from app.db.statements import NativeConn, Query
 from app.floor.models import RestaurantTable, TableState
 from app.main import create_app
 from tests.booking_helpers import next_weekday

@@ -11,7 +11,7 @@ from alembic import command
 from sqlalchemy import text
 
 from app.cli import alembic_config
-from app.db import create_engine
+from app.db.engine import create_engine
 from tests.conftest import PG_URL, TestDatabase, _postgres_scratch, _skip_or_fail_pg
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from app.auth.models import Role
 from app.bookings.models import Booking
 from app.config import Settings
-from app.db import Conn, CoreConn, NativeConn, Query
+from app.db.statements import Conn, CoreConn, NativeConn, Query
 from app.main import create_app
 from app.notifications import outbox
 from app.notifications.dispatcher import OutboxDispatcher, due_messages

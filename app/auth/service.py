@@ -21,7 +21,7 @@ from app.auth.exceptions import (
 from app.auth.models import RefreshToken, Role, User
 from app.auth.schemas import MeUpdate, TokenPair, UserAdminUpdate, UserCreate
 from app.config import Settings
-from app.db import utcnow
+from app.db.base import utcnow
 
 
 async def get_by_email(session: AsyncSession, email: str) -> User | None:

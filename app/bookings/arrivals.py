@@ -36,7 +36,7 @@ async def seat(
     _require(booking, BookingStatus.confirmed)
     if booking.ends_at <= now:
         raise BookingStateConflict(f"Booking {booking.id} is already over")
-    venue = await venue_service.get_venue(session)
+    venue = await venue_service.venue_for(session)
     if booking.starts_at - venue.hold > now:  # its table is held for it from then on
         opens = venue.local(booking.starts_at - venue.hold)
         raise BookingStateConflict(

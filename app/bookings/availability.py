@@ -1,163 +1,24 @@
-"""Which tables are free when: the read side of the booking engine.
-
-Every overlap query is bounded on both sides of `starts_at` (a booking lasts at most
-`MAX_DURATION`), so it walks a few index entries per table however long the history is.
-"""
+"""Which tables are free when: the read side of the booking engine (GET
+/bookings/availability), and the day plans both sides use."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import islice
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    String,
-    bindparam,
-    exists,
-    func,
-    insert,
-    literal,
-    literal_column,
-    select,
-)
-
-from app.bookings.daycache import CHANNEL, ChangePublisher, DayCache, day_window
-from app.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
-from app.db import Conn, Database, Query, UTCDateTime
-from app.floor.models import RestaurantTable, TableState
-from app.orders.models import Order
+from app.bookings.cache import DayCache, day_window
+from app.bookings.schemas import Availability, DayAvailability, DaySlot
+from app.bookings.statements import Interval, TableRow, free_tables_at, read_day
+from app.db.engine import Database
+from app.db.statements import Conn
+from app.floor.models import TableState
 from app.venue import service as venue_service
-from app.venue.calendar import MAX_DURATION, Slot, Venue
+from app.venue.calendar import Slot, Venue
 
-Interval = tuple[datetime, datetime]
 MAX_ALTERNATIVES_EACH_SIDE = 3
-
-
-# The hot statements are built once, with bound parameters (app.db.Query): per request
-# only the values change.
-_START = bindparam("start", type_=UTCDateTime())
-_END = bindparam("end", type_=UTCDateTime())
-_EARLIEST = bindparam("earliest", type_=UTCDateTime())  # start - MAX_DURATION
-# The active statuses as constants in the SQL (a per-call IN list would be re-rendered).
-_ACTIVE = Booking.status.in_([literal_column(f"'{status.value}'") for status in ACTIVE_STATUSES])
-
-
-def _window(starts_at: datetime, ends_at: datetime) -> dict[str, datetime]:
-    return {"start": starts_at, "end": ends_at, "earliest": starts_at - MAX_DURATION}
-
-
-def _overlapping(table_id: Any) -> ColumnElement[bool]:
-    """An active booking of `table_id` overlaps [start, end), looked up as a bounded
-    range of `starts_at` (a booking lasts at most MAX_DURATION)."""
-    return (
-        (Booking.table_id == table_id)
-        & _ACTIVE
-        & (Booking.starts_at < _END)
-        & (Booking.starts_at > _EARLIEST)
-        & (Booking.ends_at > _START)
-    )
-
-
-class TableRow(NamedTuple):
-    """What the booking engine needs of a table, read without the ORM's bookkeeping."""
-
-    id: int
-    table_number: int
-    capacity: int
-    area: str
-    bookable: bool
-    state: TableState
-    current_order_id: int | None
-    occupied_since: datetime | None
-    seated_guests: int | None  # the party at the table now (its order's customer count)
-
-
-_TABLE_FIELDS = TableRow._fields[:-1]
-_COLUMNS = (*(getattr(RestaurantTable, name) for name in _TABLE_FIELDS), Order.customer_count)
-# A seated party's order, for how long it will stay (see occupancy).
-_TABLES = RestaurantTable.__table__.outerjoin(
-    Order.__table__, Order.id == RestaurantTable.current_order_id
-)
-_BEST_FIT = (RestaurantTable.capacity, RestaurantTable.table_number)
-_FITS = (RestaurantTable.bookable.is_(True), RestaurantTable.capacity >= bindparam("party"))
-_FREE = Query(
-    select(*_COLUMNS)
-    .select_from(_TABLES)
-    .where(*_FITS, ~exists().where(_overlapping(RestaurantTable.id)))
-    .order_by(*_BEST_FIT)
-)
-_ONE = Query(
-    select(*_COLUMNS).select_from(_TABLES).where(RestaurantTable.id == bindparam("table_id"))
-)
-# Every fitting table with each booking overlapping the window (or none): a day's plan in
-# one statement.
-_DAY = Query(
-    select(*_COLUMNS, Booking.starts_at, Booking.ends_at)
-    .select_from(_TABLES.outerjoin(Booking.__table__, _overlapping(RestaurantTable.id)))
-    .where(*_FITS)
-    .order_by(*_BEST_FIT, Booking.starts_at)
-)
-# Insert a confirmed booking only if nothing overlaps it: check and write in one statement
-# (under the table-and-day lock), so the check cannot go stale before the insert.
-_BOOKINGS = Booking.metadata.tables["bookings"]
-_INSERT_IF_FREE = Query(
-    insert(_BOOKINGS)
-    .from_select(
-        ["user_id", "table_id", "party_size", "starts_at", "ends_at", "status",
-         "special_requests", "created_at", "updated_at"],
-        select(
-            bindparam("user_id", type_=Integer()),
-            bindparam("table_id", type_=Integer()),
-            bindparam("party_size", type_=Integer()),
-            _START,
-            _END,
-            bindparam("status", type_=String()),
-            bindparam("special_requests", type_=String()),
-            bindparam("now", type_=UTCDateTime()),
-            bindparam("now", type_=UTCDateTime()),
-        ).where(~exists().where(_overlapping(bindparam("table_id", type_=Integer())))),
-    )
-    .returning(_BOOKINGS.c.id)
-)  # fmt: skip
-
-
-async def insert_if_free(
-    conn: Conn,
-    *,
-    user_id: int,
-    table_id: int,
-    party_size: int,
-    starts_at: datetime,
-    ends_at: datetime,
-    special_requests: str | None,
-    now: datetime,
-) -> int | None:
-    """The new booking's id, or None if an active booking of the table overlaps."""
-    params: dict[str, Any] = {
-        "user_id": user_id, "table_id": table_id, "party_size": party_size,
-        "status": BookingStatus.confirmed.value, "special_requests": special_requests, "now": now,
-        **_window(starts_at, ends_at),
-    }  # fmt: skip
-    found = await conn.fetchval(_INSERT_IF_FREE, params)
-    return None if found is None else int(found)
-
-
-async def table_row(conn: Conn, table_id: int) -> TableRow | None:
-    row = await conn.fetchrow(_ONE, {"table_id": table_id})
-    return None if row is None else TableRow(*row)
-
-
-async def free_tables_at(
-    conn: Conn, party_size: int, starts_at: datetime, ends_at: datetime
-) -> list[TableRow]:
-    """Bookable tables that seat the party with no booking overlapping, best fit first."""
-    rows = await conn.fetch(_FREE, {"party": party_size, **_window(starts_at, ends_at)})
-    return [TableRow(*row) for row in rows]
 
 
 def occupancy(tables: Sequence[TableRow], venue: Venue, now: datetime) -> dict[int, Interval]:
@@ -216,34 +77,16 @@ class DayPlan:
         return [s.label for s in reversed(before)] + [s.label for s in after]
 
 
-async def _read_day(
-    conn: Conn, party_size: int, starts_at: datetime, ends_at: datetime
-) -> tuple[list[TableRow], dict[int, list[Interval]]]:
-    """The fitting tables, best fit first, and their bookings overlapping the window."""
-    rows = await conn.fetch(_DAY, {"party": party_size, **_window(starts_at, ends_at)})
-    tables: dict[int, TableRow] = {}
-    busy: dict[int, list[Interval]] = defaultdict(list)
-    width = len(TableRow._fields)
-    for row in rows:
-        table = tables.get(row[0])
-        if table is None:
-            table = tables[row[0]] = TableRow(*row[:width])
-        starts, ends = row[width], row[width + 1]
-        if starts is not None:
-            busy[table.id].append((starts, ends))
-    return list(tables.values()), busy
-
-
 Day = tuple[tuple[TableRow, ...], dict[int, list[Interval]]]
 
 
 async def read_days(conn: Conn, venue: Venue, days: Sequence[date]) -> dict[date, Day]:
     """For each day: every bookable table, best fit first, and each one's bookings
-    overlapping the day's window (daycache.day_window). One statement for all of them."""
+    overlapping the day's window (app.bookings.cache.day_window). One statement for all of them."""
     windows = {day: day_window(venue, day) for day in days}
     start = min(w[0] for w in windows.values())
     end = max(w[1] for w in windows.values())
-    found, busy = await _read_day(conn, 1, start, end)
+    found, busy = await read_day(conn, 1, start, end)
     every = tuple(found)
     out: dict[date, Day] = {}
     for day, (lo, hi) in windows.items():
@@ -288,7 +131,7 @@ async def day_plan(
     slots = venue.slots(day, party_size)
     if not slots:
         return DayPlan(slots, [], {})
-    tables, busy = await _read_day(conn, party_size, slots[0].starts_at, slots[-1].ends_at)
+    tables, busy = await read_day(conn, party_size, slots[0].starts_at, slots[-1].ends_at)
     for table_id, interval in occupancy(tables, venue, now).items():
         busy[table_id].append(interval)
     return DayPlan(slots, tables, busy)
@@ -319,17 +162,76 @@ async def warm(database: Database, days: DayCache, now: Callable[[], datetime]) 
         await asyncio.sleep(0)  # let requests through between chunks
 
 
-_NOTIFY = Query(
-    select(func.pg_notify(literal(CHANNEL, String()), bindparam("payload", type_=String())))
-)
+async def alternative_times(
+    conn: Conn, venue: Venue, day: date, party_size: int, slot: Slot, now: datetime
+) -> list[str]:
+    plan = await day_plan(conn, venue, day, party_size, now)
+    return plan.alternatives(slot.starts_at, now + venue.lead)
 
 
-def publisher(database: Database) -> ChangePublisher:
-    """PostgreSQL: announces book_table's bookings on a pooled connection, batched."""
+def _option(table: TableRow) -> dict[str, Any]:
+    """A TableOption as the dict Availability validates (in Rust, all at once: about
+    twice as fast as building each model in Python, or model_construct)."""
+    return {"id": table.id, "table_number": table.table_number, "capacity": table.capacity,
+            "area": table.area}  # fmt: skip
 
-    async def send(payloads: list[str]) -> None:
-        async with database.connect(write=False) as conn:  # autocommit: one NOTIFY each
-            for payload in payloads:
-                await conn.fetch(_NOTIFY, {"payload": payload})
 
-    return ChangePublisher(send)
+async def check_slot(
+    conn: Conn,
+    *,
+    day: date,
+    at: time,
+    party_size: int,
+    now: datetime,
+    days: DayCache | None = None,
+) -> Availability:
+    """Given `days`, a day far enough ahead is answered from memory (see app.bookings.cache)."""
+    venue = await venue_service.get_venue(conn)
+    slot = venue.resolve(day, at, party_size, now)
+    if days is not None and days.keeps(venue, day, now):
+        plan = await kept_day_plan(conn, venue, day, party_size, days)
+        free = plan.free_at(slot)
+        alternatives = [] if free else plan.alternatives(slot.starts_at, now + venue.lead)
+    else:
+        free = await free_tables_at(conn, party_size, slot.starts_at, slot.ends_at)
+        seated = occupancy(free, venue, now)
+        start, end = slot.starts_at, slot.ends_at
+        free = [t for t in free if not blocks(seated.get(t.id), start, end)]
+        # Only when nothing is free is the whole day worth laying out.
+        alternatives = (
+            [] if free else await alternative_times(conn, venue, day, party_size, slot, now)
+        )
+    return Availability.model_validate(
+        {
+            "date": day,
+            "time": slot.label,
+            "party_size": party_size,
+            "starts_at": venue.local(slot.starts_at),
+            "ends_at": venue.local(slot.ends_at),
+            "available_tables": [_option(t) for t in free],
+            "alternatives": alternatives,
+        }
+    )
+
+
+async def check_day(
+    conn: Conn, *, day: date, party_size: int, now: datetime, days: DayCache | None = None
+) -> DayAvailability:
+    venue = await venue_service.get_venue(conn)
+    venue.check_party(party_size)
+    venue.check_day(day, now)
+    plan = await day_plan(conn, venue, day, party_size, now, days)
+    bookable_from = now + venue.lead
+    return DayAvailability(
+        date=day,
+        party_size=party_size,
+        slots=[
+            DaySlot(
+                time=s.label,
+                starts_at=venue.local(s.starts_at),
+                available_tables=len(plan.free_at(s)),
+            )
+            for s in plan.slots
+            if s.starts_at >= bookable_from
+        ],
+    )

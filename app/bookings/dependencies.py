@@ -13,8 +13,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.bookings.daycache import ChangePublisher, DayCache
-from app.db import Conn, Database, LazyConn
+from app.bookings.cache import ChangePublisher, DayCache
+from app.db.engine import Database
+from app.db.statements import Conn
 from app.deps import oauth2_scheme, token_user_id
 from app.ratelimit import client_address
 
@@ -45,7 +46,7 @@ class Checking:
 
     def __init__(self, request: Request) -> None:
         state = request.app.state
-        self.conn = LazyConn(state.db)
+        self.conn = state.db.lazy()
         self.context = AvailabilityContext(self.conn, state.day_cache, state.clock())
 
     async def __aenter__(self) -> AvailabilityContext:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 from pydantic import BaseModel
 
 from app.bookings import arrivals, service
+from app.bookings import availability as availability_service
 from app.bookings.arrivals import BookingStateConflict
 from app.bookings.dependencies import AvailabilityLimit, Booker, Checking
 from app.bookings.exceptions import (
@@ -74,12 +75,12 @@ async def availability(
         )
     async with Checking(request) as ctx:
         if query.time is None:
-            answer: BaseModel = await service.check_day(
+            answer: BaseModel = await availability_service.check_day(
                 ctx.conn, day=query.date, party_size=query.party_size, now=ctx.now,
                 days=ctx.days,
             )  # fmt: skip
         else:
-            answer = await service.check_slot(
+            answer = await availability_service.check_slot(
                 ctx.conn, day=query.date, at=query.time, party_size=query.party_size,
                 now=ctx.now, days=ctx.days,
             )  # fmt: skip

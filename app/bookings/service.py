@@ -1,22 +1,24 @@
-"""The booking engine: availability, create (never double-booked), list, read, cancel."""
+"""The booking rules: create (never double-booked, idempotent on request), list, read,
+cancel. Availability is app.bookings.availability; the hot statements both use are
+app.bookings.statements."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import zlib
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Integer, String, bindparam, case, delete, func, insert, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.exceptions import AccountInactive
 from app.auth.models import Principal, User
 from app.bookings import availability
-from app.bookings.availability import TableRow
-from app.bookings.daycache import ChangePublisher, DayCache
+from app.bookings import statements as sql
+from app.bookings.cache import ChangePublisher
 from app.bookings.exceptions import (
     BookingNotCancellable,
     BookingNotFound,
@@ -25,95 +27,18 @@ from app.bookings.exceptions import (
     TableNotBookable,
     TableUnavailable,
 )
-from app.bookings.models import Booking, BookingRecord, BookingStatus, IdempotencyKey
-from app.bookings.schemas import (
-    Availability,
-    BookingCreate,
-    BookingOut,
-    DayAvailability,
-    DaySlot,
-)
-from app.db import (
-    Conn,
-    Database,
-    LockSpace,
-    Query,
-    UTCDateTime,
-    advisory_xact_lock,
-    table_day_lock,
-)
+from app.bookings.models import Booking, BookingRecord, BookingStatus
+from app.bookings.schemas import BookingCreate, BookingOut
+from app.bookings.statements import TableRow
+from app.db.engine import Database
+from app.db.locks import LockSpace, advisory_xact_lock, table_day_lock
+from app.db.statements import Conn
 from app.floor.models import RestaurantTable
 from app.notifications import outbox
 from app.venue import service as venue_service
 from app.venue.calendar import MAX_DURATION, BookingRuleViolation, Slot, Venue
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
-
-
-def _option(table: TableRow) -> dict[str, Any]:
-    """A TableOption as the dict Availability validates (in Rust, all at once: about
-    twice as fast as building each model in Python, or model_construct)."""
-    return {"id": table.id, "table_number": table.table_number, "capacity": table.capacity,
-            "area": table.area}  # fmt: skip
-
-
-async def check_slot(
-    conn: Conn,
-    *,
-    day: date,
-    at: time,
-    party_size: int,
-    now: datetime,
-    days: DayCache | None = None,
-) -> Availability:
-    """Given `days`, a day far enough ahead is answered from memory (see daycache)."""
-    venue = await venue_service.get_venue(conn)
-    slot = venue.resolve(day, at, party_size, now)
-    if days is not None and days.keeps(venue, day, now):
-        plan = await availability.kept_day_plan(conn, venue, day, party_size, days)
-        free = plan.free_at(slot)
-        alternatives = [] if free else plan.alternatives(slot.starts_at, now + venue.lead)
-    else:
-        free = await availability.free_tables_at(conn, party_size, slot.starts_at, slot.ends_at)
-        seated = availability.occupancy(free, venue, now)
-        free = [t for t in free if not availability.blocks(seated.get(t.id), slot.starts_at,
-                                                             slot.ends_at)]  # fmt: skip
-        # Only when nothing is free is the whole day worth laying out.
-        alternatives = [] if free else await _alternatives(conn, venue, day, party_size, slot, now)
-    return Availability.model_validate(
-        {
-            "date": day,
-            "time": slot.label,
-            "party_size": party_size,
-            "starts_at": venue.local(slot.starts_at),
-            "ends_at": venue.local(slot.ends_at),
-            "available_tables": [_option(t) for t in free],
-            "alternatives": alternatives,
-        }
-    )
-
-
-async def check_day(
-    conn: Conn, *, day: date, party_size: int, now: datetime, days: DayCache | None = None
-) -> DayAvailability:
-    venue = await venue_service.get_venue(conn)
-    venue.check_party(party_size)
-    venue.check_day(day, now)
-    plan = await availability.day_plan(conn, venue, day, party_size, now, days)
-    bookable_from = now + venue.lead
-    return DayAvailability(
-        date=day,
-        party_size=party_size,
-        slots=[
-            DaySlot(
-                time=s.label,
-                starts_at=venue.local(s.starts_at),
-                available_tables=len(plan.free_at(s)),
-            )
-            for s in plan.slots
-            if s.starts_at >= bookable_from
-        ],
-    )
 
 
 def to_out(booking: Booking | BookingRecord, table_number: int, venue: Venue) -> BookingOut:
@@ -136,10 +61,8 @@ def to_out(booking: Booking | BookingRecord, table_number: int, venue: Venue) ->
 
 async def _candidates(conn: Conn, data: BookingCreate, slot: Slot) -> list[TableRow]:
     if data.table_id is None:
-        return await availability.free_tables_at(
-            conn, data.party_size, slot.starts_at, slot.ends_at
-        )
-    table = await availability.table_row(conn, data.table_id)
+        return await sql.free_tables_at(conn, data.party_size, slot.starts_at, slot.ends_at)
+    table = await sql.table_row(conn, data.table_id)
     if table is None:
         raise TableNotBookable(f"Table {data.table_id} does not exist")
     if not table.bookable:
@@ -149,13 +72,6 @@ async def _candidates(conn: Conn, data: BookingCreate, slot: Slot) -> list[Table
             f"Table {table.table_number} seats {table.capacity}, the party is {data.party_size}"
         )
     return [table]
-
-
-async def _alternatives(
-    conn: Conn, venue: Venue, day: date, party_size: int, slot: Slot, now: datetime
-) -> list[str]:
-    plan = await availability.day_plan(conn, venue, day, party_size, now)
-    return plan.alternatives(slot.starts_at, now + venue.lead)
 
 
 async def create_booking(
@@ -179,7 +95,7 @@ async def create_booking(
     for table in candidates:
         await table_day_lock(conn, table.id, data.date)
         if near:  # read the table's state again, now that it is locked
-            current = await availability.table_row(conn, table.id)
+            current = await sql.table_row(conn, table.id)
             seated = availability.occupancy([current] if current else [], venue, now)
             if availability.blocks(seated.get(table.id), slot.starts_at, slot.ends_at):
                 continue
@@ -189,7 +105,7 @@ async def create_booking(
             "special_requests": data.special_requests, "now": now,
         }  # fmt: skip
         try:
-            booking_id = await availability.insert_if_free(conn, **fields)
+            booking_id = await sql.insert_if_free(conn, **fields)
         except IntegrityError as exc:  # the exclusion constraint caught an overlap
             raise TableUnavailable() from exc
         if booking_id is None:  # taken since the candidates were read
@@ -201,7 +117,9 @@ async def create_booking(
         )  # fmt: skip
         await outbox.booking_confirmed(conn, booking, guest=user, now=now)
         return to_out(booking, table.table_number, venue)
-    alternatives = await _alternatives(conn, venue, data.date, data.party_size, slot, now)
+    alternatives = await availability.alternative_times(
+        conn, venue, data.date, data.party_size, slot, now
+    )
     if data.table_id is not None:
         number = candidates[0].table_number
         raise TableUnavailable(
@@ -211,39 +129,6 @@ async def create_booking(
         f"No table for {data.party_size} is free at {data.date.isoformat()} {slot.label}",
         alternatives=alternatives,
     )
-
-
-_BOOK_TABLE = func.book_table(
-    bindparam("user_id", type_=Integer()),
-    bindparam("party_size", type_=Integer()),
-    bindparam("start", type_=UTCDateTime()),
-    bindparam("end", type_=UTCDateTime()),
-    bindparam("earliest", type_=UTCDateTime()),
-    bindparam("day", type_=Date()),
-    bindparam("table_id", type_=Integer()),
-    bindparam("special_requests", type_=String()),
-    bindparam("now", type_=UTCDateTime()),
-).table_valued("new_booking", "new_table", "new_table_number")
-_BOOK_AT_ONCE = Query(select(_BOOK_TABLE.c.new_booking, _BOOK_TABLE.c.new_table,
-                             _BOOK_TABLE.c.new_table_number))  # fmt: skip
-
-
-def book_table_params(
-    *,
-    user_id: int,
-    slot: Slot,
-    day: date,
-    party_size: int,
-    table_id: int | None,
-    special_requests: str | None,
-    now: datetime,
-) -> dict[str, Any]:
-    """The parameters of _BOOK_AT_ONCE for a resolved slot (also used by bench --explain)."""
-    return {
-        "user_id": user_id, "party_size": party_size, "start": slot.starts_at,
-        "end": slot.ends_at, "earliest": slot.starts_at - MAX_DURATION, "day": day,
-        "table_id": table_id, "special_requests": special_requests, "now": now,
-    }  # fmt: skip
 
 
 async def book_at_once(
@@ -268,11 +153,11 @@ async def book_at_once(
     if slot.starts_at < now + MAX_DURATION:
         return None
     try:
-        params = book_table_params(
+        params = sql.book_table_params(
             user_id=user_id, slot=slot, day=data.date, party_size=data.party_size,
             table_id=data.table_id, special_requests=data.special_requests, now=now,
         )  # fmt: skip
-        row = await conn.fetchrow(_BOOK_AT_ONCE, params)
+        row = await conn.fetchrow(sql.BOOK_TABLE, params)
     except IntegrityError:
         return None
     if row is None:
@@ -286,16 +171,9 @@ async def book_at_once(
     return to_out(booking, table_number, venue)
 
 
-_PRINCIPAL = Query(
-    select(User.id, User.email, User.name, User.role, User.is_active).where(
-        User.id == bindparam("id")
-    )
-)
-
-
 async def load_principal(conn: Conn, user_id: int) -> Principal:
     """The signed-in user (of a valid token), or 401 if the account is gone or inactive."""
-    row = await conn.fetchrow(_PRINCIPAL, {"id": user_id})
+    row = await conn.fetchrow(sql.PRINCIPAL, {"id": user_id})
     if row is None or not row[4]:
         raise AccountInactive()
     return Principal(*row)
@@ -330,18 +208,6 @@ def _request_hash(data: BookingCreate) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-_KEYS = IdempotencyKey.metadata.tables["idempotency_keys"]
-_THIS_KEY = (_KEYS.c.user_id == bindparam("user_id"), _KEYS.c.key == bindparam("key"))
-_FIND_KEY = Query(
-    select(_KEYS.c.request_hash, _KEYS.c.response, _KEYS.c.created_at).where(*_THIS_KEY)
-)
-_DROP_KEY = Query(delete(_KEYS).where(*_THIS_KEY))
-_SAVE_KEY = Query(
-    insert(_KEYS),
-    columns=["user_id", "key", "request_hash", "status_code", "response", "created_at"],
-)
-
-
 async def create_booking_idempotent(
     conn: Conn,
     data: BookingCreate,
@@ -356,16 +222,16 @@ async def create_booking_idempotent(
     await advisory_xact_lock(conn, LockSpace.IDEMPOTENCY, zlib.crc32(f"{user.id}:{key}".encode()))
     digest = _request_hash(data)
     which = {"user_id": user.id, "key": key}
-    record = await conn.fetchrow(_FIND_KEY, which)
+    record = await conn.fetchrow(sql.FIND_KEY, which)
     if record is not None:
         request_hash, response, created_at = record
         if created_at > now - IDEMPOTENCY_TTL:
             if request_hash != digest:
                 raise IdempotencyKeyReused()
             return BookingOut.model_validate(response)
-        await conn.execute(_DROP_KEY, which)
+        await conn.execute(sql.DROP_KEY, which)
     out = await create_booking(conn, data, user=user, now=now)
-    await conn.execute(_SAVE_KEY, {
+    await conn.execute(sql.SAVE_KEY, {
         **which, "request_hash": digest, "status_code": 201,
         "response": out.model_dump(mode="json"), "created_at": now,
     })  # fmt: skip
@@ -391,7 +257,7 @@ async def load_booking(
 
 async def get_booking(session: AsyncSession, booking_id: int, *, user: User) -> BookingOut:
     booking, number = await load_booking(session, booking_id, user)
-    return to_out(booking, number, await venue_service.get_venue(session))
+    return to_out(booking, number, await venue_service.venue_for(session))
 
 
 async def cancel_booking(
@@ -402,7 +268,7 @@ async def cancel_booking(
         raise BookingNotCancellable(f"Booking {booking.id} is {booking.status.value}")
     if booking.starts_at <= now:
         raise BookingNotCancellable(f"Booking {booking.id} has already started")
-    venue = await venue_service.get_venue(session)
+    venue = await venue_service.venue_for(session)
     if not user.is_staff and now > booking.starts_at - venue.cancel_cutoff:
         minutes = int(venue.cancel_cutoff.total_seconds() // 60)
         raise BookingNotCancellable(
@@ -434,7 +300,7 @@ async def list_bookings(
     limit: int,
     offset: int,
 ) -> tuple[list[BookingOut], int]:
-    venue = await venue_service.get_venue(session)
+    venue = await venue_service.venue_for(session)
     query = select(Booking, RestaurantTable.table_number).join(
         RestaurantTable, RestaurantTable.id == Booking.table_id
     )

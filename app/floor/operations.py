@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bookings.models import Booking, BookingStatus
-from app.db import LockSpace, advisory_xact_lock, table_day_lock
+from app.db.locks import LockSpace, advisory_xact_lock, table_day_lock
+from app.db.statements import session_conn
 from app.floor.exceptions import InvalidMerge, InvalidSeat, SeatTaken, TableBusy, TableNotFound
 from app.floor.models import RestaurantTable, SeatAssignment, TableState
 from app.floor.views import holds
@@ -28,8 +29,9 @@ from app.venue import service as venue_service
 async def lock_tables(session: AsyncSession, table_ids: Sequence[int]) -> list[RestaurantTable]:
     """Lock tables in id order (no deadlocks), with their merge groups; return the rows."""
     ids = sorted(set(table_ids))
+    conn = await session_conn(session)
     for table_id in ids:
-        await advisory_xact_lock(session, LockSpace.TABLE, table_id)
+        await advisory_xact_lock(conn, LockSpace.TABLE, table_id)
     rows = list(
         await session.scalars(
             select(RestaurantTable)
@@ -132,13 +134,14 @@ async def _refuse_if_booked(
     """Refuse tables another party has booked before this one would finish: a booking held
     now (the hold window) or starting during the party's expected stay. The tables' booking
     locks for the days of that stay are taken first, so no booking slips in meanwhile."""
-    venue = await venue_service.get_venue(session)
+    venue = await venue_service.venue_for(session)
     guests = order.customer_count if order else sum(t.capacity for t in tables)
     until = now + max(venue.duration_for(guests), venue.hold)
     days = {venue.today(now), venue.today(until)}
+    conn = await session_conn(session)
     for table in sorted(tables, key=lambda t: t.id):
         for day in sorted(days):
-            await table_day_lock(session, table.id, day)
+            await table_day_lock(conn, table.id, day)
     clash = await next_booking_clash(
         session, tables, start=now, end=until, except_booking=order.booking_id if order else None
     )

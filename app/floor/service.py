@@ -130,7 +130,7 @@ async def available_tables(
             query.order_by(RestaurantTable.capacity, RestaurantTable.table_number)
         )
     )
-    venue = await venue_service.get_venue(session)
+    venue = await venue_service.venue_for(session)
     rows = await session.scalars(
         select(Booking).where(
             Booking.table_id.in_([t.id for t in tables]),

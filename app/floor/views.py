@@ -63,7 +63,7 @@ async def describe(
 ) -> list[TableView]:
     if not tables:
         return []
-    venue = await venue_service.get_venue(session)
+    venue = await venue_service.venue_for(session)
     ids = [t.id for t in tables]
     groups = {t.merge_group for t in tables if t.merge_group is not None}
     mates_query = select(RestaurantTable).where(

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import ServerSentEvent
 
-from app.db import Database
+from app.db.engine import Database
 from app.kitchen.models import KitchenEvent
 
 # Rows whose ids were taken before `last` but committed after it are still picked up:

@@ -27,7 +27,8 @@ from sqlalchemy import Select, String, Update, bindparam, or_, select, update
 from app.background import pause
 from app.bookings.models import Booking, BookingStatus
 from app.config import Settings
-from app.db import Database, UTCDateTime, utcnow
+from app.db.base import UTCDateTime, utcnow
+from app.db.engine import Database
 from app.notifications.mailer import Mailer, build_message, mailer_for
 from app.notifications.models import TO_SEND, MessageKind, MessageStatus, OutboxMessage
 from app.notifications.outbox import queue_due_reminders, render_due

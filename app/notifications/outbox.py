@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Principal, User
 from app.bookings.models import Booking, BookingRecord, BookingStatus
-from app.db import Conn, Database, Query, as_conn
+from app.db.engine import Database
+from app.db.statements import Conn, Query, session_conn
 from app.floor.models import RestaurantTable
 from app.notifications.models import REMINDER, MessageKind, MessageStatus, OutboxMessage
 from app.venue import service as venue_service
@@ -93,19 +94,19 @@ _INSERT = Query(
 )  # fmt: skip
 
 
-async def _queue(target: AsyncSession | Conn, messages: list[dict[str, Any]]) -> None:
+async def _queue(conn: Conn, messages: list[dict[str, Any]]) -> None:
     """Insert the messages in the caller's transaction."""
-    await (await as_conn(target)).execute(_INSERT, messages)
+    await conn.execute(_INSERT, messages)
 
 
 async def booking_confirmed(
-    target: AsyncSession | Conn, booking: AnyBooking, *, guest: Guest, now: datetime
+    conn: Conn, booking: AnyBooking, *, guest: Guest, now: datetime
 ) -> None:
     """Queue the confirmation, rendered when it is sent (render_due) from the booking as it
     stands then; the single-statement booking on PostgreSQL (book_table) writes the same
     row. The reminder is queued later, when it falls due (queue_due_reminders)."""
     message = _message(MessageKind.booking_confirmed, booking, guest.email, due=now, now=now)
-    await _queue(target, [message])
+    await _queue(conn, [message])
 
 
 _REMINDER_ROW = (OutboxMessage.booking_id == Booking.id) & (
@@ -173,13 +174,13 @@ async def booking_cancelled(
         )
         .values(status=MessageStatus.cancelled, last_error="booking cancelled")
     )
-    venue = await venue_service.get_venue(session)
+    venue = await venue_service.venue_for(session)
     context = booking_context(venue, booking, guest.name, table_number)
     context["by_restaurant"] = by_restaurant
     notice = _message(
         MessageKind.booking_cancelled, booking, guest.email, due=now, now=now, context=context
     )
-    await _queue(session, [notice])
+    await _queue(await session_conn(session), [notice])
 
 
 _TO_RENDER = (
@@ -205,7 +206,7 @@ async def render_due(session: AsyncSession, rows: Sequence[OutboxMessage]) -> li
     if wanted:
         result = await session.execute(_TO_RENDER.where(Booking.id.in_(wanted)))
         found = {booking.id: (booking, number, name) for booking, number, name in result}
-    venue = await venue_service.get_venue(session) if found else None
+    venue = await venue_service.venue_for(session) if found else None
     unsendable = []
     for row in rows:
         if row.subject is not None:

@@ -33,7 +33,7 @@ class InvalidSplit(InvalidInput):
 
 
 async def bill_for(session: AsyncSession, order: Order) -> tuple[Bill, list[OrderItem]]:
-    venue = await venue_service.get_venue(session)
+    venue = await venue_service.venue_for(session)
     # A closed order keeps the percentages it was closed with; an open one uses today's.
     service_percent = order.service_charge_percent
     tax_percent = order.tax_percent

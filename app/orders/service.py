@@ -183,7 +183,7 @@ async def close_order(
 ) -> Order:
     """Paid: the order is closed; the table stays occupied until it is released."""
     order = await _open(session, order_id)
-    venue = await venue_service.get_venue(session)
+    venue = await venue_service.venue_for(session)
     order.status = OrderStatus.closed
     order.service_charge_percent = venue.service_charge_percent
     order.tax_percent = venue.tax_percent

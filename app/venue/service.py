@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Conn, Query, as_conn
+from app.db.statements import Conn, Query, session_conn
 from app.errors import NotFound
 from app.venue.calendar import Venue
 from app.venue.models import RestaurantSettings
@@ -46,8 +46,13 @@ def clear_cache() -> None:
 _refreshing: set[str] = set()
 
 
-async def get_venue(target: AsyncSession | Conn) -> Venue:
-    key = target.cache_key if isinstance(target, Conn) else str(target.get_bind().engine.url)
+async def venue_for(session: AsyncSession) -> Venue:
+    """get_venue for a route that holds a session."""
+    return await get_venue(await session_conn(session))
+
+
+async def get_venue(conn: Conn) -> Venue:
+    key = conn.cache_key
     cached = _cache.get(key)
     now = time.monotonic()
     if cached is not None and (cached[0] > now or key in _refreshing):
@@ -56,7 +61,7 @@ async def get_venue(target: AsyncSession | Conn) -> Venue:
         return cached[2]
     _refreshing.add(key)
     try:
-        row = await (await as_conn(target)).fetchrow(_ROW)
+        row = await conn.fetchrow(_ROW)
     finally:
         _refreshing.discard(key)
     if row is None:

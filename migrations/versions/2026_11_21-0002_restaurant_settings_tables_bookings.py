@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.db
+import app.db.base
 from app.config import Settings
 
 revision: str = "0002"
@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column("hold_minutes", sa.Integer(), nullable=False),
         sa.Column("service_charge_percent", sa.Numeric(precision=5, scale=2), nullable=False),
         sa.Column("tax_percent", sa.Numeric(precision=5, scale=2), nullable=False),
-        sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("id = 1", name=op.f("ck_restaurant_settings_single_row")),
         sa.CheckConstraint(
             "max_party_size >= 1", name=op.f("ck_restaurant_settings_max_party_size_positive")
@@ -67,7 +67,7 @@ def upgrade() -> None:
         sa.Column("capacity", sa.Integer(), nullable=False),
         sa.Column("area", sa.String(length=40), nullable=False),
         sa.Column("bookable", sa.Boolean(), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("capacity BETWEEN 1 AND 50", name=op.f("ck_tables_capacity_range")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tables")),
         sa.UniqueConstraint("table_number", name=op.f("uq_tables_table_number")),
@@ -78,8 +78,8 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("table_id", sa.Integer(), nullable=False),
         sa.Column("party_size", sa.Integer(), nullable=False),
-        sa.Column("starts_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ends_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("starts_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
             "status",
             sa.Enum(
@@ -96,9 +96,9 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("special_requests", sa.String(length=500), nullable=True),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("cancelled_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("cancelled_at", app.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("ends_at > starts_at", name=op.f("ck_bookings_ends_after_start")),
         sa.CheckConstraint("party_size >= 1", name=op.f("ck_bookings_party_size_positive")),
         sa.ForeignKeyConstraint(
@@ -127,7 +127,7 @@ def upgrade() -> None:
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column("response", sa.JSON(), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
@@ -153,7 +153,7 @@ def upgrade() -> None:
 def _seed_default_restaurant() -> None:
     """A fresh database has the default restaurant: its settings and 20 tables."""
     env = Settings(secret_key="unused-by-migrations-" + "x" * 32)
-    now = app.db.utcnow()
+    now = app.db.base.utcnow()
     settings = sa.table(
         "restaurant_settings",
         *(sa.column(c) for c in (
@@ -164,7 +164,7 @@ def _seed_default_restaurant() -> None:
         sa.column("opening_hours", sa.JSON()),
         sa.column("durations", sa.JSON()),
         sa.column("closed_dates", sa.JSON()),
-        sa.column("updated_at", app.db.UTCDateTime()),
+        sa.column("updated_at", app.db.base.UTCDateTime()),
     )
     op.bulk_insert(settings, [{
         "id": 1,
@@ -190,7 +190,7 @@ def _seed_default_restaurant() -> None:
     tables = sa.table(
         "tables",
         sa.column("table_number"), sa.column("capacity"), sa.column("area"),
-        sa.column("bookable"), sa.column("created_at", app.db.UTCDateTime()),
+        sa.column("bookable"), sa.column("created_at", app.db.base.UTCDateTime()),
     )  # fmt: skip
     op.bulk_insert(tables, [
         {"table_number": n, "capacity": c, "area": a, "bookable": True, "created_at": now}

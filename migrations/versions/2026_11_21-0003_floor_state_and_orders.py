@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.db
+import app.db.base
 
 
 revision: str = "0003"
@@ -40,9 +40,9 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("closed_at", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", app.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "customer_count BETWEEN 1 AND 200", name=op.f("ck_orders_customer_count_range")
         ),
@@ -106,7 +106,7 @@ def upgrade() -> None:
         )
         batch.add_column(sa.Column("current_order_id", sa.Integer(), nullable=True))
         batch.add_column(
-            sa.Column("occupied_since", app.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("occupied_since", app.db.base.UTCDateTime(timezone=True), nullable=True)
         )
         batch.add_column(sa.Column("merge_group", sa.Integer(), nullable=True))
         batch.create_index(batch.f("ix_tables_current_order_id"), ["current_order_id"])

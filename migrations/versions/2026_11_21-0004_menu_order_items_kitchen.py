@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.db
+import app.db.base
 
 
 revision: str = "0004"
@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("ticket_id", sa.Integer(), nullable=False),
         sa.Column("type", sa.String(length=32), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_kitchen_events")),
     )
     op.create_index(
@@ -44,8 +44,8 @@ def upgrade() -> None:
         sa.Column("category", sa.String(length=40), nullable=False),
         sa.Column("is_available", sa.Boolean(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("price > 0", name=op.f("ck_menu_items_price_positive")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_menu_items")),
         sa.UniqueConstraint("name", name=op.f("uq_menu_items_name")),
@@ -74,8 +74,8 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["order_id"],
             ["orders.id"],
@@ -103,7 +103,7 @@ def upgrade() -> None:
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("seat_number", sa.Integer(), nullable=True),
         sa.Column("notes", sa.String(length=200), nullable=True),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("quantity BETWEEN 1 AND 99", name=op.f("ck_order_items_quantity_range")),
         sa.CheckConstraint("unit_price > 0", name=op.f("ck_order_items_unit_price_positive")),
         sa.ForeignKeyConstraint(

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.db
+import app.db.base
 
 
 revision: str = "0005"
@@ -57,11 +57,11 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", app.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("lease_until", app.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("lease_until", app.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(length=1000), nullable=True),
-        sa.Column("sent_at", app.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", app.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", app.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["booking_id"],
             ["bookings.id"],

@@ -1,0 +1,236 @@
+"""The booking engine's pre-built statements (app.db.statements.Query), and what they
+return. Built once at import, with bound parameters: per request only the values change.
+
+Every overlap query is bounded on both sides of `starts_at` (a booking lasts at most
+`MAX_DURATION`), so it walks a few index entries per table however long the history is.
+On PostgreSQL, `BOOK_TABLE` calls the database function book_table (its readable source
+is app/bookings/sql/book_table.sql), which checks, picks, locks and inserts in one
+round trip.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    String,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+)
+
+from app.auth.models import User
+from app.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, IdempotencyKey
+from app.db.base import UTCDateTime
+from app.db.statements import Conn, Query
+from app.floor.models import RestaurantTable, TableState
+from app.orders.models import Order
+from app.venue.calendar import MAX_DURATION, Slot
+
+Interval = tuple[datetime, datetime]
+# The channel the availability triggers (migration 0007) and ChangePublisher NOTIFY on.
+CHANNEL = "availability"
+
+_START = bindparam("start", type_=UTCDateTime())
+_END = bindparam("end", type_=UTCDateTime())
+_EARLIEST = bindparam("earliest", type_=UTCDateTime())  # start - MAX_DURATION
+# The active statuses as constants in the SQL (a per-call IN list would be re-rendered).
+_ACTIVE = Booking.status.in_([literal_column(f"'{status.value}'") for status in ACTIVE_STATUSES])
+
+
+def _window(starts_at: datetime, ends_at: datetime) -> dict[str, datetime]:
+    return {"start": starts_at, "end": ends_at, "earliest": starts_at - MAX_DURATION}
+
+
+def _overlapping(table_id: Any) -> ColumnElement[bool]:
+    """An active booking of `table_id` overlaps [start, end), looked up as a bounded
+    range of `starts_at` (a booking lasts at most MAX_DURATION)."""
+    return (
+        (Booking.table_id == table_id)
+        & _ACTIVE
+        & (Booking.starts_at < _END)
+        & (Booking.starts_at > _EARLIEST)
+        & (Booking.ends_at > _START)
+    )
+
+
+class TableRow(NamedTuple):
+    """What the booking engine needs of a table, read without the ORM's bookkeeping."""
+
+    id: int
+    table_number: int
+    capacity: int
+    area: str
+    bookable: bool
+    state: TableState
+    current_order_id: int | None
+    occupied_since: datetime | None
+    seated_guests: int | None  # the party at the table now (its order's customer count)
+
+
+_TABLE_FIELDS = TableRow._fields[:-1]
+_COLUMNS = (*(getattr(RestaurantTable, name) for name in _TABLE_FIELDS), Order.customer_count)
+# A seated party's order, for how long it will stay (see occupancy).
+_TABLES = RestaurantTable.__table__.outerjoin(
+    Order.__table__, Order.id == RestaurantTable.current_order_id
+)
+_BEST_FIT = (RestaurantTable.capacity, RestaurantTable.table_number)
+_FITS = (RestaurantTable.bookable.is_(True), RestaurantTable.capacity >= bindparam("party"))
+FREE_TABLES = Query(
+    select(*_COLUMNS)
+    .select_from(_TABLES)
+    .where(*_FITS, ~exists().where(_overlapping(RestaurantTable.id)))
+    .order_by(*_BEST_FIT)
+)
+ONE_TABLE = Query(
+    select(*_COLUMNS).select_from(_TABLES).where(RestaurantTable.id == bindparam("table_id"))
+)
+# Every fitting table with each booking overlapping the window (or none): a day's plan in
+# one statement.
+DAY_TABLES = Query(
+    select(*_COLUMNS, Booking.starts_at, Booking.ends_at)
+    .select_from(_TABLES.outerjoin(Booking.__table__, _overlapping(RestaurantTable.id)))
+    .where(*_FITS)
+    .order_by(*_BEST_FIT, Booking.starts_at)
+)
+# Insert a confirmed booking only if nothing overlaps it: check and write in one statement
+# (under the table-and-day lock), so the check cannot go stale before the insert.
+_BOOKINGS = Booking.metadata.tables["bookings"]
+INSERT_IF_FREE = Query(
+    insert(_BOOKINGS)
+    .from_select(
+        ["user_id", "table_id", "party_size", "starts_at", "ends_at", "status",
+         "special_requests", "created_at", "updated_at"],
+        select(
+            bindparam("user_id", type_=Integer()),
+            bindparam("table_id", type_=Integer()),
+            bindparam("party_size", type_=Integer()),
+            _START,
+            _END,
+            bindparam("status", type_=String()),
+            bindparam("special_requests", type_=String()),
+            bindparam("now", type_=UTCDateTime()),
+            bindparam("now", type_=UTCDateTime()),
+        ).where(~exists().where(_overlapping(bindparam("table_id", type_=Integer())))),
+    )
+    .returning(_BOOKINGS.c.id)
+)  # fmt: skip
+
+
+async def insert_if_free(
+    conn: Conn,
+    *,
+    user_id: int,
+    table_id: int,
+    party_size: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    special_requests: str | None,
+    now: datetime,
+) -> int | None:
+    """The new booking's id, or None if an active booking of the table overlaps."""
+    params: dict[str, Any] = {
+        "user_id": user_id, "table_id": table_id, "party_size": party_size,
+        "status": BookingStatus.confirmed.value, "special_requests": special_requests, "now": now,
+        **_window(starts_at, ends_at),
+    }  # fmt: skip
+    found = await conn.fetchval(INSERT_IF_FREE, params)
+    return None if found is None else int(found)
+
+
+async def table_row(conn: Conn, table_id: int) -> TableRow | None:
+    row = await conn.fetchrow(ONE_TABLE, {"table_id": table_id})
+    return None if row is None else TableRow(*row)
+
+
+async def free_tables_at(
+    conn: Conn, party_size: int, starts_at: datetime, ends_at: datetime
+) -> list[TableRow]:
+    """Bookable tables that seat the party with no booking overlapping, best fit first."""
+    rows = await conn.fetch(FREE_TABLES, {"party": party_size, **_window(starts_at, ends_at)})
+    return [TableRow(*row) for row in rows]
+
+
+async def read_day(
+    conn: Conn, party_size: int, starts_at: datetime, ends_at: datetime
+) -> tuple[list[TableRow], dict[int, list[Interval]]]:
+    """The fitting tables, best fit first, and their bookings overlapping the window."""
+    rows = await conn.fetch(DAY_TABLES, {"party": party_size, **_window(starts_at, ends_at)})
+    tables: dict[int, TableRow] = {}
+    busy: dict[int, list[Interval]] = defaultdict(list)
+    width = len(TableRow._fields)
+    for row in rows:
+        table = tables.get(row[0])
+        if table is None:
+            table = tables[row[0]] = TableRow(*row[:width])
+        starts, ends = row[width], row[width + 1]
+        if starts is not None:
+            busy[table.id].append((starts, ends))
+    return list(tables.values()), busy
+
+
+_BOOK_TABLE = func.book_table(
+    bindparam("user_id", type_=Integer()),
+    bindparam("party_size", type_=Integer()),
+    bindparam("start", type_=UTCDateTime()),
+    bindparam("end", type_=UTCDateTime()),
+    bindparam("earliest", type_=UTCDateTime()),
+    bindparam("day", type_=Date()),
+    bindparam("table_id", type_=Integer()),
+    bindparam("special_requests", type_=String()),
+    bindparam("now", type_=UTCDateTime()),
+).table_valued("new_booking", "new_table", "new_table_number")
+BOOK_TABLE = Query(select(_BOOK_TABLE.c.new_booking, _BOOK_TABLE.c.new_table,
+                             _BOOK_TABLE.c.new_table_number))  # fmt: skip
+
+
+def book_table_params(
+    *,
+    user_id: int,
+    slot: Slot,
+    day: date,
+    party_size: int,
+    table_id: int | None,
+    special_requests: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The parameters of BOOK_TABLE for a resolved slot."""
+    return {
+        "user_id": user_id, "party_size": party_size, "start": slot.starts_at,
+        "end": slot.ends_at, "earliest": slot.starts_at - MAX_DURATION, "day": day,
+        "table_id": table_id, "special_requests": special_requests, "now": now,
+    }  # fmt: skip
+
+
+PRINCIPAL = Query(
+    select(User.id, User.email, User.name, User.role, User.is_active).where(
+        User.id == bindparam("id")
+    )
+)
+
+
+_KEYS = IdempotencyKey.metadata.tables["idempotency_keys"]
+_THIS_KEY = (_KEYS.c.user_id == bindparam("user_id"), _KEYS.c.key == bindparam("key"))
+FIND_KEY = Query(
+    select(_KEYS.c.request_hash, _KEYS.c.response, _KEYS.c.created_at).where(*_THIS_KEY)
+)
+DROP_KEY = Query(delete(_KEYS).where(*_THIS_KEY))
+SAVE_KEY = Query(
+    insert(_KEYS),
+    columns=["user_id", "key", "request_hash", "status_code", "response", "created_at"],
+)
+
+
+NOTIFY = Query(
+    select(func.pg_notify(literal(CHANNEL, String()), bindparam("payload", type_=String())))
+)
