@@ -23,6 +23,22 @@ class ErrorBody(BaseModel):
     detail: str
 
 
+class FieldError(BaseModel):
+    """One thing wrong with a request: where (`loc`, e.g. ["body", "party_size"]) and what."""
+
+    loc: list[str | int]
+    msg: str
+    type: str | None = None
+
+
+class ValidationErrorBody(BaseModel):
+    """A 422: `detail` says what was wrong; for a malformed request `errors` lists each
+    field (a request that is well formed but breaks a rule has only `detail`)."""
+
+    detail: str
+    errors: list[FieldError] = []
+
+
 class AppError(Exception):
     """A domain error that carries its HTTP status. Services raise these, never HTTPException."""
 

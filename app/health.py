@@ -14,7 +14,7 @@ class Health(BaseModel):
     status: str
 
 
-@router.get("/health", response_model=Health, summary="Liveness: the process is up")
+@router.get("/health", response_model=Health, summary="Liveness: the process is up", name="live")
 async def health() -> Health:
     return Health(status="ok")
 

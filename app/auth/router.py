@@ -1,6 +1,7 @@
-"""Auth routes (/auth/*, the booking seed) and user routes (/users/*, the template seed).
+"""Auth routes (/auth/*) and user routes (/users/*).
 
-Both seeds' paths call the same service functions.
+/users/register and /users/login are the same operations as /auth/register and
+/auth/login, for clients that expect them under /users.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ ADMIN_ERRORS = responses(Unauthorized, Forbidden)
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
-    summary="Register a guest account (template path)",
+    summary="Register a guest account (same as POST /auth/register)",
     responses=responses(EmailTaken, TooManyRequests),
 )
 async def register(
@@ -92,14 +93,16 @@ async def token(
 @auth_router.post(
     "/login",
     response_model=TokenPair,
-    summary="Log in with JSON {email, password} (the booking seed's Auth /login)",
+    summary="Log in with JSON {email, password}",
     responses=responses(BadCredentials, TooManyRequests),
+    name="login",
 )
 @users_router.post(
     "/login",
     response_model=TokenPair,
-    summary="Log in with JSON {email, password} (template path)",
+    summary="Log in with JSON {email, password} (same as POST /auth/login)",
     responses=responses(BadCredentials, TooManyRequests),
+    name="login",
 )
 async def login_json(
     data: LoginJSON,
@@ -153,7 +156,11 @@ async def update_me(
 
 
 @users_router.get(
-    "/", response_model=UserPage, summary="List users (admin)", responses=ADMIN_ERRORS
+    "/",
+    response_model=UserPage,
+    summary="List users (admin)",
+    responses=ADMIN_ERRORS,
+    name="list",
 )
 async def list_users(
     _admin: AdminUser,
@@ -173,6 +180,7 @@ async def list_users(
     response_model=UserOut,
     summary="One user (admin)",
     responses={**ADMIN_ERRORS, **responses(UserNotFound)},
+    name="get",
 )
 async def get_user(user_id: IdPath, _admin: AdminUser, session: SessionDep) -> UserOut:
     return UserOut.model_validate(await service.get_user(session, user_id))
@@ -183,6 +191,7 @@ async def get_user(user_id: IdPath, _admin: AdminUser, session: SessionDep) -> U
     response_model=UserOut,
     summary="Change a user's role or active flag (admin)",
     responses={**ADMIN_ERRORS, **responses(UserNotFound, LastAdmin)},
+    name="update",
 )
 async def update_user(
     user_id: IdPath, data: UserAdminUpdate, _admin: AdminUser, session: SessionDep
@@ -195,6 +204,7 @@ async def update_user(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a user (admin)",
     responses={**ADMIN_ERRORS, **responses(UserNotFound, LastAdmin)},
+    name="delete",
 )
 async def delete_user(user_id: IdPath, _admin: AdminUser, session: SessionDep) -> Response:
     await service.delete_user(session, user_id)

@@ -38,13 +38,20 @@ from app.deps import (
 )
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
 from app.floor.exceptions import TableBusy
+from app.openapi import operation_id
 from app.orders import service as orders_service
 from app.routing import LeanRoute
 from app.venue.calendar import BookingRuleViolation
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 # The availability check and POST /bookings: the busiest routes, bound by LeanRoute.
-hot_router = APIRouter(prefix="/bookings", tags=["bookings"], route_class=LeanRoute)
+hot_router = APIRouter(
+    prefix="/bookings",
+    tags=["bookings"],
+    route_class=LeanRoute,
+    # The app takes these routes as its own (app.main), so they get their ids here.
+    generate_unique_id_function=operation_id,
+)
 
 
 class ModelResponse(Response):
@@ -100,6 +107,7 @@ async def availability(
             f"{IdempotencyKeyReused.default_message.lower()}"
         },
     },
+    name="create",
 )
 async def create_booking(
     data: BookingCreate,
@@ -121,6 +129,7 @@ async def create_booking(
     response_model=BookingPage,
     summary="My bookings (staff and admins see everyone's), upcoming first",
     responses=responses(Unauthorized),
+    name="list",
 )
 async def list_bookings(
     user: CurrentUser,
@@ -145,6 +154,7 @@ async def list_bookings(
     response_model=BookingOut,
     summary="One booking (its guest, staff or admin)",
     responses=responses(Unauthorized, BookingNotFound),
+    name="get",
 )
 async def get_booking(booking_id: IdPath, user: CurrentUser, session: SessionDep) -> BookingOut:
     return await service.get_booking(session, booking_id, user=user)
@@ -155,6 +165,7 @@ async def get_booking(booking_id: IdPath, user: CurrentUser, session: SessionDep
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Cancel a booking; its table is free again at once",
     responses=responses(Unauthorized, BookingNotFound, BookingNotCancellable),
+    name="cancel",
 )
 async def cancel_booking(
     booking_id: IdPath, user: CurrentUser, session: SessionDep, now: Now
@@ -173,6 +184,7 @@ ARRIVAL_ERRORS = {**responses(Unauthorized, Forbidden, BookingNotFound, BookingS
     description="From the hold window before its start (`hold_minutes`, when its table "
     "shows as reserved) until its end; earlier or later is a 409.",
     responses={**ARRIVAL_ERRORS, **responses(TableBusy)},
+    name="seat",
 )
 async def seat_booking(
     booking_id: IdPath,

@@ -38,6 +38,7 @@ async def _one(session: SessionDep, table_id: IdPath, now: datetime) -> TableVie
     response_model=list[TableView],
     responses=AUTH,
     summary="All tables with status, seats, current order and next booking today",
+    name="list",
 )
 async def list_tables(_staff: StaffUser, session: SessionDep, now: Now) -> list[TableView]:
     return await views.describe(session, await service.list_tables(session), now)
@@ -48,6 +49,7 @@ async def list_tables(_staff: StaffUser, session: SessionDep, now: Now) -> list[
     response_model=list[TableView],
     responses=AUTH,
     summary="Tables with a party at them",
+    name="occupied",
 )
 async def occupied_tables(_staff: StaffUser, session: SessionDep, now: Now) -> list[TableView]:
     tables = await views.describe(session, await service.list_tables(session), now)
@@ -59,6 +61,7 @@ async def occupied_tables(_staff: StaffUser, session: SessionDep, now: Now) -> l
     response_model=list[TableView],
     responses=AUTH,
     summary="Tables free to seat a party now (or at `at`), held tables left out",
+    name="available",
 )
 async def available_tables(
     _staff: StaffUser,
@@ -80,6 +83,7 @@ async def available_tables(
     status_code=status.HTTP_201_CREATED,
     summary="Add a table (admin)",
     responses={**AUTH, **responses(TableNumberTaken)},
+    name="create",
 )
 async def create_table(
     data: TableCreate, _admin: AdminUser, session: SessionDep, now: Now
@@ -93,6 +97,7 @@ async def create_table(
     response_model=TableView,
     summary="One table (staff)",
     responses={**AUTH, **responses(TableNotFound)},
+    name="get",
 )
 async def get_table(
     table_id: IdPath, _staff: StaffUser, session: SessionDep, now: Now
@@ -105,6 +110,7 @@ async def get_table(
     response_model=TableView,
     summary="Change a table (admin); shrinking below a future booking is refused",
     responses={**AUTH, **responses(TableNotFound, TableHasBookings, TableNumberTaken)},
+    name="update",
 )
 async def update_table(
     table_id: IdPath, data: TableUpdate, _admin: AdminUser, session: SessionDep, now: Now
@@ -118,6 +124,7 @@ async def update_table(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a table (admin); refused while it has bookings or a party",
     responses={**AUTH, **responses(TableNotFound, TableHasBookings)},
+    name="delete",
 )
 async def delete_table(
     table_id: IdPath, _admin: AdminUser, session: SessionDep, now: Now
@@ -204,6 +211,7 @@ async def release_seat(
     response_model=GroupView,
     summary="Join two tables (or a merged group and a table) for one party",
     responses={**ACTION, **responses(InvalidMerge)},
+    name="merge",
 )
 async def merge_tables(
     table_id_1: IdPath, table_id_2: IdPath, _staff: StaffUser, session: SessionDep, now: Now

@@ -26,6 +26,7 @@ AUTH = responses(Unauthorized, Forbidden)
     response_model=list[TicketOut],
     responses=AUTH,
     summary="The kitchen queue, oldest first (default: everything not yet served)",
+    name="queue",
 )
 async def kitchen_queue(
     _staff: StaffUser, session: SessionDep, status: TicketStatus | None = None
@@ -65,6 +66,7 @@ async def remove_ticket(
     "ticket_removed (data: the ticket as JSON)",
     responses={**AUTH, 200: {"content": {"text/event-stream": {}}}},
     response_class=EventSourceResponse,
+    name="stream",
 )
 async def kitchen_stream(
     request: Request,

@@ -18,6 +18,7 @@ ADMIN = responses(Unauthorized, Forbidden)
     "",
     response_model=list[MenuItemOut],
     summary="The menu: available items in position order, optionally one category",
+    name="list",
 )
 async def list_menu(
     session: SessionDep,
@@ -32,6 +33,7 @@ async def list_menu(
     response_model=MenuItemOut,
     summary="One menu item",
     responses=responses(MenuItemNotFound),
+    name="get",
 )
 async def get_menu_item(item_id: IdPath, session: SessionDep) -> MenuItemOut:
     return MenuItemOut.model_validate(await service.get_item(session, item_id))
@@ -43,6 +45,7 @@ async def get_menu_item(item_id: IdPath, session: SessionDep) -> MenuItemOut:
     status_code=status.HTTP_201_CREATED,
     summary="Add a menu item (admin)",
     responses={**ADMIN, **responses(MenuNameTaken)},
+    name="create",
 )
 async def create_menu_item(
     data: MenuItemCreate, _admin: AdminUser, session: SessionDep
@@ -55,6 +58,7 @@ async def create_menu_item(
     response_model=MenuItemOut,
     summary="Change a menu item (admin); open bills keep the price they were given",
     responses={**ADMIN, **responses(MenuItemNotFound, MenuNameTaken)},
+    name="update",
 )
 async def update_menu_item(
     item_id: IdPath, data: MenuItemUpdate, _admin: AdminUser, session: SessionDep
@@ -72,6 +76,7 @@ async def update_menu_item(
         **responses(MenuItemNotFound),
         200: {"model": MenuItemOut, "description": "Retired, not deleted"},
     },
+    name="delete",
 )
 async def delete_menu_item(item_id: IdPath, _admin: AdminUser, session: SessionDep) -> Response:
     retired = await service.delete_item(session, item_id)

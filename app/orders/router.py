@@ -23,6 +23,7 @@ NOT_FOUND = {**AUTH, **responses(OrderNotFound)}
     response_model=OrderPage,
     responses=AUTH,
     summary="Orders, newest first (staff); filter by status or table",
+    name="list",
 )
 async def list_orders(
     _staff: StaffUser,
@@ -46,6 +47,7 @@ async def list_orders(
     summary="Open an order (staff): priced by the server, sent to the kitchen, "
     "seated at `table_id` if given",
     responses={**AUTH, **responses(TableNotFound, TableBusy, MenuItemsUnavailable)},
+    name="create",
 )
 async def create_order(
     data: OrderCreate, _staff: StaffUser, session: SessionDep, now: Now
@@ -55,7 +57,11 @@ async def create_order(
 
 
 @router.get(
-    "/{order_id}", response_model=OrderOut, summary="One order (staff)", responses=NOT_FOUND
+    "/{order_id}",
+    response_model=OrderOut,
+    summary="One order (staff)",
+    responses=NOT_FOUND,
+    name="get",
 )
 async def get_order(order_id: IdPath, _staff: StaffUser, session: SessionDep) -> OrderOut:
     return await service.to_out(session, await service.get_order(session, order_id))
@@ -66,6 +72,7 @@ async def get_order(order_id: IdPath, _staff: StaffUser, session: SessionDep) ->
     response_model=OrderOut,
     summary="Change an open order (staff): items replace the list; new items go to the kitchen",
     responses={**NOT_FOUND, **responses(OrderNotOpen, MenuItemsUnavailable)},
+    name="update",
 )
 async def update_order(
     order_id: IdPath, data: OrderUpdate, _staff: StaffUser, session: SessionDep, now: Now
@@ -79,6 +86,7 @@ async def update_order(
     response_model=OrderOut,
     summary="Cancel an open order (staff): off its table, pending tickets withdrawn",
     responses={**NOT_FOUND, **responses(OrderNotOpen)},
+    name="cancel",
 )
 async def cancel_order(
     order_id: IdPath, _staff: StaffUser, session: SessionDep, now: Now
@@ -92,6 +100,7 @@ async def cancel_order(
     response_model=OrderOut,
     summary="Close a paid order (staff); the table stays occupied until released",
     responses={**NOT_FOUND, **responses(OrderNotOpen)},
+    name="close",
 )
 async def close_order(
     order_id: IdPath,
@@ -111,6 +120,7 @@ async def close_order(
     response_model=Bill,
     responses=NOT_FOUND,
     summary="The bill: lines, subtotal, service charge, tax and total (staff)",
+    name="bill",
 )
 async def get_bill(order_id: IdPath, _staff: StaffUser, session: SessionDep) -> Bill:
     bill, _items = await bills.bill_for(session, await service.get_order(session, order_id))

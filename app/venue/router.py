@@ -14,6 +14,7 @@ router = APIRouter(prefix="/restaurant", tags=["restaurant"])
     "",
     response_model=RestaurantSettingsOut,
     summary="The restaurant's settings: time zone, opening hours, booking rules",
+    name="get",
 )
 async def get_settings(session: SessionDep) -> RestaurantSettingsOut:
     return RestaurantSettingsOut.model_validate(await service.get_settings_row(session))
@@ -24,6 +25,7 @@ async def get_settings(session: SessionDep) -> RestaurantSettingsOut:
     response_model=RestaurantSettingsOut,
     summary="Change the restaurant's settings (admin); omitted fields are kept",
     responses=responses(Unauthorized, Forbidden),
+    name="update",
 )
 async def update_settings(
     data: RestaurantSettingsUpdate, _admin: AdminUser, session: SessionDep
