@@ -8,7 +8,8 @@ PORT ?= 8000
 WORKERS ?= 2
 export HOST PORT
 
-.PHONY: install run dev prod test test-tables migrate seed logs clean lint format typecheck bench compose-check
+.PHONY: install run dev prod test test-tables migrate seed worker create-admin logs clean lint format \
+	typecheck bench compose-check
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -46,6 +47,14 @@ migrate: $(STAMP)
 
 seed: $(STAMP)
 	$(BIN)/restaurant seed-demo
+
+worker: $(STAMP) ## send queued e-mails (run beside `make prod` with OUTBOX_IN_PROCESS=false)
+	$(BIN)/restaurant worker
+
+create-admin: $(STAMP) ## make EMAIL=... PASSWORD=... an admin (creates or promotes the account)
+	@test -n "$(EMAIL)" -a -n "$(PASSWORD)" || \
+		{ echo "usage: make create-admin EMAIL=you@example.com PASSWORD=..."; exit 2; }
+	$(BIN)/restaurant create-admin --email "$(EMAIL)" --password "$(PASSWORD)"
 
 logs: ## follow the app's logs in docker compose
 	docker compose logs -f app
