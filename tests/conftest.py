@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -142,6 +143,7 @@ class TestDatabase:
         # half-way (the pragma only takes effect outside a transaction).
         async with self.database.engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
             await raw.execute("PRAGMA foreign_keys=OFF")
             try:
                 async with conn.begin():
@@ -256,7 +258,7 @@ def make_settings(url: str, **overrides: Any) -> Settings:
         "gc_tuning": False,  # the test process builds hundreds of apps; keep its GC as is
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture
@@ -271,14 +273,14 @@ def settings(db: TestDatabase, settings_overrides: dict[str, Any]) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings, db: TestDatabase) -> AsyncIterator[Any]:
+async def app(settings: Settings, db: TestDatabase) -> AsyncIterator[FastAPI]:
     application = create_app(settings, database=db.database)
     async with application.router.lifespan_context(application):
         yield application
 
 
 @pytest.fixture
-async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
@@ -319,6 +321,12 @@ def make_user(db: TestDatabase, settings: Settings) -> UserFactory:
         return user, {"Authorization": f"Bearer {token}"}
 
     return factory
+
+
+@pytest.fixture
+async def guest(make_user: UserFactory) -> dict[str, str]:
+    """Authorization headers of a new customer."""
+    return (await make_user(Role.customer))[1]
 
 
 @pytest.fixture

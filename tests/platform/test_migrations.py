@@ -1,0 +1,109 @@
+"""The Alembic migrations (migrations/): they agree with the models, and 0012 keeps what
+refers to users when SQLite rebuilds the table."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import text
+
+from app.cli import alembic_config
+from app.db.engine import create_engine
+from tests.conftest import PG_URL, TestDatabase, _postgres_scratch, _skip_or_fail_pg
+
+
+async def test_models_and_migrations_agree(db: TestDatabase) -> None:
+    """`alembic check` raises if autogenerate would produce any operation."""
+    await asyncio.to_thread(command.check, alembic_config(db.url))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def scratch_url(request: pytest.FixtureRequest, tmp_path: Path) -> AbstractAsyncContextManager[str]:
+    """A database of its own (not the shared test database), to migrate step by step."""
+    if request.param == "postgres":
+        if not PG_URL:
+            _skip_or_fail_pg("TEST_POSTGRES_URL is not set")
+        return _postgres_scratch("_steps")
+
+    async def sqlite() -> AsyncIterator[str]:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'steps.db'}"
+
+    return asynccontextmanager(sqlite)()
+
+
+async def test_0012_keeps_users_and_what_refers_to_them(
+    scratch_url: AbstractAsyncContextManager[str],
+) -> None:
+    """SQLite rebuilds `users` for 0012: the rows, their refresh tokens and bookings must
+    come through untouched (with foreign keys on, dropping the old table would have
+    deleted the tokens and detached the bookings), and ids must not be reused after."""
+    async with scratch_url as url:
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "0011")
+        engine = create_engine(url)  # SQLite: foreign keys on, as the app has them
+        now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+        add_user = text(
+            "INSERT INTO users (email, name, hashed_password, role, is_active, created_at) "
+            "VALUES (:email, 'G', 'x', 'customer', true, :now) RETURNING id"
+        )
+        try:
+            async with engine.begin() as conn:
+                first, second = [
+                    (await conn.execute(add_user, {"email": email, "now": now})).scalar_one()
+                    for email in ("g1@example.com", "g2@example.com")
+                ]
+                await conn.execute(
+                    text(
+                        "INSERT INTO refresh_tokens (user_id, family_id, token_hash, "
+                        "expires_at, created_at) VALUES (:user, 'f', 'h', :now, :now)"
+                    ),
+                    {"user": second, "now": now},
+                )
+                await conn.execute(
+                    text(
+                        "INSERT INTO bookings (user_id, table_id, party_size, starts_at, "
+                        "ends_at, status, created_at, updated_at) VALUES (:user, 1, 2, :starts, "
+                        ":ends, 'confirmed', :now, :now)"
+                    ),
+                    {
+                        "user": second,
+                        "starts": now + timedelta(days=400),
+                        "ends": now + timedelta(days=400, minutes=90),
+                        "now": now,
+                    },
+                )
+
+            await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+
+            async with engine.connect() as conn:
+                users = (await conn.execute(text("SELECT id, email FROM users ORDER BY id"))).all()
+                tokens = (await conn.execute(text("SELECT user_id FROM refresh_tokens"))).all()
+                bookings = (await conn.execute(text("SELECT user_id FROM bookings"))).all()
+            assert [tuple(u) for u in users] == [
+                (first, "g1@example.com"),
+                (second, "g2@example.com"),
+            ]
+            assert [t.user_id for t in tokens] == [second]
+            assert [b.user_id for b in bookings] == [second]
+
+            # The newest user deleted, the next one gets a new id; the old references
+            # still act on the rebuilt table (the token goes with its user).
+            async with engine.begin() as conn:
+                await conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": second})
+                new_id = (
+                    await conn.execute(add_user, {"email": "g3@example.com", "now": now})
+                ).scalar_one()
+                tokens_left = (
+                    await conn.execute(text("SELECT count(*) FROM refresh_tokens"))
+                ).scalar_one()
+                detached = (await conn.execute(text("SELECT user_id FROM bookings"))).scalar_one()
+            assert new_id > second
+            assert tokens_left == 0
+            assert detached is None
+        finally:
+            await engine.dispose()

@@ -1,0 +1,258 @@
+"""The restaurant's settings (/restaurant, app/venue/router.py and service.py): public
+reading, admin writes, partial updates, and every invalid update refused whole."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from httpx import AsyncClient
+
+from app.auth.models import Role
+from tests.conftest import UserFactory
+from tests.factories import WEEKDAYS
+
+
+async def current(client: AsyncClient) -> dict[str, Any]:
+    response = await client.get("/restaurant")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_get_restaurant_is_public_and_shows_the_seeded_rules(client: AsyncClient) -> None:
+    body = await current(client)
+    assert body["opening_hours"] == {
+        day: [{"opens": "12:00", "closes": "23:00"}] for day in WEEKDAYS
+    }
+    assert body["slot_minutes"] == 15
+    assert body["durations"] == [
+        {"max_party_size": 2, "minutes": 90},
+        {"max_party_size": 4, "minutes": 120},
+        {"max_party_size": None, "minutes": 150},
+    ]
+    assert body["lead_minutes"] == 30
+    assert body["horizon_days"] == 90
+    assert body["max_party_size"] == 12
+    assert body["closed_dates"] == []
+    assert body["service_charge_percent"] == "0.00"
+    assert body["tax_percent"] == "0.00"
+    assert body["timezone"] and body["name"]
+
+
+async def test_put_restaurant_is_admin_only(
+    client: AsyncClient, make_user: UserFactory, admin: dict[str, str]
+) -> None:
+    before = await current(client)
+    change = {"name": "Not Yours"}
+
+    anonymous = await client.put("/restaurant", json=change)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    for role in (Role.customer, Role.staff):
+        _user, headers = await make_user(role)
+        denied = await client.put("/restaurant", json=change, headers=headers)
+        assert denied.status_code == 403, role
+        assert denied.json()["detail"] == "Admin role required"
+    assert await current(client) == before
+
+    allowed = await client.put("/restaurant", json=change, headers=admin)
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["name"] == "Not Yours"
+    assert (await current(client))["name"] == "Not Yours"
+
+
+async def test_partial_update_keeps_every_other_field(
+    client: AsyncClient, admin: dict[str, str]
+) -> None:
+    before = await current(client)
+    renamed = await client.put("/restaurant", json={"name": "Chez Test"}, headers=admin)
+    assert renamed.status_code == 200, renamed.text
+    expected = {**before, "name": "Chez Test"}
+    assert {k: v for k, v in renamed.json().items() if k != "updated_at"} == {
+        k: v for k, v in expected.items() if k != "updated_at"
+    }
+
+    later = await client.put(
+        "/restaurant", json={"lead_minutes": 60, "max_party_size": 8}, headers=admin
+    )
+    assert later.status_code == 200, later.text
+    after = await current(client)
+    assert after["name"] == "Chez Test"
+    assert after["lead_minutes"] == 60 and after["max_party_size"] == 8
+    for key in ("timezone", "opening_hours", "durations", "slot_minutes", "horizon_days"):
+        assert after[key] == before[key], key
+
+
+async def test_opening_hours_replace_the_week_sorted_and_missing_days_close(
+    client: AsyncClient, admin: dict[str, str]
+) -> None:
+    hours = {
+        "monday": [
+            {"opens": "18:00", "closes": "23:00"},
+            {"opens": "12:00", "closes": "15:00"},
+        ],
+        "friday": [{"opens": "17:00", "closes": "24:00"}],
+    }
+    response = await client.put("/restaurant", json={"opening_hours": hours}, headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.json()["opening_hours"] == {
+        "monday": [
+            {"opens": "12:00", "closes": "15:00"},
+            {"opens": "18:00", "closes": "23:00"},
+        ],
+        "friday": [{"opens": "17:00", "closes": "24:00"}],
+    }
+    tuesday = date.today() + timedelta(days=7 + (1 - date.today().weekday()) % 7)
+    closed = await client.get(
+        "/bookings/availability", params={"date": tuesday.isoformat(), "party_size": 2}
+    )
+    assert closed.status_code == 422
+    assert closed.json()["detail"] == f"the restaurant is closed on {tuesday.isoformat()}"
+
+
+async def test_closed_dates_are_deduplicated_and_sorted(
+    client: AsyncClient, admin: dict[str, str]
+) -> None:
+    first, second = date(2030, 1, 2), date(2030, 1, 1)
+    response = await client.put(
+        "/restaurant",
+        json={"closed_dates": [first.isoformat(), second.isoformat(), first.isoformat()]},
+        headers=admin,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["closed_dates"] == ["2030-01-01", "2030-01-02"]
+    assert (await current(client))["closed_dates"] == ["2030-01-01", "2030-01-02"]
+
+
+def monday(*services: tuple[str, str]) -> dict[str, Any]:
+    return {"opening_hours": {"monday": [{"opens": o, "closes": c} for o, c in services]}}
+
+
+INVALID_UPDATES = [
+    pytest.param(
+        monday(("15:00", "12:00")),
+        "opening_hours.monday.0: closes (12:00) must be after opens (15:00)",
+        id="closes-before-opens",
+    ),
+    pytest.param(
+        monday(("12:00", "12:00")),
+        "closes (12:00) must be after opens (12:00)",
+        id="closes-equals-opens",
+    ),
+    pytest.param(
+        monday(("12:00", "15:00"), ("14:30", "18:00")),
+        "monday: services 12:00-15:00 and 14:30-18:00 overlap",
+        id="overlapping-services",
+    ),
+    pytest.param(
+        monday(("12:00", "25:00")),
+        "must be a time HH:MM between 00:00 and 24:00",
+        id="hour-out-of-range",
+    ),
+    pytest.param(
+        {"opening_hours": {"funday": [{"opens": "12:00", "closes": "15:00"}]}},
+        "unknown weekday(s): funday",
+        id="unknown-weekday",
+    ),
+    pytest.param(
+        {"timezone": "Mars/Olympus_Mons"},
+        "timezone: unknown IANA time zone 'Mars/Olympus_Mons'",
+        id="unknown-time-zone",
+    ),
+    pytest.param(
+        {
+            "durations": [
+                {"max_party_size": 2, "minutes": 90},
+                {"max_party_size": 6, "minutes": 120},
+            ]
+        },
+        "exactly one rule must have max_party_size null (larger parties)",
+        id="durations-without-open-ended-rule",
+    ),
+    pytest.param({"durations": []}, "at least one duration rule is needed", id="durations-empty"),
+    pytest.param(
+        {
+            "durations": [
+                {"max_party_size": 2, "minutes": 90},
+                {"max_party_size": 2, "minutes": 100},
+                {"max_party_size": None, "minutes": 150},
+            ]
+        },
+        "max_party_size values must be distinct",
+        id="durations-repeat-a-size",
+    ),
+    pytest.param(
+        {"durations": [{"max_party_size": None, "minutes": 721}]},
+        "durations.0.minutes: Input should be less than or equal to 720",
+        id="duration-too-long",
+    ),
+    pytest.param(
+        {"slot_minutes": 4},
+        "slot_minutes: Input should be greater than or equal to 5",
+        id="slot-minutes-too-small",
+    ),
+    pytest.param(
+        {"slot_minutes": 241},
+        "slot_minutes: Input should be less than or equal to 240",
+        id="slot-minutes-too-large",
+    ),
+    pytest.param(
+        {"horizon_days": 731},
+        "horizon_days: Input should be less than or equal to 730",
+        id="horizon-too-far",
+    ),
+    pytest.param(
+        {"service_charge_percent": "100.01"},
+        "service_charge_percent: Input should be less than or equal to 100",
+        id="percent-above-100",
+    ),
+    pytest.param(
+        {"tax_percent": "7.125"},
+        "tax_percent: Decimal input should have no more than 2 decimal places",
+        id="percent-three-decimals",
+    ),
+    pytest.param({"seats": 40}, "seats: Extra inputs are not permitted", id="unknown-field"),
+]
+
+
+@pytest.mark.parametrize(("payload", "message"), INVALID_UPDATES)
+async def test_invalid_update_is_422_and_changes_nothing(
+    client: AsyncClient, admin: dict[str, str], payload: dict[str, Any], message: str
+) -> None:
+    before = await current(client)
+    response = await client.put(
+        "/restaurant", json={"name": "Should Not Stick", **payload}, headers=admin
+    )
+    assert response.status_code == 422, response.text
+    assert message in response.json()["detail"]
+    assert await current(client) == before
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"),
+    [(12.5, "12.50"), ("20", "20.00"), (0, "0.00"), ("100", "100.00"), ("7.05", "7.05")],
+)
+async def test_money_percents_serialise_as_two_decimal_strings(
+    client: AsyncClient, admin: dict[str, str], sent: float | str, shown: str
+) -> None:
+    response = await client.put(
+        "/restaurant",
+        json={"service_charge_percent": sent, "tax_percent": sent},
+        headers=admin,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["service_charge_percent"] == shown
+    assert response.json()["tax_percent"] == shown
+    stored = await current(client)
+    assert stored["service_charge_percent"] == shown
+    assert stored["tax_percent"] == shown
+
+
+async def test_restaurant_name_must_be_one_line(client: AsyncClient, admin: dict[str, str]) -> None:
+    """The name goes into e-mail subjects; a line break would inject headers."""
+    response = await client.put(
+        "/restaurant", json={"name": "Bistro\nBcc: all@example.com"}, headers=admin
+    )
+    assert response.status_code == 422 and "one line" in response.json()["detail"]
+    assert (await client.get("/restaurant")).json()["name"] == "The Restaurant"
