@@ -139,7 +139,9 @@ def _cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
 def _lower_priority(increment: int) -> None:
     """Background work yields the CPU: where the worker shares cores with the web
     process and the database, a burst of bookings is answered first and its e-mails
-    follow (about a fifth more bookings/s in the bench, see README)."""
+    follow. A priority only ranks processes within one process group, so the worker
+    also paces itself (app/notifications/pacing.py; measurements in
+    docs/performance.md)."""
     if increment and hasattr(os, "nice"):
         niceness = os.nice(increment)
         logging.getLogger("app.outbox").info("worker niceness %s", niceness)

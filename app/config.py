@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     # opened for one request and closed after it: under sustained load that is a new
     # PostgreSQL backend per request, so the default is none. More connections than the
     # database has cores to run them only add backends competing with the server for the
-    # CPU: on the 2-core bench machine 10 served more bookings than 20 (README).
+    # CPU, hence a modest default (the A/B runs are in docs/performance.md).
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=0, ge=0)
     db_pool_timeout: float = Field(default=10.0, gt=0, le=300)

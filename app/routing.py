@@ -3,10 +3,11 @@ per-request dependency solving, for the two routes that run thousands of times a
 
 FastAPI still matches the route, documents it from the endpoint's signature (the OpenAPI
 schema is the same as with APIRoute) and wraps it in the app's middleware and exception
-handlers. Only the per-request binding is ours. On these 2-core machines FastAPI spent
-about 80 microseconds of CPU validating three query parameters one by one, and 50 more
-on a dependency with `yield`, against 5 to 10 for one Pydantic model of all of them; on
-the availability check that was a third of the server's time.
+handlers. Only the per-request binding is ours. FastAPI validates query parameters one
+by one and solves every dependency (a `yield` one with an exit stack) on each request;
+one Pydantic model of all of them costs a small fraction of that, and on the availability
+check the difference was a large share of the server's time (figures, dated, in
+docs/architecture.md and docs/performance.md).
 
 The binding is deliberately narrow. An endpoint may take only:
 - the `Request`;
@@ -20,7 +21,7 @@ Anything else (a dependency with `yield`, a path parameter, a form, a bare query
 parameter) is refused when the route is built, so nothing is silently skipped. Nor are
 dependency overrides applied. Invalid input raises RequestValidationError with
 FastAPI's locations ("query", "body", "header"), so the app's 422 handler answers as it
-does everywhere else (tests/test_lean_route.py compares the two route classes).
+does everywhere else (tests/platform/test_routing.py compares the two route classes).
 """
 
 from __future__ import annotations
@@ -190,7 +191,7 @@ class LeanRoute(APIRoute):
         if self.max_body_size is None:
             # Starlette's wrapper, not FastAPI's: that one opens two exit stacks per
             # request for dependencies with `yield` and uploaded files, which LeanRoute
-            # does not bind (about 10 microseconds a request).
+            # does not bind, so they would be pure overhead.
             self.app = request_response(self.get_route_handler())
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

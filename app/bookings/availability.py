@@ -170,8 +170,8 @@ async def alternative_times(
 
 
 def _option(table: TableRow) -> dict[str, Any]:
-    """A TableOption as the dict Availability validates (in Rust, all at once: about
-    twice as fast as building each model in Python, or model_construct)."""
+    """A TableOption as the dict Availability validates (in Rust, all at once: faster
+    than building each model in Python, or model_construct; docs/performance.md)."""
     return {"id": table.id, "table_number": table.table_number, "capacity": table.capacity,
             "area": table.area}  # fmt: skip
 

@@ -1,8 +1,9 @@
 """What the two hot routes (app.routing.LeanRoute) take from the request.
 
-The availability check and POST /bookings run at hundreds to thousands a second, so each
-reads the app's state itself in one place, instead of the five to eight small
-dependencies (settings, clock, limiter, connection, token, ...) the other routes compose.
+The availability check and POST /bookings run far more often than any other route, and
+FastAPI's solving costs the same for every dependency, however small; so each reads the
+app's state itself in one place, instead of the five to eight small dependencies
+(settings, clock, limiter, connection, token, ...) the other routes compose.
 """
 
 from __future__ import annotations

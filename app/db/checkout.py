@@ -54,9 +54,10 @@ class CheckoutQueue:
 class PooledCheckout:
     """Database.connect on PostgreSQL: the pool's driver connection itself, taken with
     AsyncEngine.raw_connection (checked as it is handed out, see app.db.engine) and given
-    back with close(). A fraction of the CPU of an AsyncConnection (three greenlet hops)
-    and @asynccontextmanager, and every booking and every availability check that reads
-    the database runs it. Callers wait their turn in the CheckoutQueue first.
+    back with close(). Much cheaper than an AsyncConnection (three greenlet hops) inside
+    @asynccontextmanager, and every booking and every availability check that reads the
+    database runs it (docs/architecture.md). Callers wait their turn in the CheckoutQueue
+    first.
     `after_commit` runs once a write has committed (Database.wrote)."""
 
     __slots__ = ("after_commit", "cache_key", "checkouts", "engine", "native", "pooled",

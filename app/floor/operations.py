@@ -1,9 +1,11 @@
 """What hosts and waiters do with tables: seat, release, clean, seats, merge.
 
-Every action locks the tables it touches first (a PostgreSQL advisory lock per table, the
-same one the booking engine takes, then the rows FOR UPDATE; on SQLite the request
-already holds the write lock), checks the state, and changes it. Two waiters acting on
-one table at once: one wins, the other sees the new state and gets a 409.
+Every action locks the tables it touches first (a PostgreSQL advisory lock per table,
+LockSpace.TABLE, then the rows FOR UPDATE; on SQLite the request already holds the write
+lock), checks the state, and changes it. Seating a party also takes the booking engine's
+table-and-day locks for its stay (_refuse_if_booked), so no booking slips in meanwhile.
+Two waiters acting on one table at once: one wins, the other sees the new state and gets
+a 409.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ class Mailer(Protocol):
 
 class _Headers(HeaderRegistry):
     """The standard registry builds a new class for every header of every message, and
-    parses every value it is given: most of build_message's time. The class for a name
+    parses every value it is given: the bulk of build_message's time (figures in
+    docs/performance.md). The class for a name
     is always the same, so keep it; and keep the parsed headers whose value repeats from
     message to message (the sender, MIME-Version, each part's Content-Type and encoding;
     not the guest's address or subject). Header objects are immutable, so messages can

@@ -3,11 +3,10 @@
 `restaurant worker` runs beside the web server and PostgreSQL on the same cores (see
 docker-compose.yml). A burst of bookings queues a burst of confirmations, and a worker
 sending them flat out takes a core's worth of CPU from the requests that queued them.
-Lowering its priority did not stop that (measured with the bench: at nice 10, and even
-as SCHED_IDLE, the worker still took 0.4 to 0.5 of a core). A priority only ranks a
+Lowering its priority does not stop that, even as SCHED_IDLE: a priority only ranks a
 process against the others of its own process group on the same core, and the worker,
-on the other core, took time that the database backends the web server waits for could
-have had.
+on another core, takes time that the database backends the web server waits for could
+have had (the bench runs that showed it are in docs/performance.md).
 
 So the worker paces itself, as PostgreSQL's autovacuum does with its cost delay: while
 the rest of the machine leaves less than a core idle, it rests after each batch long
