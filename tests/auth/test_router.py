@@ -12,7 +12,7 @@ from httpx import AsyncClient
 
 from app.auth.models import Role
 from tests.conftest import TEST_SECRET, UserFactory
-from tests.factories import REGISTER, login_form, register
+from tests.factories import REGISTER, Headers, Json, login_form, register
 
 
 @pytest.mark.parametrize("path", ["/auth/register", "/users/register"])
@@ -127,7 +127,7 @@ async def test_logout_revokes_refresh_token(client: AsyncClient) -> None:
     assert again.status_code == 401
 
 
-def _forge(payload: dict, secret: str = TEST_SECRET, alg: str = "HS256") -> str:
+def _forge(payload: Json, secret: str = TEST_SECRET, alg: str = "HS256") -> str:
     return jwt.encode(payload, secret, algorithm=alg)
 
 
@@ -165,14 +165,11 @@ async def test_bad_tokens_get_401_with_www_authenticate(
 
 
 async def test_deactivated_user_token_stops_working(
-    client: AsyncClient, make_user: UserFactory
+    client: AsyncClient, make_user: UserFactory, admin: Headers
 ) -> None:
-    _admin, admin_headers = await make_user(Role.admin)
     user, headers = await make_user(Role.customer)
     assert (await client.get("/users/me", headers=headers)).status_code == 200
-    patch = await client.patch(
-        f"/users/{user.id}", json={"is_active": False}, headers=admin_headers
-    )
+    patch = await client.patch(f"/users/{user.id}", json={"is_active": False}, headers=admin)
     assert patch.status_code == 200
     assert (await client.get("/users/me", headers=headers)).status_code == 401
 

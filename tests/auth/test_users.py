@@ -8,7 +8,7 @@ from httpx import AsyncClient
 
 from app.auth.models import Role
 from tests.conftest import UserFactory
-from tests.factories import FRIDAY, book, next_weekday
+from tests.factories import FRIDAY, Headers, book, next_weekday
 
 ADMIN_ROUTES = [
     ("GET", "/users/"),
@@ -36,9 +36,8 @@ async def test_admin_routes_role_matrix(
 
 
 async def test_list_users_paginates_and_filters(
-    client: AsyncClient, make_user: UserFactory
+    client: AsyncClient, make_user: UserFactory, admin: Headers
 ) -> None:
-    _, admin = await make_user(Role.admin)
     for _ in range(3):
         await make_user(Role.staff)
     for _ in range(4):
@@ -56,9 +55,8 @@ async def test_list_users_paginates_and_filters(
 
 
 async def test_admin_changes_role_and_unknown_user_is_404(
-    client: AsyncClient, make_user: UserFactory
+    client: AsyncClient, make_user: UserFactory, admin: Headers
 ) -> None:
-    _, admin = await make_user(Role.admin)
     user, _ = await make_user(Role.customer)
     promoted = await client.patch(f"/users/{user.id}", json={"role": "staff"}, headers=admin)
     assert promoted.status_code == 200 and promoted.json()["role"] == "staff"
@@ -88,8 +86,7 @@ async def test_last_admin_cannot_be_demoted_deactivated_or_deleted(
     assert (await client.delete(f"/users/{admin.id}", headers=headers)).status_code == 409
 
 
-async def test_delete_user(client: AsyncClient, make_user: UserFactory) -> None:
-    _, admin = await make_user(Role.admin)
+async def test_delete_user(client: AsyncClient, make_user: UserFactory, admin: Headers) -> None:
     user, user_headers = await make_user(Role.customer)
     assert (await client.delete(f"/users/{user.id}", headers=admin)).status_code == 204
     assert (await client.get(f"/users/{user.id}", headers=admin)).status_code == 404
@@ -97,13 +94,12 @@ async def test_delete_user(client: AsyncClient, make_user: UserFactory) -> None:
 
 
 async def test_deleted_users_token_does_not_sign_in_the_next_user(
-    client: AsyncClient, make_user: UserFactory
+    client: AsyncClient, admin: Headers
 ) -> None:
     """Tokens name their user by id: the newest user deleted, the next one to register
     must not get that id (SQLite would hand it out again without AUTOINCREMENT)."""
-    _, admin = await make_user(Role.admin)
 
-    async def register(email: str) -> tuple[int, dict[str, str]]:
+    async def register(email: str) -> tuple[int, Headers]:
         body = {"email": email, "password": "correct-horse-9", "name": "Guest"}
         response = await client.post("/auth/register", json=body)
         assert response.status_code == 201, response.text

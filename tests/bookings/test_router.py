@@ -22,16 +22,13 @@ from tests.factories import (
     configure,
     login_form,
     next_weekday,
+    register,
 )
 
 
 async def test_new_user_flow_register_check_book_list_cancel(client: AsyncClient) -> None:
     """The issue's 'done when': register, check 19:00 for 4 next Friday, book, see, cancel."""
-    reg = await client.post(
-        "/auth/register",
-        json={"email": "guest@example.org", "password": "password123", "name": "G"},
-    )
-    assert reg.status_code == 201
+    await register(client, email="guest@example.org", password="password123", name="G")
     token = (await login_form(client, "guest@example.org", "password123")).json()
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     friday = next_weekday(FRIDAY)

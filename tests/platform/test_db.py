@@ -18,8 +18,8 @@ from app.db.engine import Database
 from app.db.statements import NativeConn, Query
 from app.floor.models import RestaurantTable, TableState
 from app.main import create_app
-from tests.conftest import TestDatabase, UserFactory, make_settings
-from tests.factories import FRIDAY, next_weekday
+from tests.conftest import TestDatabase, make_settings
+from tests.factories import FRIDAY, Headers, booking_body, next_weekday
 
 _TABLES = RestaurantTable.metadata.tables["tables"]
 
@@ -325,27 +325,25 @@ async def test_waiting_past_the_pool_timeout_or_being_cancelled_gives_the_place_
 
 @pytest.mark.postgres_only
 async def test_a_booking_finding_no_connection_within_the_pool_timeout_is_503_busy(
-    db: TestDatabase, make_user: UserFactory
+    db: TestDatabase, guest: Headers
 ) -> None:
     """POST /bookings (a hot path, on its own connections) waits its turn like any request:
     past DB_POOL_TIMEOUT it is 503 busy and books nothing; once a connection is free the
     same booking is made."""
     app = create_app(make_settings(db.url, db_pool_size=1, db_pool_timeout=0.2))
-    _, headers = await make_user()
-    body = {"date": next_weekday(FRIDAY, at_least_days=3).isoformat(), "time": "19:00",
-            "party_size": 4}  # fmt: skip
+    body = booking_body(next_weekday(FRIDAY, at_least_days=3), "19:00", 4)
     try:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 async with app.state.db.connect(write=False):  # the only connection
-                    busy = await client.post("/bookings", json=body, headers=headers)
+                    busy = await client.post("/bookings", json=body, headers=guest)
                 assert busy.status_code == 503
                 assert busy.json() == {"detail": "The service is busy; try again shortly"}
                 assert busy.headers["retry-after"] == "1"
-                listed = await client.get("/bookings", headers=headers)
+                listed = await client.get("/bookings", headers=guest)
                 assert listed.json()["total"] == 0
-                booked = await client.post("/bookings", json=body, headers=headers)
+                booked = await client.post("/bookings", json=body, headers=guest)
                 assert booked.status_code == 201, booked.text
     finally:
         await app.state.db.dispose()

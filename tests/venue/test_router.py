@@ -11,7 +11,7 @@ from httpx import AsyncClient
 
 from app.auth.models import Role
 from tests.conftest import UserFactory
-from tests.factories import WEEKDAYS
+from tests.factories import WEEKDAYS, Headers, availability
 
 
 async def current(client: AsyncClient) -> dict[str, Any]:
@@ -41,7 +41,7 @@ async def test_get_restaurant_is_public_and_shows_the_seeded_rules(client: Async
 
 
 async def test_put_restaurant_is_admin_only(
-    client: AsyncClient, make_user: UserFactory, admin: dict[str, str]
+    client: AsyncClient, make_user: UserFactory, admin: Headers
 ) -> None:
     before = await current(client)
     change = {"name": "Not Yours"}
@@ -62,9 +62,7 @@ async def test_put_restaurant_is_admin_only(
     assert (await current(client))["name"] == "Not Yours"
 
 
-async def test_partial_update_keeps_every_other_field(
-    client: AsyncClient, admin: dict[str, str]
-) -> None:
+async def test_partial_update_keeps_every_other_field(client: AsyncClient, admin: Headers) -> None:
     before = await current(client)
     renamed = await client.put("/restaurant", json={"name": "Chez Test"}, headers=admin)
     assert renamed.status_code == 200, renamed.text
@@ -85,7 +83,7 @@ async def test_partial_update_keeps_every_other_field(
 
 
 async def test_opening_hours_replace_the_week_sorted_and_missing_days_close(
-    client: AsyncClient, admin: dict[str, str]
+    client: AsyncClient, admin: Headers
 ) -> None:
     hours = {
         "monday": [
@@ -104,15 +102,13 @@ async def test_opening_hours_replace_the_week_sorted_and_missing_days_close(
         "friday": [{"opens": "17:00", "closes": "24:00"}],
     }
     tuesday = date.today() + timedelta(days=7 + (1 - date.today().weekday()) % 7)
-    closed = await client.get(
-        "/bookings/availability", params={"date": tuesday.isoformat(), "party_size": 2}
-    )
+    closed = await availability(client, tuesday, 2)
     assert closed.status_code == 422
     assert closed.json()["detail"] == f"the restaurant is closed on {tuesday.isoformat()}"
 
 
 async def test_closed_dates_are_deduplicated_and_sorted(
-    client: AsyncClient, admin: dict[str, str]
+    client: AsyncClient, admin: Headers
 ) -> None:
     first, second = date(2030, 1, 2), date(2030, 1, 1)
     response = await client.put(
@@ -218,7 +214,7 @@ INVALID_UPDATES = [
 
 @pytest.mark.parametrize(("payload", "message"), INVALID_UPDATES)
 async def test_invalid_update_is_422_and_changes_nothing(
-    client: AsyncClient, admin: dict[str, str], payload: dict[str, Any], message: str
+    client: AsyncClient, admin: Headers, payload: dict[str, Any], message: str
 ) -> None:
     before = await current(client)
     response = await client.put(
@@ -234,7 +230,7 @@ async def test_invalid_update_is_422_and_changes_nothing(
     [(12.5, "12.50"), ("20", "20.00"), (0, "0.00"), ("100", "100.00"), ("7.05", "7.05")],
 )
 async def test_money_percents_serialise_as_two_decimal_strings(
-    client: AsyncClient, admin: dict[str, str], sent: float | str, shown: str
+    client: AsyncClient, admin: Headers, sent: float | str, shown: str
 ) -> None:
     response = await client.put(
         "/restaurant",
@@ -249,7 +245,7 @@ async def test_money_percents_serialise_as_two_decimal_strings(
     assert stored["tax_percent"] == shown
 
 
-async def test_restaurant_name_must_be_one_line(client: AsyncClient, admin: dict[str, str]) -> None:
+async def test_restaurant_name_must_be_one_line(client: AsyncClient, admin: Headers) -> None:
     """The name goes into e-mail subjects; a line break would inject headers."""
     response = await client.put(
         "/restaurant", json={"name": "Bistro\nBcc: all@example.com"}, headers=admin
