@@ -37,6 +37,7 @@ from app.db.engine import Database
 from app.main import create_app
 from app.models import Base
 from app.venue import service as venue_service
+from tests.answers import recording
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "").strip()
 REQUIRE_PG = os.environ.get("REQUIRE_POSTGRES", "").strip() in {"1", "true", "yes"}
@@ -68,7 +69,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`@pytest.mark.postgres_only` tests are not collected for the SQLite backend."""
+    """`@pytest.mark.postgres_only` tests are not collected for the SQLite backend, and
+    `@pytest.mark.runs_last` tests run after all the others."""
     keep, drop = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
@@ -79,7 +81,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    # `@pytest.mark.runs_last` tests look back at what the others did (tests/answers.py).
+    items[:] = [i for i in keep if not i.get_closest_marker("runs_last")] + [
+        i for i in keep if i.get_closest_marker("runs_last")
+    ]
 
 
 def run_migrations(url: str) -> None:
@@ -281,7 +286,7 @@ async def app(settings: Settings, db: TestDatabase) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    transport = httpx.ASGITransport(app=recording(app), client=("127.0.0.1", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
 
