@@ -75,7 +75,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 bench: $(STAMP) ## load test against a server this target starts (see bench/README)
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -exec rm -rf {} +

@@ -43,7 +43,7 @@ def _sizes(text: str) -> list[int]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="bench/run.py",
+        prog="python -m bench",
         description="Load-test the booking engine against a server this script starts.",
     )
     p.add_argument(
