@@ -40,7 +40,7 @@ test: $(STAMP) ## the whole suite (PostgreSQL too when TEST_POSTGRES_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-tables: $(STAMP) ## table and seat management tests only
-	$(BIN)/python -m pytest tests/test_table_management.py -v $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/floor -v $(PYTEST_ARGS)
 
 migrate: $(STAMP)
 	$(BIN)/restaurant migrate
@@ -64,7 +64,7 @@ lint: typecheck
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy app
+	$(BIN)/mypy app tests bench
 
 compose-check: ## validate docker-compose.yml (and the override) without starting anything
 	@if docker compose version >/dev/null 2>&1; then docker compose config --quiet; \

@@ -11,6 +11,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from bench.common import PROJECT_ROOT
+
 
 def find_py_spy() -> str | None:
     local = Path(sys.executable).parent / "py-spy"
@@ -35,7 +37,8 @@ def _frame_key(frame: str) -> tuple[str, str]:
     if not match:
         return frame.strip(), ""
     file = match.group("file")
-    for marker in ("site-packages/", "/lib/python3.11/", "/work/main/"):
+    stdlib = f"/lib/python{sys.version_info.major}.{sys.version_info.minor}/"
+    for marker in ("site-packages/", stdlib, f"{PROJECT_ROOT}/"):
         if marker in file:
             file = file.split(marker, 1)[1]
     return match.group("func"), file
