@@ -14,7 +14,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from app import apidocs, health, housekeeping, openapi
 from app.auth.router import auth_router, users_router
 from app.bookings import availability
-from app.bookings.cache import DayCache, DayCacheListener, publisher
+from app.bookings.cache import DayCache, DayCacheListener
+from app.bookings.cache.publisher import publisher
 from app.bookings.router import hot_router as hot_bookings_router
 from app.bookings.router import router as bookings_router
 from app.config import Settings, get_settings

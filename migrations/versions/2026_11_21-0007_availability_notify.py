@@ -6,7 +6,7 @@ Create Date: 2026-11-21 10:05:00
 
 Every change to bookings, tables or the restaurant settings sends a NOTIFY on the
 `availability` channel when its transaction commits, so each server process can drop
-what it keeps in memory about the days concerned (app.bookings.daycache). A booking row
+what it keeps in memory about the days concerned (app.bookings.cache). A booking row
 names its own range ("<starts_at epoch> <ends_at epoch>"); a table's number, size,
 area or bookable flag, and the settings, say "*" (everything). Triggers fire for every writer, the application or not. SQLite has no
 NOTIFY: nothing to do there (the cache is PostgreSQL-only).

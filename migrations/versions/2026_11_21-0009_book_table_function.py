@@ -14,7 +14,7 @@ account, no free table): the application then takes its full path, which says wh
 
 `booking_lock_key(table, day)` is the advisory lock key of a table's bookings on one
 local date, used by this function and by the application's own booking and merging
-code (app.db.table_day_lock), so that both serialise on the same locks. The exclusion
+code (app.db.locks.table_day_lock), so that both serialise on the same locks. The exclusion
 constraint of migration 0002 still backs every write. SQLite has no functions: there
 the application's path is the only one.
 
@@ -22,7 +22,7 @@ PostgreSQL serialises the commits of transactions that sent a NOTIFY (one lock, 
 until the commit is flushed), so the availability trigger of migration 0007 made
 bookings commit one at a time. book_table holds the trigger's NOTIFY back for its own
 insert (a transaction-local setting the trigger now reads), and the application
-announces those bookings in batches (app.bookings.daycache.ChangePublisher). Every
+announces those bookings in batches (app.bookings.cache.ChangePublisher). Every
 other write to bookings still notifies from the trigger.
 """
 
@@ -47,7 +47,7 @@ $$
 
 # p_earliest is p_starts less the longest a booking can last (app.venue.calendar
 # MAX_DURATION), so the overlap checks walk a bounded range of the
-# (table_id, starts_at) index. Lock space 1003 is app.db.LockSpace.TABLE_DAY.
+# (table_id, starts_at) index. Lock space 1003 is app.db.locks.LockSpace.TABLE_DAY.
 _BOOK = """
 CREATE FUNCTION book_table(
     p_user integer, p_party integer, p_starts timestamptz, p_ends timestamptz,

@@ -11,12 +11,12 @@ Two changes to what a booking costs the database.
   for a couple) before taking the first. It now walks the fitting tables in the same
   order (smallest capacity, then table number) and probes one table at a time: the first
   free one is locked and booked, and a taken one is passed over without its lock, as
-  before. A booking usually lands on the first or second table: on our 2-core machine
-  one call went from about 0.63 to 0.40 ms (pgbench, one client, 14,000 bookings).
+  before. A booking usually lands on the first or second table, so a call does a
+  fraction of the work (docs/performance.md).
 - A booking used to queue its reminder with its confirmation: two outbox rows, the
   second waiting weeks or months for its time. Now the dispatcher queues each reminder
   when it falls due (app.notifications.outbox.queue_due_reminders): a booking writes one
-  outbox row (pgbench: about 14% more bookings/s), and a booking cancelled before then
+  outbox row (more bookings/s: docs/performance.md), and a booking cancelled before then
   never has a reminder at all. A unique index allows one reminder per booking, so
   dispatchers running side by side (or a sweep repeated after a crash) cannot queue it
   twice. book_table loses its p_remind_at argument and queues only the confirmation;

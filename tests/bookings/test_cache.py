@@ -24,6 +24,7 @@ from app.db.engine import Database
 from app.floor.models import TableState
 from app.main import create_app
 from app.venue.calendar import Venue
+from tests.answers import recording
 from tests.conftest import TestDatabase, UserFactory, make_settings
 from tests.factories import FRIDAY, Headers, availability, book, booked, next_weekday
 
@@ -56,7 +57,7 @@ async def uncached(db: TestDatabase) -> AsyncIterator[AsyncClient]:
     """A second app on the same database with the cache switched off: the reference."""
     app = create_app(make_settings(db.url, availability_cache=False), database=db.database)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50001))
+        transport = httpx.ASGITransport(app=recording(app), client=("127.0.0.1", 50001))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
             yield c
 
@@ -160,7 +161,7 @@ async def other_worker(db: TestDatabase) -> AsyncIterator[tuple[FastAPI, AsyncCl
     app = create_app(make_settings(db.url), database=database)
     try:
         async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50002))
+            transport = httpx.ASGITransport(app=recording(app), client=("127.0.0.1", 50002))
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
                 yield app, c
     finally:

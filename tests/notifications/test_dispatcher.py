@@ -21,6 +21,7 @@ from app.db.statements import NativeConn, Query
 from app.main import create_app
 from app.notifications.dispatcher import due_messages
 from app.notifications.models import MessageStatus, OutboxMessage
+from tests.answers import recording
 from tests.conftest import TestDatabase, UserFactory, make_settings
 from tests.factories import FRIDAY, Headers, book, next_weekday
 from tests.notifications.helpers import (
@@ -241,7 +242,7 @@ async def test_in_process_dispatcher_delivers_and_stops_cleanly(
     )
     app = create_app(settings, database=db.database)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=recording(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             assert (await book(client, guest, next_weekday(FRIDAY), "19:00", 2)).status_code == 201
             for _ in range(100):

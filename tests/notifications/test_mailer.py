@@ -23,6 +23,7 @@ from app.notifications import mailer
 from app.notifications.dispatcher import OutboxDispatcher
 from app.notifications.mailer import SmtpMailer
 from app.notifications.models import MessageStatus
+from tests.answers import recording
 from tests.conftest import TestDatabase, UserFactory, make_settings
 from tests.factories import FRIDAY, Headers, booked, next_weekday
 from tests.notifications.helpers import (
@@ -170,7 +171,7 @@ async def test_without_smtp_host_messages_go_to_the_log_and_folder(
 ) -> None:
     settings = make_settings(db.url, smtp_host="", mail_output_dir=str(tmp_path))
     app = create_app(settings, database=db.database)
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=recording(app))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         booking = await booked(client, guest, next_weekday(FRIDAY), "19:00", 2)
         await client.delete(f"/bookings/{booking['id']}", headers=guest)

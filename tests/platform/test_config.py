@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from app.config import Settings, load_settings
 from app.main import create_app
+from tests.answers import recording
 from tests.conftest import TestDatabase, make_settings
 
 
@@ -39,7 +40,7 @@ def test_unknown_time_zone_is_refused() -> None:
 async def test_cors_allows_only_the_configured_origins(db: TestDatabase) -> None:
     settings = make_settings(db.url, cors_origins="https://book.example.com")
     app: FastAPI = create_app(settings, database=db.database)
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=recording(app))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         preflight = {"Access-Control-Request-Method": "POST"}
         allowed = await client.options(

@@ -18,6 +18,7 @@ from app.db.engine import Database
 from app.db.statements import NativeConn, Query
 from app.floor.models import RestaurantTable, TableState
 from app.main import create_app
+from tests.answers import recording
 from tests.conftest import TestDatabase, make_settings
 from tests.factories import FRIDAY, Headers, booking_body, next_weekday
 
@@ -233,7 +234,7 @@ async def test_a_burst_beyond_the_pool_waits_for_a_connection_instead_of_opening
     app = create_app(make_settings(db.url, db_pool_size=2))
     watch = PoolWatch(app.state.db)
     try:
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=recording(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             answers = await asyncio.gather(*(client.get("/health/ready") for _ in range(20)))
         assert [a.status_code for a in answers] == [200] * 20
@@ -251,7 +252,7 @@ async def test_no_free_connection_within_the_pool_timeout_is_503_busy(db: TestDa
     app = create_app(settings)
     login = {"email": "nobody@example.com", "password": "password123"}
     try:
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=recording(app))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             async with app.state.db.connect(write=False):  # the only connection
                 busy = await client.post("/users/login", json=login)
@@ -334,7 +335,7 @@ async def test_a_booking_finding_no_connection_within_the_pool_timeout_is_503_bu
     body = booking_body(next_weekday(FRIDAY, at_least_days=3), "19:00", 4)
     try:
         async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
+            transport = httpx.ASGITransport(app=recording(app))
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 async with app.state.db.connect(write=False):  # the only connection
                     busy = await client.post("/bookings", json=body, headers=guest)

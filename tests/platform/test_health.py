@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from app.main import create_app
+from tests.answers import recording
 from tests.conftest import TestDatabase, make_settings
 
 
@@ -21,7 +22,7 @@ async def test_ready_is_503_when_database_is_down(db: TestDatabase) -> None:
         else "sqlite+aiosqlite:////nonexistent-dir/none.db"
     )
     app = create_app(make_settings(down_url))
-    transport = httpx.ASGITransport(app=app)
+    transport = httpx.ASGITransport(app=recording(app))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         assert (await client.get("/health")).status_code == 200
         ready = await client.get("/health/ready")

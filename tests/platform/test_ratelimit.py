@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from app.auth.models import Role
 from app.main import create_app
+from tests.answers import recording
 from tests.conftest import TestDatabase, UserFactory, make_settings
 from tests.factories import FRIDAY, Headers, Params, book, next_weekday
 
@@ -60,7 +61,7 @@ async def test_login_is_limited_per_address_and_per_email(
 
     # From other addresses, the same e-mail is still limited after three tries.
     for i in range(4):
-        transport = httpx.ASGITransport(app=app, client=(f"10.0.0.{i + 1}", 1234))
+        transport = httpx.ASGITransport(app=recording(app), client=(f"10.0.0.{i + 1}", 1234))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as other:
             response = await other.post(
                 "/auth/token", data={"username": "victim@example.com", "password": "guess-number"}
@@ -77,7 +78,7 @@ async def test_availability_is_limited_per_address(app: FastAPI, client: httpx.A
     for _ in range(5):
         assert (await client.get("/bookings/availability", params=params)).status_code == 200
     _assert_429(await client.get("/bookings/availability", params=params))
-    transport = httpx.ASGITransport(app=app, client=("10.9.9.9", 1234))
+    transport = httpx.ASGITransport(app=recording(app), client=("10.9.9.9", 1234))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as other:
         assert (await other.get("/bookings/availability", params=params)).status_code == 200
 
@@ -109,7 +110,7 @@ async def test_redis_storage_shares_the_limit_between_workers(db: TestDatabase) 
     params: Params = {"date": next_weekday(FRIDAY).isoformat(), "party_size": 2}
     statuses = []
     for i in range(6):
-        transport = httpx.ASGITransport(app=workers[i % 2], client=("127.0.0.1", 1))
+        transport = httpx.ASGITransport(app=recording(workers[i % 2]), client=("127.0.0.1", 1))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             statuses.append((await c.get("/bookings/availability", params=params)).status_code)
     assert statuses == [200, 200, 200, 200, 429, 429]

@@ -33,7 +33,7 @@ publisher.py (ChangePublisher, announcing book_table's bookings).
 
 from app.bookings.cache.days import DayCache, DaySnapshot, change_payload, day_window
 from app.bookings.cache.listener import DayCacheListener
-from app.bookings.cache.publisher import ChangePublisher, publisher
+from app.bookings.cache.publisher import ChangePublisher
 
 __all__ = [
     "ChangePublisher",
@@ -42,5 +42,4 @@ __all__ = [
     "DaySnapshot",
     "change_payload",
     "day_window",
-    "publisher",
 ]
