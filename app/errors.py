@@ -139,12 +139,62 @@ async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
     return _json(422, {"detail": OUT_OF_RANGE})
 
 
+# SQLSTATEs of a database that cannot serve now (rather than of a bad request): a
+# connection exception (class 08), an administrator or crash shutdown, a server that is
+# starting or stopping, and too many connections.
+UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+RETRY_AFTER = {"Retry-After": "1"}
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The error, what it wraps (`orig`) and what caused it, a few levels deep."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo and len(seen) < 8:
+        current = todo.pop(0)
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo += [getattr(current, "orig", None), current.__cause__, current.__context__]
+    return seen
+
+
+def _sqlstate(exc: BaseException) -> str:
+    for error in _chain(exc):
+        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if state:
+            return str(state)
+    return ""
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database cannot be reached or cannot serve now, in any
+    of the forms it arrives: a SQLAlchemy error whose connection was invalidated, a raw
+    driver error from a pooled connection taken for the fast path, a socket error."""
+    import asyncpg
+
+    state = _sqlstate(exc)
+    if state.startswith("08") or state in UNAVAILABLE_STATES:
+        return True
+    for error in _chain(exc):
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, asyncpg.InterfaceError | asyncpg.InternalClientError):
+            return True
+        if isinstance(error, OSError) and not isinstance(error, TimeoutError):
+            return True
+    return False
+
+
 async def _dbapi_error(request: Request, exc: Exception) -> JSONResponse:
-    """Driver errors no other handler took: a value the database refuses is a 422, a
-    deadlock or serialisation failure a 409 (try again); anything else a logged 500."""
-    orig = getattr(exc, "orig", None)
-    cause = getattr(orig, "__cause__", None)
-    sqlstate = str(getattr(orig, "sqlstate", None) or getattr(cause, "sqlstate", None) or "")
+    """Driver errors no other handler took: the database unavailable is a 503, a value it
+    refuses a 422, a deadlock or serialisation failure a 409 (try again); anything else a
+    logged 500. Also takes asyncpg's own errors, which reach us unwrapped when a pooled
+    connection is opened for the fast path."""
+    if database_unavailable(exc):
+        return await _database_unavailable(request, exc)
+    cause = getattr(getattr(exc, "orig", None), "__cause__", None)
+    sqlstate = _sqlstate(exc)
     if sqlstate in {"40P01", "40001"}:
         logger.warning("concurrent update on %s %s: %s", request.method, request.url.path, exc)
         return _json(
@@ -170,8 +220,10 @@ async def _statement_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-    return _json(503, {"detail": "The database is unavailable; try again shortly"})
+    logger.error(
+        "database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+    )
+    return _json(503, {"detail": "The database is unavailable; try again shortly"}, RETRY_AFTER)
 
 
 async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
@@ -180,7 +232,7 @@ async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
     logger.warning(
         "no free database connection on %s %s: %s", request.method, request.url.path, exc
     )
-    return _json(503, {"detail": "The service is busy; try again shortly"}, {"Retry-After": "1"})
+    return _json(503, {"detail": "The service is busy; try again shortly"}, RETRY_AFTER)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -193,5 +245,22 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(PoolTimeoutError, _pool_exhausted)
-    # asyncpg raises the socket error itself when the server refuses the connection.
+    # asyncpg raises the socket error itself when the server refuses the connection, and
+    # its own errors when a pooled connection is opened for the fast path.
     app.add_exception_handler(ConnectionError, _database_unavailable)
+    app.add_exception_handler(OSError, _os_error)
+    for driver_error in _driver_errors():
+        app.add_exception_handler(driver_error, _dbapi_error)
+
+
+def _driver_errors() -> tuple[type[Exception], ...]:
+    import asyncpg
+
+    return (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
+
+async def _os_error(request: Request, exc: Exception) -> JSONResponse:
+    """A socket error reaching the database (the only sockets a request opens)."""
+    if isinstance(exc, TimeoutError):
+        return await _pool_exhausted(request, exc)
+    return await _database_unavailable(request, exc)
