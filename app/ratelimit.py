@@ -2,50 +2,142 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 import time
 from typing import Annotated
 
 from fastapi import Depends, Request
 from limits import RateLimitItem, parse
-from limits.aio.storage import Storage
+from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 
+from app import metrics
 from app.config import Settings
 from app.errors import TooManyRequests
+
+log = logging.getLogger("app.ratelimit")
+
+# How often a limiter that fell back to memory asks whether shared storage is back.
+RETRY_SHARED_SECONDS = 5.0
+# A Redis that does not answer within this long is treated as away (the request goes on).
+STORAGE_TIMEOUT_SECONDS = 0.5
 
 
 def _storage(url: str, key_prefix: str) -> Storage:
     scheme_url = url if url.startswith("async+") else f"async+{url}"
-    options: dict[str, str] = {}
+    options: dict[str, str | float] = {}
     if "redis" in scheme_url.split("://", 1)[0]:
-        options = {"implementation": "redispy", "key_prefix": key_prefix}
-    storage = storage_from_string(scheme_url, **options)
+        options = {
+            "implementation": "redispy",
+            "key_prefix": key_prefix,
+            "socket_timeout": STORAGE_TIMEOUT_SECONDS,
+            "socket_connect_timeout": STORAGE_TIMEOUT_SECONDS,
+        }
+    storage = storage_from_string(scheme_url, wrap_exceptions=True, **options)
     assert isinstance(storage, Storage)
     return storage
 
 
 class RateLimiter:
-    """Named limits (login, booking, availability) checked against one storage."""
+    """Named limits (login, booking, availability, register) checked against one storage:
+    memory, or Redis to share them between processes.
+
+    Losing Redis must not take the restaurant offline: while it is away the limits are
+    counted in this process's memory (logged once, counted in the metrics), and every
+    RETRY_SHARED_SECONDS a request asks whether it is back; once it answers, the limits
+    are shared again."""
 
     def __init__(self, settings: Settings) -> None:
-        self.storage = _storage(settings.rate_limit_storage_url, settings.rate_limit_key_prefix)
-        self.strategy = SlidingWindowCounterRateLimiter(self.storage)
+        self.memory = SlidingWindowCounterRateLimiter(MemoryStorage())
+        shared = not settings.rate_limit_storage_url.startswith("memory")
+        self.shared_storage = (
+            _storage(settings.rate_limit_storage_url, settings.rate_limit_key_prefix)
+            if shared
+            else None
+        )
+        self.shared = (
+            SlidingWindowCounterRateLimiter(self.shared_storage) if self.shared_storage else None
+        )
+        self.away_since: float | None = None  # when shared storage was last found away
+        self._last_try = 0.0
         self.limits: dict[str, RateLimitItem] = {
             "login": parse(settings.rate_limit_login),
             "booking": parse(settings.rate_limit_booking),
             "availability": parse(settings.rate_limit_availability),
             "register": parse(settings.rate_limit_register),
         }
+        metrics.RATE_LIMIT_SHARED.set(1 if self.shared else 0)
+
+    @property
+    def storage_status(self) -> str:
+        """For readiness: "memory" (configured so), "up" (shared), or "away" (shared
+        storage unreachable, limits per process meanwhile)."""
+        if self.shared is None:
+            return "memory"
+        return "away" if self.away_since is not None else "up"
+
+    async def _strategy(self) -> SlidingWindowCounterRateLimiter:
+        if self.shared is None:
+            return self.memory
+        if self.away_since is None:
+            return self.shared
+        now = time.monotonic()
+        if now - self._last_try >= RETRY_SHARED_SECONDS:
+            self._last_try = now
+            if await self._shared_answers():
+                log.warning("rate limits: shared storage is back; limits are shared again")
+                self.away_since = None
+                metrics.RATE_LIMIT_SHARED.set(1)
+                return self.shared
+        return self.memory
+
+    async def _shared_answers(self) -> bool:
+        assert self.shared_storage is not None
+        try:
+            async with asyncio.timeout(STORAGE_TIMEOUT_SECONDS * 2):
+                return bool(await self.shared_storage.check())
+        except Exception:  # any failure means: still away
+            return False
+
+    def _fell_back(self, error: Exception) -> None:
+        if self.away_since is None:
+            log.warning(
+                "rate limits: shared storage unreachable (%s); counting in this process's "
+                "memory until it is back", type(error).__name__,
+            )  # fmt: skip
+            metrics.RATE_LIMIT_SHARED.set(0)
+        self.away_since = self._last_try = time.monotonic()
+
+    async def _hit(
+        self, strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem, keys: list[str]
+    ) -> tuple[bool, float]:
+        if await strategy.hit(item, *keys):
+            return True, 0.0
+        stats = await strategy.get_window_stats(item, *keys)
+        return False, stats.reset_time
 
     async def hit(self, name: str, *identifiers: str) -> None:
         """Count one request; raise 429 with Retry-After when the limit is spent."""
         item = self.limits[name]
-        if await self.strategy.hit(item, name, *identifiers):
+        keys = [name, *identifiers]
+        strategy = await self._strategy()
+        if strategy is self.memory and self.shared is not None:
+            metrics.RATE_LIMIT_FALLBACKS.inc()
+        try:
+            allowed, reset_time = await self._hit(strategy, item, keys)
+        except (StorageError, OSError) as exc:
+            if strategy is self.memory:
+                raise
+            self._fell_back(exc)
+            metrics.RATE_LIMIT_FALLBACKS.inc()
+            allowed, reset_time = await self._hit(self.memory, item, keys)
+        if allowed:
             return
-        stats = await self.strategy.get_window_stats(item, name, *identifiers)
-        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
+        retry_after = max(1, math.ceil(reset_time - time.time()))
         raise TooManyRequests(
             f"Rate limit of {item} exceeded; retry in {retry_after} s",
             headers={"Retry-After": str(retry_after)},

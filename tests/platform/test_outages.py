@@ -12,12 +12,14 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 
+from app.ratelimit import RETRY_SHARED_SECONDS
 from tests.conftest import TEST_SECRET
-from tests.platform.services import PostgresCluster, ServiceProcess
+from tests.platform.services import PostgresCluster, RedisServer, ServiceProcess
 
 PASSWORD = "outage-password-1"
 CONCURRENCY = 16
@@ -151,3 +153,70 @@ async def test_a_postgres_restart_under_load_gives_no_500_and_service_resumes(
     later = [a for a in answers if a.at > restarted + 3]
     for kind in ("availability", "booking", "my bookings", "floor"):
         assert any(a.kind == kind and a.status in {200, 201} for a in later), (kind, statuses)
+
+
+def _redis_keys(server: RedisServer) -> int:
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=server.port)
+    try:
+        return len(client.keys("*"))
+    finally:
+        client.close()
+
+
+async def test_a_redis_stop_keeps_the_restaurant_open_and_limits_come_back(
+    tmp_path: Path,
+) -> None:
+    """With RATE_LIMIT_STORAGE_URL=redis://... and Redis stopped: registration, login,
+    availability and booking still work (limits counted in process memory, and still
+    enforced there), readiness says so; once Redis is back the limits are shared again."""
+    redis_server = RedisServer()
+    redis_server.start()
+    env = _environment(
+        f"sqlite+aiosqlite:///{tmp_path / 'redis-outage.db'}",
+        RATE_LIMIT_STORAGE_URL=redis_server.url,
+        RATE_LIMIT_AVAILABILITY="30/minute",
+        LOG_LEVEL="WARNING",
+    )
+    _cli(env, "migrate")
+    service = ServiceProcess(env)
+    day = (date.today() + timedelta(days=5)).isoformat()
+    check = {"date": day, "time": "19:00", "party_size": "2"}
+    try:
+        service.wait_ready()
+        async with httpx.AsyncClient(base_url=service.base, timeout=30) as client:
+            guest = (await _guests(client, 1))[0]
+            assert (await client.get("/bookings/availability", params=check)).status_code == 200
+            assert _redis_keys(redis_server) > 0  # the limits are counted in Redis
+            assert (await client.get("/health/ready")).json()["rate_limits"] == "up"
+
+            redis_server.stop()
+            body = {"email": "during@example.com", "password": PASSWORD, "name": "During"}
+            assert (await client.post("/auth/register", json=body)).status_code == 201
+            during = await _sign_in(client, "during@example.com")
+            booking = {"date": day, "time": "19:00", "party_size": 2}
+            assert (await client.post("/bookings", json=booking, headers=during)).status_code == 201
+            checks = [
+                (await client.get("/bookings/availability", params=check)).status_code
+                for _ in range(31)
+            ]
+            assert 500 not in checks
+            assert checks[:29] == [200] * 29 and checks[-1] == 429, checks  # still limited
+            ready = await client.get("/health/ready")
+            assert ready.status_code == 200, ready.text
+            assert ready.json() == {"status": "ok", "database": "up", "rate_limits": "away"}
+
+            redis_server.start()  # the same port
+            await asyncio.sleep(RETRY_SHARED_SECONDS + 0.5)
+            assert (await client.get("/bookings", headers=guest)).status_code == 200
+            back = await client.post("/auth/login", json={"email": "during@example.com",
+                                                          "password": PASSWORD})  # fmt: skip
+            assert back.status_code == 200
+            assert _redis_keys(redis_server) > 0  # counted in Redis again
+            assert (await client.get("/health/ready")).json()["rate_limits"] == "up"
+        log = service.stderr()
+        assert log.count("shared storage unreachable") == 1, log[-3000:]  # logged once
+    finally:
+        service.stop()
+        redis_server.stop()
