@@ -32,6 +32,10 @@ def _require(booking: Booking, *allowed: BookingStatus) -> None:
 async def seat(
     session: AsyncSession, booking_id: int, *, staff: User, order_id: int | None, now: datetime
 ) -> tuple[Booking, Order]:
+    seen, _ = await load_booking(session, booking_id, staff)  # tables before rows
+    given = await session.get(Order, order_id) if order_id is not None else None
+    tables = [seen.table_id] + ([given.table_id] if given and given.table_id else [])
+    await floor_ops.lock_groups(session, tables)
     booking, _ = await load_booking(session, booking_id, staff, for_update=True)
     _require(booking, BookingStatus.confirmed)
     if booking.ends_at <= now:
@@ -77,6 +81,9 @@ async def complete(
     session: AsyncSession, booking_id: int, *, staff: User, now: datetime
 ) -> Booking:
     """The party has left: the booking is completed and its table released to cleaning."""
+    seated = await session.scalar(select(Order.table_id).where(Order.booking_id == booking_id))
+    if seated is not None:  # tables before rows
+        await floor_ops.lock_group(session, seated)
     booking, _ = await load_booking(session, booking_id, staff, for_update=True)
     _require(booking, BookingStatus.seated)
     order = await session.scalar(select(Order).where(Order.booking_id == booking.id))

@@ -246,8 +246,8 @@ async def load_booking(
         .join(RestaurantTable, RestaurantTable.id == Booking.table_id)
         .where(Booking.id == booking_id)
     )
-    if for_update:
-        query = query.with_for_update(of=Booking)
+    if for_update:  # read again, locked, even if this session has read it before
+        query = query.with_for_update(of=Booking).execution_options(populate_existing=True)
     row = (await session.execute(query)).first()
     # Someone else's booking is "not found", so ids reveal nothing.
     if row is None or (not user.is_staff and row[0].user_id != user.id):

@@ -6,11 +6,18 @@ lock), checks the state, and changes it. Seating a party also takes the booking 
 table-and-day locks for its stay (_refuse_if_booked), so no booking slips in meanwhile.
 Two waiters acting on one table at once: one wins, the other sees the new state and gets
 a 409.
+
+Locks are taken in one global order, so that two actions never wait for each other in a
+cycle (which PostgreSQL would break with a 409 after its deadlock_timeout): first every
+table the action needs, with every table merged with them, in one pass in id order
+(lock_groups); then booking rows, then order rows; last the bookings' table-and-day
+locks. An action that learns which tables it needs from an order or a booking reads it
+first without a lock, locks the tables, then locks the row and checks it again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -64,16 +71,46 @@ async def group_of(session: AsyncSession, table_id: int) -> list[RestaurantTable
     return list(mates)
 
 
+async def _with_mates(session: AsyncSession, table_ids: Iterable[int]) -> set[int]:
+    """The tables and every table merged with one of them, as committed now."""
+    ids = set(table_ids)
+    groups = select(RestaurantTable.merge_group).where(
+        RestaurantTable.id.in_(ids), RestaurantTable.merge_group.is_not(None)
+    )
+    mates = await session.scalars(
+        select(RestaurantTable.id).where(RestaurantTable.merge_group.in_(groups))
+    )
+    return ids | set(mates)
+
+
+async def lock_groups(
+    session: AsyncSession, table_ids: Sequence[int]
+) -> list[list[RestaurantTable]]:
+    """Lock the tables and every table merged with any of them, all in one pass in id
+    order, and return each asked table's group (ordered by table number).
+
+    The groups are read, then locked, then read again: a merge committed in between
+    brings a table that is locked then, after the others (the one case where the order
+    can break, and PostgreSQL's deadlock detector answers instead)."""
+    held: dict[int, RestaurantTable] = {}
+    wanted = await _with_mates(session, table_ids)
+    while not wanted <= held.keys():
+        for table in await lock_tables(session, sorted(wanted - held.keys())):
+            held[table.id] = table
+        wanted = await _with_mates(session, table_ids)
+    groups = []
+    for table_id in table_ids:
+        merged = held[table_id].merge_group
+        members = [held[table_id]] if merged is None else [
+            t for t in held.values() if t.merge_group == merged
+        ]  # fmt: skip
+        groups.append(sorted(members, key=lambda t: t.table_number))
+    return groups
+
+
 async def lock_group(session: AsyncSession, table_id: int) -> list[RestaurantTable]:
     """The table and every table merged with it, locked, ordered by table number."""
-    (table,) = await lock_tables(session, [table_id])
-    if table.merge_group is None:
-        return [table]
-    mates = await session.scalars(
-        select(RestaurantTable.id).where(RestaurantTable.merge_group == table.merge_group)
-    )
-    group = await lock_tables(session, [table_id, *mates])
-    return sorted(group, key=lambda t: t.table_number)
+    return (await lock_groups(session, [table_id]))[0]
 
 
 def refuse_if_too_small(group: Sequence[RestaurantTable], party: int) -> None:
@@ -86,7 +123,7 @@ def refuse_if_too_small(group: Sequence[RestaurantTable], party: int) -> None:
 
 
 async def _open_order(session: AsyncSession, order_id: int) -> Order:
-    order = await session.get(Order, order_id, with_for_update=True)
+    order = await session.get(Order, order_id, with_for_update=True, populate_existing=True)
     if order is None:
         raise OrderNotFound(f"Order {order_id} not found")
     if order.status != OrderStatus.open:
@@ -206,7 +243,9 @@ async def assign(
 ) -> list[RestaurantTable]:
     """Seat an order at a table (its whole merge group). An order seated elsewhere moves,
     and the table it leaves goes to cleaning."""
-    group = await lock_group(session, table_id)
+    seen = await session.get(Order, order_id)  # where it sits now: its tables are locked too
+    tables = [table_id] if seen is None or seen.table_id is None else [table_id, seen.table_id]
+    group = (await lock_groups(session, tables))[0]
     order = await _open_order(session, order_id)
     if all(t.current_order_id == order.id for t in group):
         return group
@@ -305,8 +344,7 @@ async def merge(
     """Join two tables (or a group and a table) for one party."""
     if first_id == second_id:
         raise InvalidMerge()
-    await lock_tables(session, [first_id, second_id])  # both first, in id order: no deadlock
-    first, second = await lock_group(session, first_id), await lock_group(session, second_id)
+    first, second = await lock_groups(session, [first_id, second_id])
     a = next(t for t in first if t.id == first_id)
     b = next(t for t in second if t.id == second_id)
     if a.merge_group is not None and a.merge_group == b.merge_group:

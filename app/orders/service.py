@@ -160,6 +160,9 @@ async def cancel_order(session: AsyncSession, order_id: int, *, now: datetime) -
     """Cancel an open order: it leaves its table and its pending tickets leave the queue.
     Nobody sat down to eat, so a booking seated with it is confirmed again and let go of
     the order: it can be seated again (with a new one), cancelled or marked a no-show."""
+    seen = await get_order(session, order_id)  # its tables are locked before the order
+    if seen.table_id is not None:
+        await floor_ops.lock_group(session, seen.table_id)
     order = await _open(session, order_id)
     if order.booking_id is not None:
         reseatable = await session.execute(
