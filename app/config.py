@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # background work, and under a burst the guests' requests go first.
     worker_nice: int = Field(default=10, ge=0, le=19)
     gc_tuning: bool = True
+    # The largest request body accepted (413 beyond it, refused before it is read).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # PostgreSQL: keep days ahead in memory, dropped on change via LISTEN/NOTIFY.
     availability_cache: bool = True
     kitchen_stream_poll_seconds: float = Field(default=0.5, gt=0, le=10)

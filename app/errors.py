@@ -58,6 +58,17 @@ class AppError(Exception):
         super().__init__(self.message)
 
 
+class BadRequest(AppError):
+    status_code = 400
+    default_message = "The request could not be read"
+
+
+UNREADABLE_BODY = (
+    "The request body could not be read as JSON: send UTF-8 text, not nested hundreds of "
+    "levels deep"
+)
+
+
 class NotFound(AppError):
     status_code = 404
     default_message = "Not found"
@@ -112,14 +123,38 @@ async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return _json(exc.status_code, {"detail": exc.detail}, getattr(exc, "headers", None))
+    detail = exc.detail
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        detail = UNREADABLE_BODY  # FastAPI's words for a body that is not UTF-8, or too deep
+
+    return _json(exc.status_code, {"detail": detail}, getattr(exc, "headers", None))
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+# A body that is not the JSON object a route wants, in the words the client needs.
+_NOT_AN_OBJECT = {"model_attributes_type", "dict_type", "model_type"}
+
+
+def _field_message(request: Request, err: Any) -> str:
+    loc, kind = tuple(err.get("loc", ())), err.get("type")
+    if loc == ("body",) and kind in _NOT_AN_OBJECT:
+        sent = request.headers.get("content-type", "")
+        if "json" not in sent.lower():
+            return "send the body as JSON, with the header Content-Type: application/json"
+        return "send a JSON object ({...}) as the body"
+    if loc == ("body",) and kind == "missing":
+        return "a JSON body is required"
+    if kind == "json_invalid":
+        where = loc[1] if len(loc) > 1 else "?"
+        reason = (err.get("ctx") or {}).get("error", "invalid JSON")
+        return f"the body is not valid JSON: {reason} (at character {where})"
+    return str(err.get("msg", "")).removeprefix("Value error, ")
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = []
     for err in exc.errors():
-        message = str(err.get("msg", "")).removeprefix("Value error, ")
+        message = _field_message(request, err)
         errors.append({"loc": list(err.get("loc", ())), "msg": message, "type": err.get("type")})
     summary = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
     return _json(422, {"detail": summary or "Invalid request", "errors": errors})

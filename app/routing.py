@@ -42,6 +42,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import request_response
 
+from app.errors import UNREADABLE_BODY, BadRequest
+
 Binder = Callable[[Request], Awaitable[Any]]
 
 
@@ -82,6 +84,8 @@ def _body_binder(model: type[BaseModel]) -> Binder:
         if _is_json(request.headers.get("content-type")):
             try:
                 body = json.loads(body)
+            except (UnicodeDecodeError, RecursionError):  # as FastAPI: a 400
+                raise BadRequest(UNREADABLE_BODY) from None
             except json.JSONDecodeError as exc:
                 invalid = {"type": "json_invalid", "loc": ("body", exc.pos)}
                 raise RequestValidationError(
@@ -98,6 +102,8 @@ def _body_binder(model: type[BaseModel]) -> Binder:
             return model.model_validate(body, from_attributes=True)  # as FastAPI
         except ValidationError as exc:
             raise RequestValidationError(_located(exc, "body")) from None
+        except RecursionError:
+            raise BadRequest(UNREADABLE_BODY) from None
 
     return bind
 

@@ -155,6 +155,7 @@ async def update_me(
     return UserOut.model_validate(await service.update_me(session, user, data, settings=settings))
 
 
+@users_router.get("", response_model=UserPage, include_in_schema=False)  # as /users/
 @users_router.get(
     "/",
     response_model=UserPage,

@@ -44,6 +44,9 @@ async def list_tables(_staff: StaffUser, session: SessionDep, now: Now) -> list[
     return await views.describe(session, await service.list_tables(session), now)
 
 
+# Each also answers without its trailing slash (not repeated in the schema); without
+# these, /occupied would be taken for a table id.
+@router.get("/occupied", response_model=list[TableView], include_in_schema=False)
 @router.get(
     "/occupied/",
     response_model=list[TableView],
@@ -56,6 +59,7 @@ async def occupied_tables(_staff: StaffUser, session: SessionDep, now: Now) -> l
     return [t for t in tables if t.is_occupied]
 
 
+@router.get("/available", response_model=list[TableView], include_in_schema=False)
 @router.get(
     "/available/",
     response_model=list[TableView],

@@ -1,0 +1,116 @@
+"""ASGI middleware at the edge of the service: request body limits, the methods allowed
+on a path (OPTIONS and 405), and the security headers every response carries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+async def _answer(
+    send: Send, status: int, body: dict[str, str] | None, headers: Iterable[tuple[bytes, bytes]]
+) -> None:
+    payload = b"" if body is None else json.dumps(body).encode()
+    start_headers = list(headers)
+    if body is not None:
+        start_headers.append((b"content-type", b"application/json"))
+    start_headers.append((b"content-length", str(len(payload)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": start_headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def too_large(limit: int) -> str:
+    return f"The request body is larger than the {limit:,} bytes this service accepts"
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while a body is read past the limit: an HTTPException, so that FastAPI's
+    body parsing lets it through to the app's handler (a JSON 413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, too_large(limit), headers={"Connection": "close"})
+
+
+class BodyLimitMiddleware:
+    """Refuses a request body over `limit` bytes with 413 without reading the rest: at
+    once when Content-Length says so, else as soon as the bytes received pass the limit
+    (a chunked body). (FastAPI's own max_body_size answers a declared length in plain
+    text from inside the response; this answers in JSON, before the route runs.)"""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = int(value) if value.isdigit() else -1
+                if declared > self.limit:
+                    await _answer(send, 413, {"detail": too_large(self.limit)},
+                                  [(b"connection", b"close")])  # fmt: skip
+                    return
+                break
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge(self.limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+class AllowedMethodsMiddleware:
+    """OPTIONS on a path answers 204 with every method its routes allow, and a 405 lists
+    them all in Allow (Starlette names only the first route's methods when several
+    routes share a path, e.g. GET /bookings and POST /bookings). A CORS preflight is
+    left to the CORS middleware, which sits outside this one."""
+
+    def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
+        self.app = app
+        self.routes = routes
+
+    def allowed(self, scope: Scope) -> list[str]:
+        """Each method for which some route (or included router) fully matches the path."""
+        methods = {
+            method
+            for method in METHODS
+            if any(route.matches({**scope, "method": method})[0] == Match.FULL
+                   for route in self.routes)
+        }  # fmt: skip
+        if methods:
+            methods.add("OPTIONS")
+        return sorted(methods)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            allowed = self.allowed(scope)
+            if allowed:
+                await _answer(send, 204, None, [(b"allow", ", ".join(allowed).encode())])
+                return
+
+        async def listed(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                allow = ", ".join(self.allowed(scope)).encode()
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"allow"]
+                message = {**message, "headers": [*headers, (b"allow", allow)]}
+            await send(message)
+
+        await self.app(scope, receive, listed)
