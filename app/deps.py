@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
-from pydantic import Field
+from pydantic import Field, StrictInt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import security
@@ -20,7 +20,7 @@ from app.errors import Forbidden, Unauthorized
 # Ids are 32-bit in the database; a larger number is a 422, not a database error.
 MAX_ID = 2_147_483_647
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-IdField = Annotated[int, Field(ge=1, le=MAX_ID)]
+IdField = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]  # in a JSON body: a JSON number
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 

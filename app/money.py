@@ -8,12 +8,15 @@ from typing import Annotated
 from pydantic import Field, PlainSerializer
 from sqlalchemy import Numeric
 
+from app.fields import decimal_input
+
 CENT = Decimal("0.01")
 MoneyColumn = Numeric(10, 2)
 
 Money = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
 Price = Annotated[
     Decimal,
+    *decimal_input(exclusiveMinimum=0),
     Field(gt=0, max_digits=10, decimal_places=2),
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str),
 ]

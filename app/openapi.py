@@ -19,6 +19,14 @@ UNAVAILABLE = {
     "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds"}},
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
 }
+UNREADABLE = {
+    "description": "The body could not be read as JSON (not UTF-8, or nested too deep)",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
+TOO_LARGE = {
+    "description": "The body is larger than the service accepts (MAX_BODY_BYTES)",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
 INVALID = {
     "description": "Invalid input: `detail` says what was wrong, `errors` where",
     "content": {
@@ -44,8 +52,9 @@ def _components(schema: dict[str, Any]) -> dict[str, Any]:
 
 def refine(schema: dict[str, Any]) -> dict[str, Any]:
     """Every 422 is our ValidationErrorBody (FastAPI documents its own shape, which we do
-    not send, and leaves a route's own 422 without a body); every operation that needs
-    the database documents the 503 it gives when the database is away."""
+    not send, and leaves a route's own 422 without a body); an operation with a body
+    documents the 400 for one it cannot read and the 413 for one too large; every
+    operation that needs the database documents the 503 it gives when it is away."""
     components = _components(schema)
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
@@ -54,6 +63,9 @@ def refine(schema: dict[str, Any]) -> dict[str, Any]:
                 said = answers["422"].get("description")
                 own = said if said and said != "Validation Error" else INVALID["description"]
                 answers["422"] = {**INVALID, "description": own}
+            if "requestBody" in operation:
+                answers.setdefault("400", UNREADABLE)
+                answers.setdefault("413", TOO_LARGE)
             if path not in WITHOUT_DATABASE:
                 answers.setdefault("503", UNAVAILABLE)
     for unused in ("HTTPValidationError", "ValidationError"):

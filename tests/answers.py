@@ -27,7 +27,7 @@ def recording(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, noting)
         route = scope.get("route")
         if scope["type"] == "http" and status and route is not None:
-            template = getattr(route, "path", None)
+            template = getattr(route, "path_format", None)
             if template is not None:
                 RECEIVED[(scope["method"], template)].add(status)
 

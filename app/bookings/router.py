@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date as Date
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
@@ -37,6 +36,7 @@ from app.deps import (
     StaffUser,
 )
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
+from app.fields import QueryDate
 from app.floor.exceptions import TableBusy
 from app.openapi import operation_id
 from app.orders import service as orders_service
@@ -135,9 +135,9 @@ async def list_bookings(
     user: CurrentUser,
     session: SessionDep,
     now: Now,
-    date: Annotated[Date | None, Query(description="Only this local date")] = None,
-    date_from: Annotated[Date | None, Query(alias="from")] = None,
-    date_to: Annotated[Date | None, Query(alias="to")] = None,
+    date: Annotated[QueryDate | None, Query(description="Only this local date")] = None,
+    date_from: Annotated[QueryDate | None, Query(alias="from")] = None,
+    date_to: Annotated[QueryDate | None, Query(alias="to")] = None,
     status: BookingStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
@@ -150,7 +150,7 @@ async def list_bookings(
 
 
 @router.get(
-    "/{booking_id}",
+    "/{booking_id:int}",
     response_model=BookingOut,
     summary="One booking (its guest, staff or admin)",
     responses=responses(Unauthorized, BookingNotFound),
@@ -161,7 +161,7 @@ async def get_booking(booking_id: IdPath, user: CurrentUser, session: SessionDep
 
 
 @router.delete(
-    "/{booking_id}",
+    "/{booking_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Cancel a booking; its table is free again at once",
     responses=responses(Unauthorized, BookingNotFound, BookingNotCancellable),
@@ -178,7 +178,7 @@ ARRIVAL_ERRORS = {**responses(Unauthorized, Forbidden, BookingNotFound, BookingS
 
 
 @router.post(
-    "/{booking_id}/seat",
+    "/{booking_id:int}/seat",
     response_model=SeatedBooking,
     summary="The party arrived: seat it at its table with a new (or given) order (staff)",
     description="From the hold window before its start (`hold_minutes`, when its table "
@@ -203,7 +203,7 @@ async def seat_booking(
 
 
 @router.post(
-    "/{booking_id}/no-show",
+    "/{booking_id:int}/no-show",
     response_model=BookingOut,
     summary="The party did not come (staff); the table is free again",
     responses=ARRIVAL_ERRORS,
@@ -216,7 +216,7 @@ async def no_show(
 
 
 @router.post(
-    "/{booking_id}/complete",
+    "/{booking_id:int}/complete",
     response_model=BookingOut,
     summary="The party has left (staff): booking completed, table to cleaning",
     responses=ARRIVAL_ERRORS,

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.bookings.models import BookingStatus
 from app.deps import IdField
+from app.fields import LocalTime, Number, QueryDate
 from app.orders.schemas import OrderOut
 
 
@@ -21,9 +22,9 @@ class TableOption(BaseModel):
 class AvailabilityQuery(BaseModel):
     """GET /bookings/availability's query parameters."""
 
-    date: Date = Field(description="Restaurant-local date, YYYY-MM-DD")
+    date: QueryDate = Field(description="Restaurant-local date, YYYY-MM-DD")
     party_size: int = Field(ge=1, le=200)
-    time: Time | None = Field(None, description="Restaurant-local time, HH:MM")
+    time: LocalTime | None = Field(None, description="Restaurant-local time, HH:MM")
 
 
 class Availability(BaseModel):
@@ -54,8 +55,8 @@ class BookingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     date: Date
-    time: Time = Field(description="Restaurant-local time HH:MM, on the slot grid")
-    party_size: int = Field(ge=1, le=200)
+    time: LocalTime = Field(description="Restaurant-local time HH:MM, on the slot grid")
+    party_size: Number = Field(ge=1, le=200)
     table_id: IdField | None = Field(default=None, description="Leave out to get the best fit")
     special_requests: str | None = Field(default=None, max_length=500)
 

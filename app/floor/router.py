@@ -7,6 +7,7 @@ from fastapi import APIRouter, Body, Query, Response, status
 
 from app.deps import AdminUser, IdPath, Now, SessionDep, StaffUser
 from app.errors import Forbidden, InvalidInput, Unauthorized, responses
+from app.fields import QueryInstant
 from app.floor import operations, service, views
 from app.floor.exceptions import (
     InvalidMerge,
@@ -73,7 +74,7 @@ async def available_tables(
     now: Now,
     party_size: Annotated[int | None, Query(ge=1, le=200)] = None,
     at: Annotated[
-        datetime | None, Query(description="ISO instant with offset; default now")
+        QueryInstant | None, Query(description="ISO instant with offset; default now")
     ] = None,
 ) -> list[TableView]:
     if at is not None and at.tzinfo is None:
@@ -97,7 +98,7 @@ async def create_table(
 
 
 @router.get(
-    "/{table_id}",
+    "/{table_id:int}",
     response_model=TableView,
     summary="One table (staff)",
     responses={**AUTH, **responses(TableNotFound)},
@@ -110,7 +111,7 @@ async def get_table(
 
 
 @router.put(
-    "/{table_id}",
+    "/{table_id:int}",
     response_model=TableView,
     summary="Change a table (admin); shrinking below a future booking is refused",
     responses={**AUTH, **responses(TableNotFound, TableHasBookings, TableNumberTaken)},
@@ -124,7 +125,7 @@ async def update_table(
 
 
 @router.delete(
-    "/{table_id}",
+    "/{table_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a table (admin); refused while it has bookings or a party",
     responses={**AUTH, **responses(TableNotFound, TableHasBookings)},
@@ -138,7 +139,7 @@ async def delete_table(
 
 
 @router.post(
-    "/{table_id}/assign/{order_id}",
+    "/{table_id:int}/assign/{order_id:int}",
     response_model=TableView,
     summary="Seat an order at the table (moves it from another table)",
     responses={**ACTION, **responses(OrderNotFound, OrderNotOpen)},
@@ -151,7 +152,7 @@ async def assign(
 
 
 @router.post(
-    "/{table_id}/release",
+    "/{table_id:int}/release",
     response_model=TableView,
     summary="The party left: free seats, detach the order, table to cleaning",
     responses=ACTION,
@@ -168,7 +169,7 @@ async def release(
 
 
 @router.post(
-    "/{table_id}/clean",
+    "/{table_id:int}/clean",
     response_model=TableView,
     summary="The table is clean: available again",
     responses=ACTION,
@@ -179,7 +180,7 @@ async def clean(table_id: IdPath, _staff: StaffUser, session: SessionDep, now: N
 
 
 @router.post(
-    "/{table_id}/assign-seat/{seat_number}",
+    "/{table_id:int}/assign-seat/{seat_number:int}",
     response_model=TableView,
     summary="Take a seat for the table's order",
     responses={**ACTION, **responses(InvalidSeat, SeatTaken)},
@@ -198,7 +199,7 @@ async def assign_seat(
 
 
 @router.post(
-    "/{table_id}/release-seat/{seat_number}",
+    "/{table_id:int}/release-seat/{seat_number:int}",
     response_model=TableView,
     summary="Free a seat",
     responses={**ACTION, **responses(InvalidSeat)},
@@ -211,7 +212,7 @@ async def release_seat(
 
 
 @router.post(
-    "/merge-tables/{table_id_1}/{table_id_2}",
+    "/merge-tables/{table_id_1:int}/{table_id_2:int}",
     response_model=GroupView,
     summary="Join two tables (or a merged group and a table) for one party",
     responses={**ACTION, **responses(InvalidMerge)},
@@ -225,7 +226,7 @@ async def merge_tables(
 
 
 @router.post(
-    "/split-bill/{table_id}",
+    "/split-bill/{table_id:int}",
     response_model=SplitResult,
     summary="Split the bill of the table's current order: equal, by seat or by items",
     responses={**AUTH, **responses(TableNotFound, NoCurrentOrder, InvalidSplit)},

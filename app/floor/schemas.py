@@ -6,24 +6,25 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.deps import IdField
+from app.fields import Flag, Number
 
 
 class TableCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    table_number: int = Field(ge=1, le=10_000)
-    capacity: int = Field(ge=1, le=50)
+    table_number: Number = Field(ge=1, le=10_000)
+    capacity: Number = Field(ge=1, le=50)
     area: str = Field(default="main", min_length=1, max_length=40)
-    bookable: bool = True
+    bookable: Flag = True
 
 
 class TableUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    table_number: int | None = Field(default=None, ge=1, le=10_000)
-    capacity: int | None = Field(default=None, ge=1, le=50)
+    table_number: Number | None = Field(default=None, ge=1, le=10_000)
+    capacity: Number | None = Field(default=None, ge=1, le=50)
     area: str | None = Field(default=None, min_length=1, max_length=40)
-    bookable: bool | None = None
+    bookable: Flag | None = None
 
 
 class TableOut(BaseModel):

@@ -35,7 +35,7 @@ async def kitchen_queue(
 
 
 @router.put(
-    "/orders/{ticket_id}",
+    "/orders/{ticket_id:int}",
     response_model=TicketOut,
     summary="Move a ticket forward: pending → preparing → ready → served",
     responses={**AUTH, **responses(TicketNotFound, InvalidTransition)},
@@ -48,7 +48,7 @@ async def update_ticket(
 
 
 @router.delete(
-    "/orders/{ticket_id}",
+    "/orders/{ticket_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a served or cancelled ticket (a pending one: admin only)",
     responses={**AUTH, **responses(TicketNotFound, TicketInProgress, PendingTicketAdminOnly)},

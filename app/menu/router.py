@@ -29,7 +29,7 @@ async def list_menu(
 
 
 @router.get(
-    "/{item_id}",
+    "/{item_id:int}",
     response_model=MenuItemOut,
     summary="One menu item",
     responses=responses(MenuItemNotFound),
@@ -54,7 +54,7 @@ async def create_menu_item(
 
 
 @router.put(
-    "/{item_id}",
+    "/{item_id:int}",
     response_model=MenuItemOut,
     summary="Change a menu item (admin); open bills keep the price they were given",
     responses={**ADMIN, **responses(MenuItemNotFound, MenuNameTaken)},
@@ -67,7 +67,7 @@ async def update_menu_item(
 
 
 @router.delete(
-    "/{item_id}",
+    "/{item_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a menu item (admin): 204 when deleted; 200 with the item when it was "
     "ordered before and so is retired (unavailable, kept for history)",

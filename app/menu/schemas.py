@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.fields import Flag, Number
 from app.money import Price
 
 
@@ -12,8 +13,8 @@ class MenuItemCreate(BaseModel):
     description: str = Field(default="", max_length=500)
     price: Price
     category: str = Field(min_length=1, max_length=40, examples=["starters", "mains"])
-    is_available: bool = True
-    position: int = Field(default=0, ge=0, le=100_000)
+    is_available: Flag = True
+    position: Number = Field(default=0, ge=0, le=100_000)
 
 
 class MenuItemUpdate(BaseModel):
@@ -23,8 +24,8 @@ class MenuItemUpdate(BaseModel):
     description: str | None = Field(default=None, max_length=500)
     price: Price | None = None
     category: str | None = Field(default=None, min_length=1, max_length=40)
-    is_available: bool | None = None
-    position: int | None = Field(default=None, ge=0, le=100_000)
+    is_available: Flag | None = None
+    position: Number | None = Field(default=None, ge=0, le=100_000)
 
 
 class MenuItemOut(BaseModel):

@@ -37,7 +37,7 @@ async def list_outbox(
 
 
 @router.post(
-    "/{message_id}/retry",
+    "/{message_id:int}/retry",
     response_model=OutboxMessageOut,
     summary="Send a failed message again (admin)",
     responses={**ADMIN, **responses(service.OutboxMessageNotFound, service.NotRetryable)},

@@ -57,7 +57,7 @@ async def create_order(
 
 
 @router.get(
-    "/{order_id}",
+    "/{order_id:int}",
     response_model=OrderOut,
     summary="One order (staff)",
     responses=NOT_FOUND,
@@ -68,7 +68,7 @@ async def get_order(order_id: IdPath, _staff: StaffUser, session: SessionDep) ->
 
 
 @router.put(
-    "/{order_id}",
+    "/{order_id:int}",
     response_model=OrderOut,
     summary="Change an open order (staff): items replace the list; new items go to the kitchen",
     responses={**NOT_FOUND, **responses(OrderNotOpen, MenuItemsUnavailable)},
@@ -82,7 +82,7 @@ async def update_order(
 
 
 @router.delete(
-    "/{order_id}",
+    "/{order_id:int}",
     response_model=OrderOut,
     summary="Cancel an open order (staff): off its table, pending tickets withdrawn",
     responses={**NOT_FOUND, **responses(OrderNotOpen)},
@@ -96,7 +96,7 @@ async def cancel_order(
 
 
 @router.post(
-    "/{order_id}/close",
+    "/{order_id:int}/close",
     response_model=OrderOut,
     summary="Close a paid order (staff); the table stays occupied until released",
     responses={**NOT_FOUND, **responses(OrderNotOpen)},
@@ -116,7 +116,7 @@ async def close_order(
 
 
 @router.get(
-    "/{order_id}/bill",
+    "/{order_id:int}/bill",
     response_model=Bill,
     responses=NOT_FOUND,
     summary="The bill: lines, subtotal, service charge, tax and total (staff)",

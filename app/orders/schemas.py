@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.deps import IdField
+from app.fields import Number
 from app.money import Money
 from app.orders.models import OrderStatus
 
@@ -14,8 +15,8 @@ class OrderItemIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     menu_item_id: IdField
-    quantity: int = Field(default=1, ge=1, le=99)
-    seat_number: int | None = Field(default=None, ge=1, le=200)
+    quantity: Number = Field(default=1, ge=1, le=99)
+    seat_number: Number | None = Field(default=None, ge=1, le=200)
     notes: str | None = Field(default=None, max_length=200)
 
 
@@ -25,7 +26,7 @@ class OrderCreate(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     table_id: IdField | None = Field(default=None, description="Seat the order at this table now")
-    customer_count: int = Field(default=1, ge=1, le=200)
+    customer_count: Number = Field(default=1, ge=1, le=200)
     special_requests: str | None = Field(default=None, max_length=500)
     items: list[OrderItemIn] = Field(default_factory=list, max_length=200)
 
@@ -35,7 +36,7 @@ class OrderUpdate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    customer_count: int | None = Field(default=None, ge=1, le=200)
+    customer_count: Number | None = Field(default=None, ge=1, le=200)
     special_requests: str | None = Field(default=None, max_length=500)
     items: list[OrderItemIn] | None = Field(default=None, max_length=200)
 
@@ -106,7 +107,9 @@ class SplitRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: Literal["equal", "by_seat", "by_items"] = "equal"
-    parts: int | None = Field(default=None, ge=1, le=50, description="equal mode; default: guests")
+    parts: Number | None = Field(
+        default=None, ge=1, le=50, description="equal mode; default: guests"
+    )
     groups: list[list[IdField]] | None = Field(
         default=None, description="by_items mode: order item ids, one list per bill"
     )

@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from app.fields import Number, decimal_input
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _HHMM = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
@@ -35,6 +37,7 @@ def minutes_of(value: str) -> int:
 HHMM = Annotated[str, AfterValidator(_hhmm)]
 Percent = Annotated[
     Decimal,
+    *decimal_input(minimum=0, maximum=100),
     Field(ge=0, le=100, max_digits=5, decimal_places=2),
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str),
 ]
@@ -56,8 +59,8 @@ class Service(BaseModel):
 class DurationRule(BaseModel):
     """Parties up to `max_party_size` guests (null: any larger party) dine `minutes`."""
 
-    max_party_size: int | None = Field(default=None, ge=1)
-    minutes: int = Field(ge=15, le=720)
+    max_party_size: Number | None = Field(default=None, ge=1)
+    minutes: Number = Field(ge=15, le=720)
 
 
 def _check_services(hours: dict[str, list[Service]]) -> dict[str, list[Service]]:
@@ -132,14 +135,14 @@ class RestaurantSettingsUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     timezone: Zone | None = None
     opening_hours: OpeningHours | None = None
-    slot_minutes: int | None = Field(default=None, ge=5, le=240)
+    slot_minutes: Number | None = Field(default=None, ge=5, le=240)
     durations: Durations | None = None
-    lead_minutes: int | None = Field(default=None, ge=0, le=7 * 24 * 60)
-    horizon_days: int | None = Field(default=None, ge=1, le=730)
-    max_party_size: int | None = Field(default=None, ge=1, le=200)
+    lead_minutes: Number | None = Field(default=None, ge=0, le=7 * 24 * 60)
+    horizon_days: Number | None = Field(default=None, ge=1, le=730)
+    max_party_size: Number | None = Field(default=None, ge=1, le=200)
     closed_dates: list[date] | None = None
-    cancel_cutoff_minutes: int | None = Field(default=None, ge=0, le=7 * 24 * 60)
-    hold_minutes: int | None = Field(default=None, ge=0, le=240)
+    cancel_cutoff_minutes: Number | None = Field(default=None, ge=0, le=7 * 24 * 60)
+    hold_minutes: Number | None = Field(default=None, ge=0, le=240)
     service_charge_percent: Percent | None = None
     tax_percent: Percent | None = None
 
