@@ -1,16 +1,20 @@
 # syntax=docker/dockerfile:1
 # Build stage: install the project and its dependencies into a virtualenv.
-FROM python:3.12-slim AS build
+# Python 3.11, as the lock files are resolved for (and CI runs).
+FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
+# The pinned, hashed dependencies first (a layer that changes only with the lock).
+COPY requirements/base.lock ./requirements/base.lock
+RUN pip install --require-hashes -r requirements/base.lock
 COPY pyproject.toml README.md ./
 COPY app ./app
-RUN pip install .
+RUN pip install --no-deps .
 
 # Runtime stage: the virtualenv, migrations and a non-root user; nothing else.
-FROM python:3.12-slim AS runtime
+FROM python:3.11-slim AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -32,4 +36,4 @@ ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]
 # X-Forwarded-For is trusted only from FORWARDED_ALLOW_IPS (default 127.0.0.1): set it to
 # your load balancer's address, never to "*" on a port clients can reach directly, or
 # anyone can pick the address the per-address rate limits count.
-CMD ["sh", "-c", "exec gunicorn 'app.main:create_app()' -k uvicorn.workers.UvicornWorker -w ${WEB_CONCURRENCY} -b ${HOST}:${PORT}"]
+CMD ["sh", "-c", "exec gunicorn 'app.main:create_app()' -k app.gunicorn_worker.Worker -w ${WEB_CONCURRENCY} -b ${HOST}:${PORT}"]

@@ -8,16 +8,26 @@ PORT ?= 8000
 WORKERS ?= 2
 export HOST PORT
 
-.PHONY: install run dev prod test test-tables migrate seed worker create-admin logs clean lint format \
+.PHONY: install lock run dev prod test test-tables migrate seed worker create-admin logs clean lint format \
 	typecheck bench compose-check
 
-$(STAMP): pyproject.toml
+# Every dependency is installed at the version and hash requirements/dev.lock pins (the
+# image installs requirements/base.lock): two machines get the same packages. `make lock`
+# pins them again after pyproject.toml changes.
+$(STAMP): pyproject.toml requirements/dev.lock
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11 or newer is required (found $$($(PYTHON) --version))"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+LOCK := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links
+lock: $(STAMP) ## pin every dependency again (requirements/*.lock) from pyproject.toml
+	$(LOCK) -o requirements/base.lock pyproject.toml
+	$(LOCK) --extra dev -o requirements/dev.lock pyproject.toml
 
 install: $(STAMP)
 
@@ -31,9 +41,10 @@ dev: $(STAMP) ## like run, with auto-reload
 	$(BIN)/restaurant seed-demo
 	$(BIN)/restaurant serve --reload
 
-prod: $(STAMP) ## gunicorn with uvicorn workers
+prod: $(STAMP) ## gunicorn with uvicorn workers; refuses settings unfit for production
+	$(BIN)/restaurant preflight --workers $(WORKERS)
 	$(BIN)/restaurant migrate
-	$(BIN)/gunicorn 'app.main:create_app()' -k uvicorn.workers.UvicornWorker \
+	$(BIN)/gunicorn 'app.main:create_app()' -k app.gunicorn_worker.Worker \
 		-w $(WORKERS) -b $(HOST):$(PORT)
 
 test: $(STAMP) ## the whole suite (PostgreSQL too when TEST_POSTGRES_URL is set)
@@ -66,9 +77,10 @@ lint: typecheck
 typecheck: $(STAMP)
 	$(BIN)/mypy app tests bench
 
-compose-check: ## validate docker-compose.yml (and the override) without starting anything
-	@if docker compose version >/dev/null 2>&1; then docker compose config --quiet; \
-	else docker-compose config --quiet; fi && echo "docker-compose.yml: valid"
+compose-check: ## validate docker-compose.yml (alone, and with the dev file) without starting anything
+	docker compose -f docker-compose.yml config --quiet
+	docker compose -f docker-compose.yml -f docker-compose.dev.yml config --quiet
+	@echo "docker-compose.yml and docker-compose.dev.yml: valid"
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,6 +59,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=None if args.reload else args.workers,
         reload=args.reload,
         proxy_headers=True,
+        server_header=False,  # no "server: uvicorn" banner
         log_level=settings.log_level.lower(),
         access_log=False,
     )
@@ -136,6 +138,72 @@ def _cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_worker_health(_args: argparse.Namespace, settings: Settings) -> int:
+    """Exit 0 when a dispatcher on this host has shown it is working lately (its
+    heartbeat), else 1: the worker container's health check."""
+    import socket
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from app.db.base import utcnow
+    from app.notifications.models import WorkerHeartbeat
+
+    fresh = timedelta(seconds=settings.outbox_lease_seconds + 2 * settings.outbox_poll_seconds)
+    prefix = f"{socket.gethostname()}:"
+
+    async def newest() -> object:
+        database = Database.from_url(settings.database_url)
+        try:
+            async with database.engine.connect() as conn:
+                return await conn.scalar(
+                    select(func.max(WorkerHeartbeat.beat_at)).where(
+                        WorkerHeartbeat.name.startswith(prefix)
+                    )
+                )
+        finally:
+            await database.dispose()
+
+    try:
+        beat = asyncio.run(newest())
+    except Exception as exc:  # no database: not healthy
+        print(f"worker: cannot read its heartbeat ({type(exc).__name__})", file=sys.stderr)
+        return 1
+    if beat is None or not isinstance(beat, datetime) or utcnow() - beat > fresh:
+        print(f"worker: no heartbeat from {prefix}* in the last {fresh}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def preflight_problems(settings: Settings, workers: int) -> list[str]:
+    """What stops `make prod` from being a production deployment, in words an operator
+    can act on."""
+    problems = []
+    if settings.environment != "production":
+        problems.append(
+            f"ENVIRONMENT is {settings.environment!r}: set ENVIRONMENT=production (it also "
+            "requires a strong SECRET_KEY)"
+        )
+    if settings.is_sqlite:
+        problems.append(
+            "DATABASE_URL is SQLite: production runs on PostgreSQL "
+            "(DATABASE_URL=postgresql+asyncpg://user:password@host/db)"
+        )
+    if workers > 1 and settings.rate_limit_storage_url.startswith("memory"):
+        problems.append(
+            f"{workers} worker processes with RATE_LIMIT_STORAGE_URL=memory:// would each "
+            "count their own limits: set RATE_LIMIT_STORAGE_URL=redis://..."
+        )
+    return problems
+
+
+def _cmd_preflight(args: argparse.Namespace, settings: Settings) -> int:
+    problems = preflight_problems(settings, args.workers)
+    for problem in problems:
+        print(f"preflight: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
 def _lower_priority(increment: int) -> None:
     """Background work yields the CPU: where the worker shares cores with the web
     process and the database, a burst of bookings is answered first and its e-mails
@@ -177,6 +245,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", help="send queued e-mails (the outbox dispatcher)").set_defaults(
         handler=_cmd_worker
     )
+
+    sub.add_parser(
+        "worker-health", help="exit 0 if this host's e-mail worker is working (health check)"
+    ).set_defaults(handler=_cmd_worker_health)
+
+    preflight = sub.add_parser(
+        "preflight", help="check the settings are fit for production (make prod runs it)"
+    )
+    preflight.add_argument("--workers", type=int, default=1, help="web worker processes")
+    preflight.set_defaults(handler=_cmd_preflight)
 
     admin = sub.add_parser("create-admin", help="create an admin, or promote an existing user")
     admin.add_argument("--email", required=True)

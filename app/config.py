@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     restaurant_name: str = "The Restaurant"
     rate_limit_storage_url: str = "memory://"
     rate_limit_key_prefix: str = "restaurant"
-    rate_limit_login: str = "10/minute"
+    rate_limit_login: str = "20/minute"  # failed logins per client address
+    rate_limit_login_account: str = "5/minute"  # failed logins per e-mail from one address
     rate_limit_booking: str = "10/minute"
     rate_limit_availability: str = "120/minute"
     rate_limit_register: str = "10/hour"
@@ -51,7 +52,9 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=2, gt=0)
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_backoff_seconds: float = Field(default=30, gt=0)
-    outbox_lease_seconds: float = Field(default=300, gt=0)
+    # A claimed e-mail is another dispatcher's to send once its lease runs out; the
+    # dispatcher sending it renews the lease every third of it.
+    outbox_lease_seconds: float = Field(default=15, gt=0)
     # `restaurant worker`, while the rest of the machine leaves less than a core idle,
     # spends at most this share of a core on sending (app/notifications/pacing.py).
     outbox_cpu_share: float = Field(default=0.1, gt=0, le=1)
@@ -59,6 +62,12 @@ class Settings(BaseSettings):
     # background work, and under a burst the guests' requests go first.
     worker_nice: int = Field(default=10, ge=0, le=19)
     gc_tuning: bool = True
+    # The API reference (/docs, /redoc) and /openapi.json; a production site may turn
+    # them off.
+    api_docs: bool = True
+    # GET /metrics: with a token, for a scraper sending it as a bearer token; without,
+    # only to clients on this machine.
+    metrics_token: str = ""
     # The largest request body accepted (413 beyond it, refused before it is read).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # PostgreSQL: keep days ahead in memory, dropped on change via LISTEN/NOTIFY.
@@ -93,7 +102,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _require_secret_in_production(self) -> Settings:
         if self.environment == "production" and (
-            self.secret_key.strip().lower() in INSECURE_SECRET_KEYS or len(self.secret_key) < 32
+            self.secret_key.strip().lower() in INSECURE_SECRET_KEYS
+            or len(self.secret_key) < 32
+            or not _hard_to_guess(self.secret_key)
         ):
             raise ValueError(
                 "SECRET_KEY must be set to a random value of at least 32 characters in "
@@ -105,6 +116,14 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _hard_to_guess(secret: str) -> bool:
+    """At least about 100 bits by zxcvbn's estimate: a random token passes, a repeated
+    character, a keyboard walk or a phrase of common words does not, however long."""
+    from zxcvbn import zxcvbn
+
+    return float(zxcvbn(secret[:100])["guesses_log10"]) >= 30
 
 
 def _development_secret() -> str:

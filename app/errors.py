@@ -161,7 +161,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.warning("integrity error on %s %s: %s", request.method, request.url.path, exc)
+    logger.warning("integrity error on %s %s: %s", request.method, request.url.path, summary(exc))
     return _json(409, {"detail": "The change conflicts with existing data"})
 
 
@@ -170,7 +170,7 @@ UNSTORABLE_TEXT = "A text contains a character that cannot be stored (such as NU
 
 
 async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
-    logger.info("value out of range on %s %s: %s", request.method, request.url.path, exc)
+    logger.info("value out of range on %s %s: %s", request.method, request.url.path, summary(exc))
     return _json(422, {"detail": OUT_OF_RANGE})
 
 
@@ -202,6 +202,19 @@ def _sqlstate(exc: BaseException) -> str:
     return ""
 
 
+def summary(exc: BaseException) -> str:
+    """What to log of a database error: its kind, SQLSTATE and constraint, never the
+    statement's values (a guest's e-mail, a password hash)."""
+    orig = getattr(exc, "orig", None) or exc
+    cause = getattr(orig, "__cause__", None) or orig
+    parts = [type(cause).__name__]
+    if state := _sqlstate(exc):
+        parts.append(f"SQLSTATE {state}")
+    if constraint := getattr(cause, "constraint_name", None):
+        parts.append(f"constraint {constraint}")
+    return ", ".join(parts)
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """Whether an error means the database cannot be reached or cannot serve now, in any
     of the forms it arrives: a SQLAlchemy error whose connection was invalidated, a raw
@@ -231,12 +244,14 @@ async def _dbapi_error(request: Request, exc: Exception) -> JSONResponse:
     cause = getattr(getattr(exc, "orig", None), "__cause__", None)
     sqlstate = _sqlstate(exc)
     if sqlstate in {"40P01", "40001"}:
-        logger.warning("concurrent update on %s %s: %s", request.method, request.url.path, exc)
+        logger.warning(
+            "concurrent update on %s %s: %s", request.method, request.url.path, summary(exc)
+        )
         return _json(
             409, {"detail": "Someone changed the same thing at the same moment; please try again"}
         )
     if sqlstate in {"22021", "22P05"}:  # e.g. a NUL character, which PostgreSQL cannot store
-        logger.info("unstorable text on %s %s: %s", request.method, request.url.path, exc)
+        logger.info("unstorable text on %s %s: %s", request.method, request.url.path, summary(exc))
         return _json(422, {"detail": UNSTORABLE_TEXT})
     if sqlstate.startswith("22") or isinstance(cause, ValueError | OverflowError):
         return await _out_of_range(request, exc)
@@ -289,9 +304,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _driver_errors() -> tuple[type[Exception], ...]:
+    """asyncpg's own errors, and SQLAlchemy's adaptation of them (its DB-API `Error`),
+    which a pooled connection being opened raises without wrapping."""
     import asyncpg
+    from sqlalchemy.dialects.postgresql.asyncpg import dialect
 
-    return (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+    adapted: type[Exception] = dialect.import_dbapi().Error
+    return (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, adapted)
 
 
 async def _os_error(request: Request, exc: Exception) -> JSONResponse:

@@ -15,16 +15,19 @@ from app.bookings.models import IdempotencyKey
 from app.db.base import utcnow
 from app.db.engine import Database
 from app.kitchen.models import KitchenEvent
+from app.notifications.models import WorkerHeartbeat
 
 logger = logging.getLogger("app.housekeeping")
 
 KITCHEN_EVENTS_KEPT = timedelta(days=2)
 IDEMPOTENCY_KEYS_KEPT = timedelta(hours=24)
+HEARTBEATS_KEPT = timedelta(days=1)
 
 
 async def purge(database: Database, now: datetime) -> dict[str, int]:
-    """Delete kitchen events older than two days, idempotency keys past their 24 hours and
-    expired refresh tokens. Returns how many rows of each went."""
+    """Delete kitchen events older than two days, idempotency keys past their 24 hours,
+    expired refresh tokens and the heartbeats of dispatchers gone for a day. Returns how
+    many rows of each went."""
     statements = {
         "kitchen_events": delete(KitchenEvent).where(
             KitchenEvent.created_at < now - KITCHEN_EVENTS_KEPT
@@ -33,6 +36,9 @@ async def purge(database: Database, now: datetime) -> dict[str, int]:
             IdempotencyKey.created_at < now - IDEMPOTENCY_KEYS_KEPT
         ),
         "refresh_tokens": delete(RefreshToken).where(RefreshToken.expires_at < now),
+        "worker_heartbeats": delete(WorkerHeartbeat).where(
+            WorkerHeartbeat.beat_at < now - HEARTBEATS_KEPT
+        ),
     }
     counts = {}
     async with database.writer() as session, session.begin():

@@ -25,7 +25,11 @@ from app.errors import install_error_handlers
 from app.floor.router import router as tables_router
 from app.kitchen.router import router as kitchen_router
 from app.menu.router import router as menu_router
-from app.middleware import AllowedMethodsMiddleware, BodyLimitMiddleware
+from app.middleware import (
+    AllowedMethodsMiddleware,
+    BodyLimitMiddleware,
+    SecurityHeadersMiddleware,
+)
 from app.notifications.dispatcher import OutboxDispatcher
 from app.notifications.router import router as admin_outbox_router
 from app.observability import RequestContextMiddleware, configure_logging
@@ -121,7 +125,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         summary="Table reservations, floor, orders and kitchen for one restaurant",
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
-        # The reference pages are served from this service (app.apidocs), not a CDN.
+        # The reference pages are served from this service (app.apidocs), not a CDN;
+        # API_DOCS=false turns them and the OpenAPI document off.
+        openapi_url="/openapi.json" if settings.api_docs else None,
         docs_url=None,
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
@@ -136,14 +142,17 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     install_error_handlers(app)
     openapi.install(app)
-    apidocs.install(app)
+    if settings.api_docs:
+        apidocs.install(app)
     app.add_middleware(AllowedMethodsMiddleware, routes=app.router.routes)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_credentials=True,
+            # A wildcard origin never comes with credentials (the browser's cookies).
+            allow_credentials="*" not in settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Retry-After"],

@@ -6,7 +6,7 @@ from app.db.base import Base
 from app.floor.models import RestaurantTable, SeatAssignment
 from app.kitchen.models import KitchenEvent, KitchenTicket
 from app.menu.models import MenuItem
-from app.notifications.models import OutboxMessage
+from app.notifications.models import OutboxMessage, WorkerHeartbeat
 from app.orders.models import Order, OrderItem
 from app.venue.models import RestaurantSettings
 
@@ -25,4 +25,5 @@ __all__ = [
     "RestaurantTable",
     "SeatAssignment",
     "User",
+    "WorkerHeartbeat",
 ]

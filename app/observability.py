@@ -15,6 +15,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import metrics
+
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 access_logger = logging.getLogger("app.access")
 error_logger = logging.getLogger("app.unhandled")
@@ -115,12 +117,18 @@ class RequestContextMiddleware:
                 )
                 await send({"type": "http.response.body", "body": body})
         finally:
+            elapsed = time.perf_counter() - started
+            matched = scope.get("route")
+            route = getattr(matched, "path_format", None) or metrics.UNMATCHED
+            method = scope.get("method", "")
+            metrics.REQUESTS.labels(method, route, str(status)).inc()
+            metrics.LATENCY.labels(method, route).observe(elapsed)
             if access_logger.isEnabledFor(logging.INFO):
                 fields = {
                     "method": scope.get("method"),
                     "path": scope.get("path"),
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(elapsed * 1000, 2),
                 }
                 access_logger.info("request", extra={"fields": fields})
             request_id_var.reset(token)

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,6 +18,7 @@ from limits.errors import StorageError
 from limits.storage import storage_from_string
 
 from app import metrics
+from app.auth.exceptions import BadCredentials
 from app.config import Settings
 from app.errors import TooManyRequests
 
@@ -66,6 +69,7 @@ class RateLimiter:
         self._last_try = 0.0
         self.limits: dict[str, RateLimitItem] = {
             "login": parse(settings.rate_limit_login),
+            "login_account": parse(settings.rate_limit_login_account),
             "booking": parse(settings.rate_limit_booking),
             "availability": parse(settings.rate_limit_availability),
             "register": parse(settings.rate_limit_register),
@@ -120,21 +124,29 @@ class RateLimiter:
         stats = await strategy.get_window_stats(item, *keys)
         return False, stats.reset_time
 
-    async def hit(self, name: str, *identifiers: str) -> None:
-        """Count one request; raise 429 with Retry-After when the limit is spent."""
+    async def _test(
+        self, strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem, keys: list[str]
+    ) -> tuple[bool, float]:
+        if await strategy.test(item, *keys):
+            return True, 0.0
+        stats = await strategy.get_window_stats(item, *keys)
+        return False, stats.reset_time
+
+    async def _apply(self, name: str, identifiers: tuple[str, ...], *, count: bool) -> None:
         item = self.limits[name]
         keys = [name, *identifiers]
+        run = self._hit if count else self._test
         strategy = await self._strategy()
         if strategy is self.memory and self.shared is not None:
             metrics.RATE_LIMIT_FALLBACKS.inc()
         try:
-            allowed, reset_time = await self._hit(strategy, item, keys)
+            allowed, reset_time = await run(strategy, item, keys)
         except (StorageError, OSError) as exc:
             if strategy is self.memory:
                 raise
             self._fell_back(exc)
             metrics.RATE_LIMIT_FALLBACKS.inc()
-            allowed, reset_time = await self._hit(self.memory, item, keys)
+            allowed, reset_time = await run(self.memory, item, keys)
         if allowed:
             return
         retry_after = max(1, math.ceil(reset_time - time.time()))
@@ -142,6 +154,21 @@ class RateLimiter:
             f"Rate limit of {item} exceeded; retry in {retry_after} s",
             headers={"Retry-After": str(retry_after)},
         )
+
+    async def hit(self, name: str, *identifiers: str) -> None:
+        """Count one request; raise 429 with Retry-After when the limit is spent."""
+        await self._apply(name, identifiers, count=True)
+
+    async def check(self, name: str, *identifiers: str) -> None:
+        """429 if the limit is spent already, without counting this request."""
+        await self._apply(name, identifiers, count=False)
+
+    async def count(self, name: str, *identifiers: str) -> None:
+        """Count one event against the limit (a failure), refusing nothing now."""
+        try:
+            await self._apply(name, identifiers, count=True)
+        except TooManyRequests:
+            pass
 
 
 async def get_limiter(request: Request) -> RateLimiter:
@@ -156,9 +183,25 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def login_limit(request: Request, limiter: LimiterDep) -> None:
-    """Per client address; the per-e-mail limit is checked by the route that has the e-mail."""
-    await limiter.hit("login", "addr", client_address(request))
+@asynccontextmanager
+async def failed_login_limits(
+    limiter: RateLimiter, request: Request, email: str
+) -> AsyncIterator[None]:
+    """Failed logins are what is limited, not logins: per client address
+    (RATE_LIMIT_LOGIN) and per e-mail from that address (RATE_LIMIT_LOGIN_ACCOUNT). A
+    correct password is never refused for what others did: an attacker failing for
+    someone's e-mail from many addresses spends only those addresses' allowances, and
+    staff signing in from one shared address use up nothing."""
+    address = client_address(request)
+    await limiter.check("login", "addr", address)
+    await limiter.check("login_account", email.lower(), address)
+    try:
+        yield
+    except BadCredentials:
+        await limiter.count("login", "addr", address)
+        await limiter.count("login_account", email.lower(), address)
+        metrics.FAILED_LOGINS.inc()
+        raise
 
 
 async def register_limit(request: Request, limiter: LimiterDep) -> None:

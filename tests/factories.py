@@ -63,10 +63,18 @@ REGISTER = {"email": "Ada@Example.com", "password": "correct horse", "name": "Ad
 
 
 async def register(client: AsyncClient, path: str = "/auth/register", **extra: str) -> Json:
-    """Register Ada (REGISTER, with `extra` changes) and return the new user."""
-    response = await client.post(path, json={**REGISTER, **extra})
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+    """Register Ada (REGISTER, with `extra` changes), sign in, and return the account as
+    GET /users/me shows it (registration itself answers 202, the same for every address)."""
+    body = {**REGISTER, **extra}
+    response = await client.post(path, json=body)
+    assert response.status_code == 202, response.text
+    login = await client.post("/auth/login", json={"email": body["email"],
+                                                   "password": body["password"]})  # fmt: skip
+    assert login.status_code == 200, login.text
+    bearer = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    me = await client.get("/users/me", headers=bearer)
+    assert me.status_code == 200, me.text
+    return dict(me.json())
 
 
 async def login_form(client: AsyncClient, username: str, password: str) -> Response:

@@ -1,10 +1,6 @@
 from app.errors import Conflict, InvalidInput, NotFound, Unauthorized
 
 
-class EmailTaken(Conflict):
-    default_message = "An account with this e-mail already exists"
-
-
 class BadCredentials(Unauthorized):
     default_message = "Incorrect e-mail or password"
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.auth import service
 from app.auth.exceptions import (
     BadCredentials,
-    EmailTaken,
     InvalidRefreshToken,
     LastAdmin,
     UserNotFound,
@@ -25,6 +24,7 @@ from app.auth.schemas import (
     LoginJSON,
     MeUpdate,
     RefreshRequest,
+    Registered,
     TokenPair,
     UserAdminUpdate,
     UserCreate,
@@ -37,11 +37,12 @@ from app.deps import (
     CurrentUser,
     DeferredSessionDep,
     IdPath,
+    Now,
     SessionDep,
     SettingsDep,
 )
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
-from app.ratelimit import LimiterDep, login_limit, register_limit
+from app.ratelimit import LimiterDep, failed_login_limits, register_limit
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["users"])
@@ -49,28 +50,39 @@ users_router = APIRouter(prefix="/users", tags=["users"])
 ADMIN_ERRORS = responses(Unauthorized, Forbidden)
 
 
+REGISTER_DESCRIPTION = (
+    "Always 202 with the same answer, whether the address was free or already had an "
+    "account, so that nobody learns which addresses have accounts: a new account is ready "
+    "at once (sign in with POST /auth/login) and gets a welcome e-mail; an address that "
+    "already has one gets an e-mail saying someone tried, and nothing changes."
+)
+
+
 @auth_router.post(
     "/register",
-    status_code=status.HTTP_201_CREATED,
-    response_model=UserOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Registered,
     summary="Register a guest account",
-    responses=responses(EmailTaken, TooManyRequests),
+    description=REGISTER_DESCRIPTION,
+    responses=responses(TooManyRequests),
 )
 @users_router.post(
     "/register",
-    status_code=status.HTTP_201_CREATED,
-    response_model=UserOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Registered,
     summary="Register a guest account (same as POST /auth/register)",
-    responses=responses(EmailTaken, TooManyRequests),
+    description=REGISTER_DESCRIPTION,
+    responses=responses(TooManyRequests),
 )
 async def register(
     data: UserCreate,
     session: DeferredSessionDep,
     settings: SettingsDep,
+    now: Now,
     _limited: Annotated[None, Depends(register_limit)],
-) -> UserOut:
-    user = await service.register(session, data, settings=settings)
-    return UserOut.model_validate(user)
+) -> Registered:
+    await service.register(session, data, settings=settings, now=now)
+    return Registered(email=data.email)
 
 
 @auth_router.post(
@@ -84,10 +96,10 @@ async def token(
     session: DeferredSessionDep,
     settings: SettingsDep,
     limiter: LimiterDep,
-    _limited: Annotated[None, Depends(login_limit)],
+    request: Request,
 ) -> TokenPair:
-    await limiter.hit("login", "email", form.username.lower())
-    return await service.login(session, form.username, form.password, settings=settings)
+    async with failed_login_limits(limiter, request, form.username):
+        return await service.login(session, form.username, form.password, settings=settings)
 
 
 @auth_router.post(
@@ -109,10 +121,10 @@ async def login_json(
     session: DeferredSessionDep,
     settings: SettingsDep,
     limiter: LimiterDep,
-    _limited: Annotated[None, Depends(login_limit)],
+    request: Request,
 ) -> TokenPair:
-    await limiter.hit("login", "email", data.email)
-    return await service.login(session, data.email, data.password, settings=settings)
+    async with failed_login_limits(limiter, request, data.email):
+        return await service.login(session, data.email, data.password, settings=settings)
 
 
 @auth_router.post(
@@ -177,7 +189,7 @@ async def list_users(
 
 
 @users_router.get(
-    "/{user_id}",
+    "/{user_id:int}",
     response_model=UserOut,
     summary="One user (admin)",
     responses={**ADMIN_ERRORS, **responses(UserNotFound)},
@@ -188,7 +200,7 @@ async def get_user(user_id: IdPath, _admin: AdminUser, session: SessionDep) -> U
 
 
 @users_router.patch(
-    "/{user_id}",
+    "/{user_id:int}",
     response_model=UserOut,
     summary="Change a user's role or active flag (admin)",
     responses={**ADMIN_ERRORS, **responses(UserNotFound, LastAdmin)},
@@ -201,12 +213,14 @@ async def update_user(
 
 
 @users_router.delete(
-    "/{user_id}",
+    "/{user_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a user (admin)",
     responses={**ADMIN_ERRORS, **responses(UserNotFound, LastAdmin)},
     name="delete",
 )
-async def delete_user(user_id: IdPath, _admin: AdminUser, session: SessionDep) -> Response:
-    await service.delete_user(session, user_id)
+async def delete_user(
+    user_id: IdPath, _admin: AdminUser, session: SessionDep, now: Now
+) -> Response:
+    await service.delete_user(session, user_id, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -3,26 +3,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from app.auth import passwords
 from app.auth.models import Role
-from app.auth.security import MAX_PASSWORD_BYTES
-
-MIN_PASSWORD_CHARS = 8
+from app.auth.passwords import MIN_PASSWORD_CHARS
+from app.fields import Flag
 
 
 def _check_password(value: str) -> str:
-    if len(value) < MIN_PASSWORD_CHARS:
-        raise ValueError(f"password must be at least {MIN_PASSWORD_CHARS} characters long")
-    if len(value.encode()) > MAX_PASSWORD_BYTES:
-        raise ValueError(
-            f"password must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8 "
-            "(bcrypt ignores anything longer)"
-        )
+    reason = passwords.problem(value)
+    if reason:
+        raise ValueError(reason)
     return value
 
 
-Password = Annotated[str, AfterValidator(_check_password)]
+Password = Annotated[str, Field(min_length=MIN_PASSWORD_CHARS), AfterValidator(_check_password)]
 Email = Annotated[EmailStr, AfterValidator(lambda v: v.lower()), Field(max_length=320)]
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 
@@ -31,6 +27,23 @@ class UserCreate(BaseModel):
     email: Email
     password: Password
     name: Name
+
+    @model_validator(mode="after")
+    def _not_the_email(self) -> UserCreate:
+        reason = passwords.problem(self.password, email=self.email)
+        if reason:
+            raise ValueError(reason)
+        return self
+
+
+class Registered(BaseModel):
+    """The same answer whether the address was free or already had an account."""
+
+    email: str
+    detail: str = (
+        "If this address had no account, one is ready: sign in with it and your password. "
+        "Either way we have sent an e-mail to it."
+    )
 
 
 class LoginJSON(BaseModel):
@@ -79,5 +92,5 @@ class UserAdminUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    is_active: bool | None = None
+    is_active: Flag | None = None
     name: Name | None = None

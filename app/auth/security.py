@@ -13,9 +13,10 @@ import anyio
 import bcrypt
 import jwt
 
+from app.auth.passwords import MAX_PASSWORD_BYTES
+
 ALGORITHM = "HS256"
 TokenType = Literal["access", "refresh"]
-MAX_PASSWORD_BYTES = 72
 
 
 def _hash_sync(password: str, rounds: int) -> str:
@@ -27,6 +28,12 @@ def _check_sync(password: str, hashed: str) -> bool:
         return bcrypt.checkpw(password.encode(), hashed.encode())
     except ValueError:
         return False
+
+
+def hash_cost(hashed: str) -> int | None:
+    """The cost (log2 rounds) a bcrypt hash was made with: "$2b$12$..." -> 12."""
+    parts = hashed.split("$")
+    return int(parts[2]) if len(parts) > 3 and parts[2].isdigit() else None
 
 
 async def hash_password(password: str, rounds: int = 12) -> str:

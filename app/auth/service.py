@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import security
+from app import metrics
+from app.auth import passwords, security
 from app.auth.exceptions import (
     BadCredentials,
-    EmailTaken,
     InvalidRefreshToken,
     LastAdmin,
     UserNotFound,
@@ -20,31 +20,53 @@ from app.auth.exceptions import (
 )
 from app.auth.models import RefreshToken, Role, User
 from app.auth.schemas import MeUpdate, TokenPair, UserAdminUpdate, UserCreate
+from app.bookings.models import Booking, BookingStatus
 from app.config import Settings
 from app.db.base import utcnow
+from app.errors import InvalidInput
+from app.floor.models import RestaurantTable
+from app.notifications import outbox
+from app.notifications.models import MessageKind
 
 
 async def get_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email.lower()))
 
 
-async def register(session: AsyncSession, data: UserCreate, *, settings: Settings) -> User:
-    """The hash is made outside any transaction (see DeferredSessionDep); the unique
-    e-mail constraint catches a registration that raced this one meanwhile."""
-    if await get_by_email(session, data.email) is not None:
-        raise EmailTaken()
+async def register(
+    session: AsyncSession, data: UserCreate, *, settings: Settings, now: datetime
+) -> User | None:
+    """Make a customer account, or, when the address has one already, write to it that
+    someone tried (and change nothing). Both take the same work (a password hash and an
+    e-mail queued), so neither the answer nor its timing tells a stranger which addresses
+    have accounts. Returns the new user, or None.
+
+    The hash is made outside any transaction (see DeferredSessionDep); the unique e-mail
+    constraint catches a registration that raced this one meanwhile."""
+    existing = await get_by_email(session, data.email)
     await session.commit()  # end the read: no connection or lock is held while hashing
     hashed = await security.hash_password(data.password, settings.bcrypt_rounds)
-    user = User(
-        email=data.email, name=data.name, hashed_password=hashed, role=Role.customer,
-        is_active=True,
+    if existing is None:
+        user = User(
+            email=data.email, name=data.name, hashed_password=hashed, role=Role.customer,
+            is_active=True,
+        )  # fmt: skip
+        session.add(user)
+        try:
+            await session.flush()
+        except IntegrityError:
+            await session.rollback()  # registered meanwhile: as for an existing account
+        else:
+            await outbox.account_message(
+                session, MessageKind.account_welcome, recipient=user.email, name=user.name,
+                now=now,
+            )  # fmt: skip
+            return user
+    await outbox.account_message(
+        session, MessageKind.account_exists, recipient=data.email,
+        name=existing.name if existing is not None else data.name, now=now,
     )  # fmt: skip
-    session.add(user)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise EmailTaken() from exc
-    return user
+    return None
 
 
 async def authenticate(
@@ -59,6 +81,10 @@ async def authenticate(
         raise BadCredentials()
     if not await security.verify_password(password, user.hashed_password) or not user.is_active:
         raise BadCredentials()
+    if security.hash_cost(user.hashed_password) != settings.bcrypt_rounds:
+        # BCRYPT_ROUNDS changed since this hash was made: a login costs the same for
+        # every account again (and an unknown e-mail's dummy check matches it).
+        user.hashed_password = await security.hash_password(password, settings.bcrypt_rounds)
     return user
 
 
@@ -166,6 +192,9 @@ async def update_me(
             data.current_password, user.hashed_password
         ):
             raise WrongCurrentPassword()
+        reason = passwords.problem(data.password, email=user.email)
+        if reason:
+            raise InvalidInput(reason)
         user.hashed_password = await security.hash_password(data.password, settings.bcrypt_rounds)
         await _revoke_user_tokens(session, user.id)
     await session.flush()
@@ -229,12 +258,38 @@ async def admin_update(session: AsyncSession, user_id: int, data: UserAdminUpdat
     return user
 
 
-async def delete_user(session: AsyncSession, user_id: int) -> None:
+async def delete_user(session: AsyncSession, user_id: int, *, now: datetime) -> int:
+    """Delete an account. Its bookings still to come are cancelled first, and each guest
+    told by e-mail, so no table stays blocked for a guest nobody can reach; past
+    bookings stay, without their user. Returns how many bookings were cancelled."""
     user = await get_user(session, user_id)
     if user.role == Role.admin and user.is_active:
         await _ensure_other_admin(session, user)
+    coming = await session.execute(
+        select(Booking, RestaurantTable.table_number)
+        .join(RestaurantTable, RestaurantTable.id == Booking.table_id)
+        .where(
+            Booking.user_id == user.id,
+            Booking.status == BookingStatus.confirmed,
+            Booking.starts_at > now,
+        )
+        .order_by(Booking.starts_at)
+        .with_for_update(of=Booking)
+    )
+    cancelled = 0
+    for booking, table_number in coming.all():
+        booking.status = BookingStatus.cancelled
+        booking.cancelled_at = booking.updated_at = now
+        await session.flush()
+        await outbox.booking_cancelled(
+            session, booking, guest=user, table_number=table_number, now=now,
+            by_restaurant=True,
+        )  # fmt: skip
+        cancelled += 1
+        metrics.BOOKINGS.labels("cancelled").inc()
     await session.delete(user)
     await session.flush()
+    return cancelled
 
 
 async def create_admin(

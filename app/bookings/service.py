@@ -14,6 +14,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import metrics
 from app.auth.exceptions import AccountInactive
 from app.auth.models import Principal, User
 from app.bookings import availability
@@ -197,10 +198,13 @@ async def book(
         if booking is not None:
             database.wrote()
             changes.changed(booking.starts_at, booking.ends_at)
+            metrics.BOOKINGS.labels("made").inc()
             return booking
     async with database.connect(write=True) as conn:
         user = await load_principal(conn, user_id)
-        return await create_booking_idempotent(conn, data, user=user, now=now, key=key)
+        booking = await create_booking_idempotent(conn, data, user=user, now=now, key=key)
+    metrics.BOOKINGS.labels("made").inc()
+    return booking
 
 
 def _request_hash(data: BookingCreate) -> str:
@@ -285,6 +289,7 @@ async def cancel_booking(
             session, booking, guest=guest, table_number=number, now=now,
             by_restaurant=guest.id != user.id,
         )  # fmt: skip
+    metrics.BOOKINGS.labels("cancelled").inc()
     return booking
 
 

@@ -58,9 +58,12 @@ def create_engine(
 
     `wait_for_flush=False` (PostgreSQL): commits return before their WAL reaches disk
     (synchronous_commit off). Only for bookkeeping that may be redone after a crash: a
-    crash can lose the last fraction of a second of it, never corrupt it."""
+    crash can lose the last fraction of a second of it, never corrupt it.
+
+    Errors never carry their statement's parameters (hide_parameters): a failed insert
+    must not put a guest's e-mail or a password hash into the log."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     connect_args = {} if wait_for_flush else {"server_settings": {"synchronous_commit": "off"}}
@@ -71,6 +74,7 @@ def create_engine(
         pool_timeout=pool_timeout,
         isolation_level="AUTOCOMMIT" if autocommit else "READ COMMITTED",
         connect_args=connect_args,
+        hide_parameters=True,
     )
     _check_on_checkout(engine)
     return engine

@@ -5,24 +5,32 @@ with FOR UPDATE SKIP LOCKED, so dispatchers never claim the same row; on SQLite 
 claim runs under the write lock, one dispatcher at a time). Sending happens outside any
 transaction, so a slow or dead SMTP server never holds a lock that bookings need.
 Reminders are queued by the dispatcher itself when they fall due (queue_reminders).
-Confirmations and reminders are queued without their text and rendered at the claim. A
-dispatcher that dies mid-send leaves rows whose lease runs out; they are claimed again.
-Failures retry with exponential backoff and, after the last attempt, stay `failed` with
-the error kept.
+Confirmations and reminders are queued without their text and rendered at the claim.
+
+Each message's outcome is recorded as soon as it is sent, so a dispatcher that dies
+mid-batch sends at most the one message in flight again. Its claims carry a short lease
+(OUTBOX_LEASE_SECONDS) that it renews while it is working; a dead dispatcher stops
+renewing, and another one claims its messages once the lease runs out, within seconds.
+Every round, and every renewal, also writes the dispatcher's heartbeat
+(worker_heartbeats), which readiness reports. Failures retry with exponential backoff
+and, after the last attempt, stay `failed` with the error kept.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import time
+import os
+import socket
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, Update, bindparam, or_, select, update
+from sqlalchemy import Select, String, Update, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.background import pause
 from app.bookings.models import Booking, BookingStatus
@@ -30,7 +38,13 @@ from app.config import Settings
 from app.db.base import UTCDateTime, utcnow
 from app.db.engine import Database
 from app.notifications.mailer import Mailer, build_message, mailer_for
-from app.notifications.models import TO_SEND, MessageKind, MessageStatus, OutboxMessage
+from app.notifications.models import (
+    TO_SEND,
+    MessageKind,
+    MessageStatus,
+    OutboxMessage,
+    WorkerHeartbeat,
+)
 from app.notifications.outbox import queue_due_reminders, render_due
 from app.notifications.pacing import CpuPacer
 
@@ -48,6 +62,35 @@ def _recording(status: MessageStatus, **values: Any) -> Update:
         )
         .values(status=status, lease_until=None, **values)
     )
+
+
+_RENEW = (
+    update(OutboxMessage)
+    .where(
+        OutboxMessage.id == bindparam("claimed_id"),
+        OutboxMessage.status == MessageStatus.sending,
+        OutboxMessage.attempts == bindparam("claimed_attempts"),
+    )
+    .values(lease_until=bindparam("new_lease", type_=UTCDateTime))
+)
+
+
+async def heartbeat(database: Database, name: str, at: datetime) -> None:
+    """Write `name`'s heartbeat (insert, or move the time on)."""
+    dialect = sqlite if database.is_sqlite else postgresql
+    statement = dialect.insert(WorkerHeartbeat).values(name=name, beat_at=at)
+    statement = statement.on_conflict_do_update(
+        index_elements=["name"], set_={"beat_at": statement.excluded.beat_at}
+    )
+    async with database.engine.begin() as conn:
+        await conn.execute(statement)
+
+
+async def last_heartbeat(database: Database) -> datetime | None:
+    """The newest heartbeat of any dispatcher."""
+    async with database.engine.connect() as conn:
+        found = await conn.scalar(select(func.max(WorkerHeartbeat.beat_at)))
+    return found
 
 
 _RECORD: dict[MessageStatus, Update] = {
@@ -123,6 +166,7 @@ class OutboxDispatcher:
         self.batch_size = batch_size
         self.pacer = pacer
         self._swept: datetime | None = None  # when due reminders were last queued
+        self.name = f"{socket.gethostname()}:{os.getpid()}"[:200]
 
     def backoff(self, attempts: int) -> timedelta:
         seconds = self.settings.outbox_backoff_seconds * 2 ** max(0, attempts - 1)
@@ -234,24 +278,54 @@ class OutboxDispatcher:
         return queued
 
     async def run_once(self) -> int:
-        """Queue the reminders now due, send what is due, then record the batch's
-        outcomes together (a crash in between sends those messages again once their lease
-        runs out: at least once). Returns how many messages were attempted."""
+        """Queue the reminders now due, send what is due, recording each message's
+        outcome as soon as it is sent (a crash sends at most the one in flight again),
+        while the claims' leases are renewed. Returns how many messages were attempted."""
+        await self.beat()
         await self.queue_reminders()
         claimed = await self.claim()
-        outcomes: list[Outcome] = []
-        half_lease = self.settings.outbox_lease_seconds / 2
-        record_by = time.monotonic() + half_lease
-        for item in claimed:
-            outcomes.append(await self.deliver(item))
-            if time.monotonic() > record_by:  # a slow mail server: before the leases end
-                await self._record(outcomes)
-                outcomes, record_by = [], time.monotonic() + half_lease
-        if outcomes:
-            await self._record(outcomes)
-        if len(claimed) < self.batch_size:  # the queue is empty: let the mail server go
+        if not claimed:
+            await self.mailer.close()  # the queue is empty: let the mail server go
+            return 0
+        pending = list(claimed)
+        renewing = asyncio.create_task(self._renew_while_sending(pending))
+        try:
+            while pending:
+                outcome = await self.deliver(pending[0])
+                await self._record([outcome])
+                pending.pop(0)
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+        if len(claimed) < self.batch_size:
             await self.mailer.close()
         return len(claimed)
+
+    async def _renew_while_sending(self, pending: list[Claimed]) -> None:
+        """Every third of a lease: extend the leases of the claims not sent yet, and beat."""
+        every = self.settings.outbox_lease_seconds / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.renew(pending)
+                await self.beat()
+            except Exception:  # the next try, or the lease's end, settles it
+                logger.warning("could not renew the outbox leases", exc_info=True)
+
+    async def renew(self, claims: Sequence[Claimed]) -> None:
+        """Extend the leases of these claims, each only while it is still this claim's."""
+        if not claims:
+            return
+        until = self.clock() + timedelta(seconds=self.settings.outbox_lease_seconds)
+        rows = [{"claimed_id": c.id, "claimed_attempts": c.attempts, "new_lease": until}
+                for c in claims]  # fmt: skip
+        async with self.database.engine.begin() as conn:
+            await conn.execute(_RENEW, rows)
+
+    async def beat(self) -> None:
+        """This dispatcher is alive: its heartbeat row, under its own name, says when."""
+        await heartbeat(self.database, self.name, self.clock())
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set: send what is due, then wait for the next poll."""

@@ -13,6 +13,8 @@ class MessageKind(enum.StrEnum):
     booking_confirmed = "booking_confirmed"
     booking_cancelled = "booking_cancelled"
     booking_reminder = "booking_reminder"
+    account_welcome = "account_welcome"  # an account was made (registration)
+    account_exists = "account_exists"  # someone tried to register an address that has one
 
 
 class MessageStatus(enum.StrEnum):
@@ -83,3 +85,13 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WorkerHeartbeat(Base):
+    """The last round of each e-mail dispatcher, under its own name (host and process):
+    readiness reports whether e-mails are being sent (migration 0013)."""
+
+    __tablename__ = "worker_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime)

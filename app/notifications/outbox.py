@@ -109,6 +109,21 @@ async def booking_confirmed(
     await _queue(conn, [message])
 
 
+async def account_message(
+    session: AsyncSession, kind: MessageKind, *, recipient: str, name: str, now: datetime
+) -> None:
+    """Queue an e-mail about an account (account_welcome, account_exists), written now."""
+    venue = await venue_service.venue_for(session)
+    subject, text, html = render(kind, {"name": name, "restaurant": venue.name,
+                                        "reset_url": None})  # fmt: skip
+    row = {
+        "kind": kind, "booking_id": None, "recipient": recipient, "subject": subject,
+        "body_text": text, "body_html": html, "status": MessageStatus.pending, "attempts": 0,
+        "next_attempt_at": now, "created_at": now,
+    }  # fmt: skip
+    await _queue(await session_conn(session), [row])
+
+
 _REMINDER_ROW = (OutboxMessage.booking_id == Booking.id) & (
     OutboxMessage.kind == MessageKind.booking_reminder
 )

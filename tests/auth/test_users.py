@@ -102,10 +102,12 @@ async def test_deleted_users_token_does_not_sign_in_the_next_user(
     async def register(email: str) -> tuple[int, Headers]:
         body = {"email": email, "password": "correct-horse-9", "name": "Guest"}
         response = await client.post("/auth/register", json=body)
-        assert response.status_code == 201, response.text
+        assert response.status_code == 202, response.text
         login = await client.post("/users/login", json=body)
         assert login.status_code == 200, login.text
-        return response.json()["id"], {"Authorization": f"Bearer {login.json()['access_token']}"}
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        me = await client.get("/users/me", headers=headers)
+        return int(me.json()["id"]), headers
 
     gone_id, gone = await register("gone@example.com")
     assert (await client.delete(f"/users/{gone_id}", headers=admin)).status_code == 204

@@ -28,8 +28,8 @@ from tests.factories import (
 
 async def test_new_user_flow_register_check_book_list_cancel(client: AsyncClient) -> None:
     """The issue's 'done when': register, check 19:00 for 4 next Friday, book, see, cancel."""
-    await register(client, email="guest@example.org", password="password123", name="G")
-    token = (await login_form(client, "guest@example.org", "password123")).json()
+    await register(client, email="guest@example.org", password="a table for four", name="G")
+    token = (await login_form(client, "guest@example.org", "a table for four")).json()
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     friday = next_weekday(FRIDAY)
 

@@ -8,14 +8,20 @@ import os
 import signal
 import sys
 import time
+from collections import Counter
+from typing import Any
 
 import httpx
+from aiosmtpd.controller import Controller
+from sqlalchemy import insert
 
 from app.auth.models import Role
-from app.notifications.models import MessageStatus
+from app.db.base import utcnow
+from app.notifications.models import MessageKind, MessageStatus, OutboxMessage
 from tests.conftest import TEST_SECRET, TestDatabase, UserFactory
 from tests.factories import FRIDAY, booked, next_weekday
-from tests.notifications.helpers import SmtpServer, outbox_rows, plain_text
+from tests.notifications.helpers import Inbox, SmtpServer, outbox_rows, plain_text
+from tests.servers import free_port
 
 
 async def test_worker_process_sends_what_the_web_process_queued(
@@ -67,3 +73,84 @@ async def test_worker_process_sends_what_the_web_process_queued(
     rows = await outbox_rows(db)
     confirmation = next(r for r in rows if r.kind == "booking_confirmed")
     assert confirmation.status == MessageStatus.sent
+
+
+class SlowInbox(Inbox):
+    """An SMTP server that takes a moment over each message, as a real relay does."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.02)
+        return await super().handle_DATA(server, session, envelope)
+
+
+async def _queue_mail(db: TestDatabase, count: int) -> None:
+    now = utcnow()
+    rows = [
+        {"kind": MessageKind.account_welcome, "recipient": f"guest{n}@example.com",
+         "subject": f"Welcome {n}", "body_text": "Hello", "body_html": "<p>Hello</p>",
+         "status": MessageStatus.pending, "attempts": 0, "next_attempt_at": now,
+         "created_at": now}
+        for n in range(count)
+    ]  # fmt: skip
+    async with db.database.engine.begin() as conn:
+        await conn.execute(insert(OutboxMessage), rows)
+
+
+async def test_a_killed_worker_resends_at_most_one_message_and_its_claims_move_on(
+    db: TestDatabase,
+) -> None:
+    """300 e-mails; the worker is killed (SIGKILL) mid-batch. At most the one message in
+    flight is sent twice (each outcome is recorded as it is sent), and a new worker picks
+    up the dead one's claims within seconds (their short lease runs out unrenewed)."""
+    inbox = SlowInbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    await _queue_mail(db, 300)
+    lease = 3.0
+    env = {
+        **os.environ, "ENVIRONMENT": "test", "DATABASE_URL": db.url, "SECRET_KEY": TEST_SECRET,
+        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_STARTTLS": "false",
+        "MAIL_FROM": "Test Bistro <book@test.example>", "OUTBOX_POLL_SECONDS": "0.2",
+        "OUTBOX_LEASE_SECONDS": str(lease), "OUTBOX_CPU_SHARE": "1", "WORKER_NICE": "0",
+        "LOG_LEVEL": "WARNING",
+    }  # fmt: skip
+
+    async def start() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "app.cli", "worker", env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+
+    async def until(condition: Any, seconds: float) -> None:
+        async with asyncio.timeout(seconds):
+            for _ in range(int(seconds / 0.02) + 1):  # bounded: the timeout ends it first
+                if condition():
+                    return
+                await asyncio.sleep(0.02)
+
+    first = await start()
+    second = None
+    try:
+        await until(lambda: len(inbox.messages) >= 30, 60)
+        first.kill()  # no clean-up: as a crash or an OOM kill
+        await first.wait()
+        killed_at, sent_before = time.monotonic(), len(inbox.messages)
+        second = await start()
+        await until(lambda: len(inbox.messages) > sent_before, 60)
+        resumed_after = time.monotonic() - killed_at
+        await until(lambda: len({m["X-Outbox-ID"] for m in inbox.messages}) == 300, 120)
+    finally:
+        for process in (first, second):
+            if process is not None and process.returncode is None:
+                process.terminate()
+                await process.wait()
+        controller.stop()
+    ids = Counter(m["X-Outbox-ID"] for m in inbox.messages)
+    twice = [outbox_id for outbox_id, n in ids.items() if n > 1]
+    assert len(twice) <= 1, f"sent twice: {twice}"
+    assert len(ids) == 300
+    # The dead worker's batch waited for its lease (plus a poll and start-up), not 300 s.
+    assert resumed_after < lease + 10, resumed_after
+    rows = await outbox_rows(db)
+    assert {r.status for r in rows} == {MessageStatus.sent}

@@ -95,7 +95,7 @@ async def test_concurrent_huge_uploads_do_not_grow_the_process(tmp_path: Path) -
            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"}  # fmt: skip
     service = ServiceProcess(env)
     try:
-        service.wait_ready()
+        service.wait_ready("/health")
         pid = service.process.pid
         before = _rss_kb(pid)
         started = time.monotonic()

@@ -15,7 +15,7 @@ async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> N
 
 
 async def test_failed_commit_is_an_error_not_a_success(client: httpx.AsyncClient) -> None:
-    """The commit runs before the response: if it fails, the client must not see 201."""
+    """The commit runs before the response: if it fails, the client must not see 202."""
 
     def refuse(_session: Session) -> None:
         raise RuntimeError("commit refused by test")
@@ -24,7 +24,7 @@ async def test_failed_commit_is_an_error_not_a_success(client: httpx.AsyncClient
     try:
         response = await client.post(
             "/auth/register",
-            json={"email": "lost@example.com", "password": "password123", "name": "Lost"},
+            json={"email": "lost@example.com", "password": "correct-horse-9", "name": "Lost"},
         )
     finally:
         event.remove(Session, "before_commit", refuse)
@@ -35,6 +35,10 @@ async def test_failed_commit_is_an_error_not_a_success(client: httpx.AsyncClient
     assert "RuntimeError" not in response.text and "Traceback" not in response.text
     retry = await client.post(
         "/auth/register",
-        json={"email": "lost@example.com", "password": "password123", "name": "Lost"},
+        json={"email": "lost@example.com", "password": "correct-horse-9", "name": "Lost"},
     )
-    assert retry.status_code == 201  # nothing was left behind by the failed attempt
+    assert retry.status_code == 202
+    login = await client.post(
+        "/auth/login", json={"email": "lost@example.com", "password": "correct-horse-9"}
+    )
+    assert login.status_code == 200  # the retry made the account: the first left nothing
