@@ -25,11 +25,7 @@ from app.errors import install_error_handlers
 from app.floor.router import router as tables_router
 from app.kitchen.router import router as kitchen_router
 from app.menu.router import router as menu_router
-from app.middleware import (
-    AllowedMethodsMiddleware,
-    BodyLimitMiddleware,
-    SecurityHeadersMiddleware,
-)
+from app.middleware import EdgeMiddleware
 from app.notifications.dispatcher import OutboxDispatcher
 from app.notifications.router import router as admin_outbox_router
 from app.observability import RequestContextMiddleware, configure_logging
@@ -144,9 +140,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     openapi.install(app)
     if settings.api_docs:
         apidocs.install(app)
-    app.add_middleware(AllowedMethodsMiddleware, routes=app.router.routes)
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(EdgeMiddleware, routes=app.router.routes, limit=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -48,6 +49,25 @@ RATE_LIMIT_SHARED = Gauge(
     multiprocess_mode="min",
 )
 UNMATCHED = "(unmatched)"  # the route label of a request no route took (a 404)
+# The labelled children per (method, route, status), looked up once: every request
+# counts itself, so the label work is done once per kind of request, not per request.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def observe_request(scope: Any, status: int, seconds: float) -> None:
+    route = getattr(scope.get("route"), "path_format", None) or UNMATCHED
+    method = scope.get("method", "")
+    # Clients choose methods: an unknown one is "OTHER", so the label set stays bounded.
+    key = (method if method in KNOWN_METHODS else "OTHER", route, status)
+    children = _children.get(key)
+    if children is None:
+        children = _children[key] = (
+            REQUESTS.labels(key[0], route, str(status)),
+            LATENCY.labels(key[0], route),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 class _Scraped(Collector):

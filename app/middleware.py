@@ -1,5 +1,6 @@
-"""ASGI middleware at the edge of the service: request body limits, the methods allowed
-on a path (OPTIONS and 405), and the security headers every response carries."""
+"""The ASGI middleware at the edge of the service (EdgeMiddleware): request body limits,
+the methods allowed on a path (OPTIONS and 405), and the security headers every response
+carries."""
 
 from __future__ import annotations
 
@@ -35,54 +36,41 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, too_large(limit), headers={"Connection": "close"})
 
 
-class BodyLimitMiddleware:
-    """Refuses a request body over `limit` bytes with 413 without reading the rest: at
-    once when Content-Length says so, else as soon as the bytes received pass the limit
-    (a chunked body). (FastAPI's own max_body_size answers a declared length in plain
-    text from inside the response; this answers in JSON, before the route runs.)"""
+class EdgeMiddleware:
+    """One layer at the edge, for every request (one send wrapper, not three):
 
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
-        self.app = app
-        self.limit = limit
+    - Request bodies over `limit` bytes are refused with 413 without reading the rest: at
+      once when Content-Length says so, else as soon as the bytes received pass the limit
+      (a chunked body). (FastAPI's own max_body_size answers a declared length in plain
+      text from inside the response; this answers in JSON, before the route runs.)
+    - OPTIONS on a path answers 204 with every method its routes allow, and a 405 lists
+      them all in Allow (Starlette names only the first route's methods when several
+      routes share a path, e.g. GET and POST /bookings). A CORS preflight is left to the
+      CORS middleware, which sits outside this one.
+    - Every answer carries the security headers: no content-type sniffing, no referrer (a
+      manage link holds a token in its path), never framed, not stored by caches unless
+      the answer says otherwise (answers carry tokens and guests' details), HSTS over TLS.
+    """
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                declared = int(value) if value.isdigit() else -1
-                if declared > self.limit:
-                    await _answer(send, 413, {"detail": too_large(self.limit)},
-                                  [(b"connection", b"close")])  # fmt: skip
-                    return
-                break
-        received = 0
-
-        async def counted() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge(self.limit)
-            return message
-
-        await self.app(scope, counted, send)
-
-
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-
-
-class AllowedMethodsMiddleware:
-    """OPTIONS on a path answers 204 with every method its routes allow, and a 405 lists
-    them all in Allow (Starlette names only the first route's methods when several
-    routes share a path, e.g. GET /bookings and POST /bookings). A CORS preflight is
-    left to the CORS middleware, which sits outside this one."""
-
-    def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        routes: list[BaseRoute],
+        limit: int,
+        frame_ancestors: str = "'none'",
+    ) -> None:
         self.app = app
         self.routes = routes
+        self.limit = limit
+        self.headers = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+            (b"content-security-policy", f"frame-ancestors {frame_ancestors}".encode()),
+        ]
+        if frame_ancestors == "'none'":
+            self.headers.append((b"x-frame-options", b"DENY"))
+        self.hsts = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
     def allowed(self, scope: Scope) -> list[str]:
         """Each method for which some route (or included router) fully matches the path."""
@@ -100,48 +88,15 @@ class AllowedMethodsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["method"] == "OPTIONS":
-            allowed = self.allowed(scope)
-            if allowed:
-                await _answer(send, 204, None, [(b"allow", ", ".join(allowed).encode())])
-                return
-
-        async def listed(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 405:
-                allow = ", ".join(self.allowed(scope)).encode()
-                headers = [(k, v) for k, v in message.get("headers", []) if k != b"allow"]
-                message = {**message, "headers": [*headers, (b"allow", allow)]}
-            await send(message)
-
-        await self.app(scope, receive, listed)
-
-
-class SecurityHeadersMiddleware:
-    """Headers every response carries: no content-type sniffing, no referrer (a manage
-    link holds a token in its path), never framed (the web app's widget says where it
-    may be), not stored by caches unless the response says otherwise (answers carry
-    tokens and guests' details), and HSTS when the request came over TLS."""
-
-    def __init__(self, app: ASGIApp, *, frame_ancestors: str = "'none'") -> None:
-        self.app = app
-        self.headers = [
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"content-security-policy", f"frame-ancestors {frame_ancestors}".encode()),
-        ]
-        if frame_ancestors == "'none'":
-            self.headers.append((b"x-frame-options", b"DENY"))
-        self.hsts = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         secure = scope.get("scheme") == "https"
 
-        async def with_headers(message: Message) -> None:
+        async def answer(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                if message["status"] == 405:
+                    allow = ", ".join(self.allowed(scope)).encode()
+                    headers = [(k, v) for k, v in headers if k != b"allow"]
+                    headers.append((b"allow", allow))
                 if not any(name == b"cache-control" for name, _ in headers):
                     headers.append((b"cache-control", b"no-store"))
                 headers += self.headers
@@ -150,4 +105,35 @@ class SecurityHeadersMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        if scope["method"] == "OPTIONS" and (allowed := self.allowed(scope)):
+            await _answer(answer, 204, None, [(b"allow", ", ".join(allowed).encode())])
+            return
+        body_expected = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                declared = int(value) if value.isdigit() else -1
+                if declared > self.limit:
+                    await _answer(answer, 413, {"detail": too_large(self.limit)},
+                                  [(b"connection", b"close")])  # fmt: skip
+                    return
+                body_expected = declared != 0
+            elif name == b"transfer-encoding":
+                body_expected = True
+        if not body_expected:  # nothing to count (a GET): no wrapper
+            await self.app(scope, receive, answer)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge(self.limit)
+            return message
+
+        await self.app(scope, counted, answer)
+
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -118,11 +118,7 @@ class RequestContextMiddleware:
                 await send({"type": "http.response.body", "body": body})
         finally:
             elapsed = time.perf_counter() - started
-            matched = scope.get("route")
-            route = getattr(matched, "path_format", None) or metrics.UNMATCHED
-            method = scope.get("method", "")
-            metrics.REQUESTS.labels(method, route, str(status)).inc()
-            metrics.LATENCY.labels(method, route).observe(elapsed)
+            metrics.observe_request(scope, status, elapsed)
             if access_logger.isEnabledFor(logging.INFO):
                 fields = {
                     "method": scope.get("method"),
