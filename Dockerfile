@@ -11,7 +11,7 @@ COPY requirements/base.lock ./requirements/base.lock
 RUN pip install --require-hashes -r requirements/base.lock
 COPY pyproject.toml README.md ./
 COPY app ./app
-RUN pip install --no-deps .
+RUN pip install --no-deps --no-build-isolation .
 
 # Runtime stage: the virtualenv, migrations and a non-root user; nothing else.
 FROM python:3.11-slim AS runtime
@@ -21,7 +21,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     ENVIRONMENT=production \
     HOST=0.0.0.0 \
     PORT=8000 \
-    WEB_CONCURRENCY=2
+    WEB_CONCURRENCY=2 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
 RUN groupadd --system app && useradd --system --gid app --home-dir /app --no-create-home app
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
@@ -36,4 +37,4 @@ ENTRYPOINT ["/usr/local/bin/entrypoint.sh"]
 # X-Forwarded-For is trusted only from FORWARDED_ALLOW_IPS (default 127.0.0.1): set it to
 # your load balancer's address, never to "*" on a port clients can reach directly, or
 # anyone can pick the address the per-address rate limits count.
-CMD ["sh", "-c", "exec gunicorn 'app.main:create_app()' -k app.gunicorn_worker.Worker -w ${WEB_CONCURRENCY} -b ${HOST}:${PORT}"]
+CMD ["sh", "-c", "exec gunicorn 'app.main:create_app()' -c python:app.gunicorn_conf -w ${WEB_CONCURRENCY} -b ${HOST}:${PORT}"]

@@ -20,11 +20,11 @@ $(STAMP): pyproject.toml requirements/dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 LOCK := $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
-	--no-emit-index-url --no-emit-find-links
+	--all-build-deps --no-emit-index-url --no-emit-find-links
 lock: $(STAMP) ## pin every dependency again (requirements/*.lock) from pyproject.toml
 	$(LOCK) -o requirements/base.lock pyproject.toml
 	$(LOCK) --extra dev -o requirements/dev.lock pyproject.toml
@@ -44,7 +44,8 @@ dev: $(STAMP) ## like run, with auto-reload
 prod: $(STAMP) ## gunicorn with uvicorn workers; refuses settings unfit for production
 	$(BIN)/restaurant preflight --workers $(WORKERS)
 	$(BIN)/restaurant migrate
-	$(BIN)/gunicorn 'app.main:create_app()' -k app.gunicorn_worker.Worker \
+	PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/.metrics} \
+		$(BIN)/gunicorn 'app.main:create_app()' -c python:app.gunicorn_conf \
 		-w $(WORKERS) -b $(HOST):$(PORT)
 
 test: $(STAMP) ## the whole suite (PostgreSQL too when TEST_POSTGRES_URL is set)

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     rate_limit_key_prefix: str = "restaurant"
     rate_limit_login: str = "20/minute"  # failed logins per client address
     rate_limit_login_account: str = "5/minute"  # failed logins per e-mail from one address
+    # failed logins per e-mail from anywhere; beyond it its logins are slowed, not refused
+    rate_limit_login_email: str = "50/hour"
     rate_limit_booking: str = "10/minute"
     rate_limit_availability: str = "120/minute"
     rate_limit_register: str = "10/hour"
@@ -119,11 +121,12 @@ class Settings(BaseSettings):
 
 
 def _hard_to_guess(secret: str) -> bool:
-    """At least about 100 bits by zxcvbn's estimate: a random token passes, a repeated
-    character, a keyboard walk or a phrase of common words does not, however long."""
+    """At least about 66 bits by zxcvbn's estimate: any random token of 32 characters or
+    more passes; a repeated character, a keyboard walk or a few common words do not,
+    however long."""
     from zxcvbn import zxcvbn
 
-    return float(zxcvbn(secret[:100])["guesses_log10"]) >= 30
+    return float(zxcvbn(secret[:100])["guesses_log10"]) >= 20
 
 
 def _development_secret() -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
+import traceback
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -227,11 +230,32 @@ def database_unavailable(exc: BaseException) -> bool:
     for error in _chain(exc):
         if isinstance(error, DBAPIError) and error.connection_invalidated:
             return True
-        if isinstance(error, asyncpg.InterfaceError | asyncpg.InternalClientError):
+        if isinstance(error, asyncpg.ConnectionDoesNotExistError | asyncpg.InternalClientError):
             return True
-        if isinstance(error, OSError) and not isinstance(error, TimeoutError):
+        if isinstance(error, asyncpg.InterfaceError) and "connection" in str(error).lower():
+            return True  # "connection is closed", not e.g. "another operation is in progress"
+        if _network_error(error):
             return True
     return False
+
+
+# The socket errors of a database that cannot be reached (a request opens no other socket).
+_NETWORK_ERRNOS = frozenset({
+    errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EHOSTUNREACH,
+    errno.ENETUNREACH, errno.ENETDOWN, errno.EPIPE, errno.ETIMEDOUT,
+})  # fmt: skip
+
+
+def _network_error(error: BaseException) -> bool:
+    if isinstance(error, ConnectionError | socket.gaierror):
+        return True
+    return isinstance(error, OSError) and error.errno in _NETWORK_ERRNOS
+
+
+def _frames(exc: BaseException) -> str:
+    """Where an error arose, without its messages (a driver's message can quote a row's
+    values: "Key (email)=(...) already exists")."""
+    return "".join(traceback.format_tb(exc.__traceback__)[-12:])
 
 
 async def _dbapi_error(request: Request, exc: Exception) -> JSONResponse:
@@ -255,7 +279,10 @@ async def _dbapi_error(request: Request, exc: Exception) -> JSONResponse:
         return _json(422, {"detail": UNSTORABLE_TEXT})
     if sqlstate.startswith("22") or isinstance(cause, ValueError | OverflowError):
         return await _out_of_range(request, exc)
-    logger.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    logger.error(
+        "database error on %s %s: %s\n%s", request.method, request.url.path, summary(exc),
+        _frames(exc),
+    )  # fmt: skip
     return _json(500, {"detail": "Internal server error"})
 
 
@@ -271,7 +298,7 @@ async def _statement_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     logger.error(
-        "database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
+        "database unavailable on %s %s: %s", request.method, request.url.path, summary(exc)
     )
     return _json(503, {"detail": "The database is unavailable; try again shortly"}, RETRY_AFTER)
 
@@ -314,7 +341,11 @@ def _driver_errors() -> tuple[type[Exception], ...]:
 
 
 async def _os_error(request: Request, exc: Exception) -> JSONResponse:
-    """A socket error reaching the database (the only sockets a request opens)."""
+    """A socket error reaching the database (the only sockets a request opens) is a 503;
+    any other OSError (a missing file, a permission) is our fault: a logged 500."""
     if isinstance(exc, TimeoutError):
         return await _pool_exhausted(request, exc)
-    return await _database_unavailable(request, exc)
+    if _network_error(exc):
+        return await _database_unavailable(request, exc)
+    logger.error("error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _json(500, {"detail": "Internal server error"})

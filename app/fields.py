@@ -21,7 +21,10 @@ _ISO_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|
 
 def _written_as(pattern: re.Pattern[str], what: str) -> Any:
     def check(value: Any) -> Any:
-        if isinstance(value, str) and not pattern.fullmatch(value):
+        # A number is never a date or a time here (pydantic would read 68400 as 19:00).
+        if isinstance(value, int | float) or (
+            isinstance(value, str) and not pattern.fullmatch(value)
+        ):
             raise ValueError(f"write {what}")
         return value
 

@@ -61,8 +61,11 @@ async def _email_state(request: Request, settings: Settings) -> str:
 @router.get("/metrics", include_in_schema=False)
 async def prometheus_metrics(request: Request) -> Response:
     """Prometheus metrics. With METRICS_TOKEN set, for a scraper that sends it as a
-    bearer token; without it, only to clients on this machine (loopback)."""
+    bearer token; without it, only to clients on this machine (loopback), and never in
+    production, where a proxy on the same host would make every client look local."""
     settings: Settings = request.app.state.settings
+    if settings.environment == "production" and not settings.metrics_token:
+        raise Forbidden("Set METRICS_TOKEN to serve metrics in production")
     if settings.metrics_token:
         sent = request.headers.get("authorization", "").removeprefix("Bearer ")
         if not secrets.compare_digest(sent.encode(), settings.metrics_token.encode()):

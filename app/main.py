@@ -140,7 +140,6 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     openapi.install(app)
     if settings.api_docs:
         apidocs.install(app)
-    app.add_middleware(EdgeMiddleware, routes=app.router.routes, limit=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -152,6 +151,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             expose_headers=["X-Request-ID", "Retry-After"],
         )
     app.add_middleware(RequestContextMiddleware)
+    # Outermost: its headers go on every answer, CORS preflights and last-resort 500s too.
+    app.add_middleware(EdgeMiddleware, routes=app.router.routes, limit=settings.max_body_bytes)
 
     # Routes are matched in order: the booking routes (the busiest) come first. The two
     # hottest are the app's own routes rather than an included router's, which FastAPI

@@ -27,6 +27,9 @@ from sqlalchemy import func, select
 
 from app.db.engine import Database
 
+if _shared_dir := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # each process writes there
+    os.makedirs(_shared_dir, exist_ok=True)
+
 REQUESTS = Counter(
     "restaurant_http_requests", "Requests answered, by route template and status",
     ["method", "route", "status"],
@@ -43,10 +46,11 @@ RATE_LIMIT_FALLBACKS = Counter(
     "Requests whose rate limit was counted in process memory because the shared "
     "storage (Redis) was unreachable",
 )
-RATE_LIMIT_SHARED = Gauge(
-    "restaurant_rate_limit_shared_up",
-    "1 while rate limits are counted in the shared storage, 0 while in process memory",
-    multiprocess_mode="min",
+RATE_LIMIT_AWAY = Gauge(
+    "restaurant_rate_limit_storage_away",
+    "1 while the shared rate-limit storage (Redis) is unreachable and limits are counted "
+    "in process memory; 0 otherwise (also when limits are configured per process)",
+    multiprocess_mode="livemax",
 )
 UNMATCHED = "(unmatched)"  # the route label of a request no route took (a 404)
 # The labelled children per (method, route, status), looked up once: every request

@@ -4,6 +4,7 @@ carries."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 
@@ -46,7 +47,7 @@ class EdgeMiddleware:
     - OPTIONS on a path answers 204 with every method its routes allow, and a 405 lists
       them all in Allow (Starlette names only the first route's methods when several
       routes share a path, e.g. GET and POST /bookings). A CORS preflight is left to the
-      CORS middleware, which sits outside this one.
+      CORS middleware, inside this one.
     - Every answer carries the security headers: no content-type sniffing, no referrer (a
       manage link holds a token in its path), never framed, not stored by caches unless
       the answer says otherwise (answers carry tokens and guests' details), HSTS over TLS.
@@ -73,7 +74,13 @@ class EdgeMiddleware:
         self.hsts = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
     def allowed(self, scope: Scope) -> list[str]:
-        """Each method for which some route (or included router) fully matches the path."""
+        """Each method for which some route (or included router) fully matches the path
+        (remembered per path: working it out walks every route)."""
+        return self._allowed(scope["path"], scope.get("root_path", ""))
+
+    @functools.lru_cache(maxsize=2048)  # noqa: B019 (one middleware per app, for its life)
+    def _allowed(self, path: str, root_path: str) -> list[str]:
+        scope = {"type": "http", "path": path, "root_path": root_path, "headers": []}
         methods = {
             method
             for method in METHODS
@@ -105,7 +112,8 @@ class EdgeMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        if scope["method"] == "OPTIONS" and (allowed := self.allowed(scope)):
+        preflight = any(name == b"access-control-request-method" for name, _ in scope["headers"])
+        if scope["method"] == "OPTIONS" and not preflight and (allowed := self.allowed(scope)):
             await _answer(answer, 204, None, [(b"allow", ", ".join(allowed).encode())])
             return
         body_expected = False

@@ -70,11 +70,13 @@ class RateLimiter:
         self.limits: dict[str, RateLimitItem] = {
             "login": parse(settings.rate_limit_login),
             "login_account": parse(settings.rate_limit_login_account),
+            "login_email": parse(settings.rate_limit_login_email),
             "booking": parse(settings.rate_limit_booking),
             "availability": parse(settings.rate_limit_availability),
             "register": parse(settings.rate_limit_register),
         }
-        metrics.RATE_LIMIT_SHARED.set(1 if self.shared else 0)
+        self._probe: asyncio.Task[None] | None = None
+        metrics.RATE_LIMIT_AWAY.set(0)
 
     @property
     def storage_status(self) -> str:
@@ -90,14 +92,20 @@ class RateLimiter:
         if self.away_since is None:
             return self.shared
         now = time.monotonic()
-        if now - self._last_try >= RETRY_SHARED_SECONDS:
+        if now - self._last_try >= RETRY_SHARED_SECONDS and self._probe is None:
+            # Asked in the background: no request waits for an answer from an absent Redis.
             self._last_try = now
+            self._probe = asyncio.get_running_loop().create_task(self._probe_shared())
+        return self.memory
+
+    async def _probe_shared(self) -> None:
+        try:
             if await self._shared_answers():
                 log.warning("rate limits: shared storage is back; limits are shared again")
                 self.away_since = None
-                metrics.RATE_LIMIT_SHARED.set(1)
-                return self.shared
-        return self.memory
+                metrics.RATE_LIMIT_AWAY.set(0)
+        finally:
+            self._probe = None
 
     async def _shared_answers(self) -> bool:
         assert self.shared_storage is not None
@@ -113,7 +121,7 @@ class RateLimiter:
                 "rate limits: shared storage unreachable (%s); counting in this process's "
                 "memory until it is back", type(error).__name__,
             )  # fmt: skip
-            metrics.RATE_LIMIT_SHARED.set(0)
+            metrics.RATE_LIMIT_AWAY.set(1)
         self.away_since = self._last_try = time.monotonic()
 
     async def _hit(
@@ -170,6 +178,14 @@ class RateLimiter:
         except TooManyRequests:
             pass
 
+    async def spent(self, name: str, *identifiers: str) -> bool:
+        """Whether the limit is spent, refusing nothing."""
+        try:
+            await self._apply(name, identifiers, count=False)
+        except TooManyRequests:
+            return True
+        return False
+
 
 async def get_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.limiter
@@ -183,25 +199,66 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+# Logins from one address checked at once, per process: the limits are checked before a
+# login and its failure counted after, so without this bound a burst of concurrent
+# guesses would all pass the check before the first failure was counted.
+LOGINS_IN_FLIGHT_PER_ADDRESS = 2
+# A login for an e-mail that has failed RATE_LIMIT_LOGIN_EMAIL times (from anywhere) is
+# answered this much later: guessing one account from many addresses slows to a crawl,
+# while its owner, who knows the password, still gets in.
+LOGIN_SLOWDOWN_SECONDS = 2.0
+
+
+class _InFlight:
+    """A small semaphore per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        semaphore, users = self.slots.get(key, (asyncio.Semaphore(self.size), 0))
+        self.slots[key] = (semaphore, users + 1)
+        try:
+            async with semaphore:
+                yield
+        finally:
+            semaphore, users = self.slots[key]
+            if users <= 1:
+                del self.slots[key]
+            else:
+                self.slots[key] = (semaphore, users - 1)
+
+
+_logins = _InFlight(LOGINS_IN_FLIGHT_PER_ADDRESS)
+
+
 @asynccontextmanager
 async def failed_login_limits(
     limiter: RateLimiter, request: Request, email: str
 ) -> AsyncIterator[None]:
     """Failed logins are what is limited, not logins: per client address
-    (RATE_LIMIT_LOGIN) and per e-mail from that address (RATE_LIMIT_LOGIN_ACCOUNT). A
-    correct password is never refused for what others did: an attacker failing for
-    someone's e-mail from many addresses spends only those addresses' allowances, and
-    staff signing in from one shared address use up nothing."""
-    address = client_address(request)
+    (RATE_LIMIT_LOGIN) and per e-mail from that address (RATE_LIMIT_LOGIN_ACCOUNT), and
+    a login is refused (429) once its address has spent either. A correct password is
+    never refused for what others did: failures for someone's e-mail from elsewhere
+    spend only those addresses' allowances, and staff signing in from one shared address
+    use up nothing. Failures for one e-mail from everywhere (RATE_LIMIT_LOGIN_EMAIL)
+    slow that e-mail's logins down rather than refuse them."""
+    address, account = client_address(request), email.lower()
     await limiter.check("login", "addr", address)
-    await limiter.check("login_account", email.lower(), address)
-    try:
-        yield
-    except BadCredentials:
-        await limiter.count("login", "addr", address)
-        await limiter.count("login_account", email.lower(), address)
-        metrics.FAILED_LOGINS.inc()
-        raise
+    await limiter.check("login_account", account, address)
+    async with _logins.hold(address):
+        if await limiter.spent("login_email", account):
+            await asyncio.sleep(LOGIN_SLOWDOWN_SECONDS)
+        try:
+            yield
+        except BadCredentials:
+            await limiter.count("login", "addr", address)
+            await limiter.count("login_account", account, address)
+            await limiter.count("login_email", account)
+            metrics.FAILED_LOGINS.inc()
+            raise
 
 
 async def register_limit(request: Request, limiter: LimiterDep) -> None:

@@ -33,6 +33,9 @@ async def get_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(select(User).where(User.email == email.lower()))
 
 
+ACCOUNT_EXISTS_EVERY = timedelta(hours=1)
+
+
 async def register(
     session: AsyncSession, data: UserCreate, *, settings: Settings, now: datetime
 ) -> User | None:
@@ -44,6 +47,12 @@ async def register(
     The hash is made outside any transaction (see DeferredSessionDep); the unique e-mail
     constraint catches a registration that raced this one meanwhile."""
     existing = await get_by_email(session, data.email)
+    # At most one note an hour to an address, so nobody can fill its owner's inbox by
+    # registering it. Read now: on SQLite a transaction that reads, then writes, can be
+    # refused when another writer came between.
+    noted = existing is not None and await outbox.sent_lately(
+        session, MessageKind.account_exists, data.email, since=now - ACCOUNT_EXISTS_EVERY
+    )
     await session.commit()  # end the read: no connection or lock is held while hashing
     hashed = await security.hash_password(data.password, settings.bcrypt_rounds)
     if existing is None:
@@ -62,10 +71,11 @@ async def register(
                 now=now,
             )  # fmt: skip
             return user
-    await outbox.account_message(
-        session, MessageKind.account_exists, recipient=data.email,
-        name=existing.name if existing is not None else data.name, now=now,
-    )  # fmt: skip
+    if not noted:
+        await outbox.account_message(
+            session, MessageKind.account_exists, recipient=data.email,
+            name=existing.name if existing is not None else data.name, now=now,
+        )  # fmt: skip
     return None
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import metrics
 from app.auth.models import User
 from app.bookings.exceptions import BookingNotCancellable
 from app.bookings.models import Booking, BookingStatus
@@ -61,6 +62,7 @@ async def seat(
         order.booking_id = booking.id
     await floor_ops.assign(session, booking.table_id, order.id, now=now)
     booking.status = BookingStatus.seated
+    metrics.BOOKINGS.labels("seated").inc()
     booking.updated_at = now
     await session.flush()
     return booking, order
@@ -72,6 +74,7 @@ async def no_show(session: AsyncSession, booking_id: int, *, staff: User, now: d
     if booking.starts_at > now:
         raise BookingNotCancellable(f"Booking {booking.id} has not started yet")
     booking.status = BookingStatus.no_show
+    metrics.BOOKINGS.labels("no_show").inc()
     booking.updated_at = now
     await session.flush()
     return booking
@@ -92,6 +95,7 @@ async def complete(
         if any(t.current_order_id == order.id for t in group):
             await floor_ops.release(session, order.table_id, clean=False, now=now)
     booking.status = BookingStatus.completed
+    metrics.BOOKINGS.labels("completed").inc()
     booking.updated_at = now
     await session.flush()
     return booking

@@ -54,7 +54,7 @@ class DayAvailability(BaseModel):
 class BookingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    date: Date
+    date: QueryDate = Field(description="Restaurant-local date, YYYY-MM-DD")
     time: LocalTime = Field(description="Restaurant-local time HH:MM, on the slot grid")
     party_size: Number = Field(ge=1, le=200)
     table_id: IdField | None = Field(default=None, description="Leave out to get the best fit")

@@ -117,6 +117,7 @@ async def create_booking(
             special_requests=data.special_requests, created_at=now,
         )  # fmt: skip
         await outbox.booking_confirmed(conn, booking, guest=user, now=now)
+        metrics.BOOKINGS.labels("made").inc()  # not a replayed Idempotency-Key answer
         return to_out(booking, table.table_number, venue)
     alternatives = await availability.alternative_times(
         conn, venue, data.date, data.party_size, slot, now
@@ -202,9 +203,7 @@ async def book(
             return booking
     async with database.connect(write=True) as conn:
         user = await load_principal(conn, user_id)
-        booking = await create_booking_idempotent(conn, data, user=user, now=now, key=key)
-    metrics.BOOKINGS.labels("made").inc()
-    return booking
+        return await create_booking_idempotent(conn, data, user=user, now=now, key=key)
 
 
 def _request_hash(data: BookingCreate) -> str:

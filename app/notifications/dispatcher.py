@@ -324,8 +324,13 @@ class OutboxDispatcher:
             await conn.execute(_RENEW, rows)
 
     async def beat(self) -> None:
-        """This dispatcher is alive: its heartbeat row, under its own name, says when."""
-        await heartbeat(self.database, self.name, self.clock())
+        """This dispatcher is alive: its heartbeat row, under its own name, says when.
+        Best effort: e-mail goes out even if the beat cannot be written (e.g. a worker
+        started before the migration that makes its table)."""
+        try:
+            await heartbeat(self.database, self.name, self.clock())
+        except Exception:
+            logger.warning("could not write the dispatcher's heartbeat", exc_info=True)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set: send what is due, then wait for the next poll."""

@@ -46,6 +46,8 @@ class OutboxMessage(Base):
             postgresql_where=TO_SEND,
             sqlite_where=TO_SEND,
         ),
+        # At most one account note an hour to an address (migration 0013).
+        Index("ix_outbox_messages_recipient", "recipient", "created_at"),
         # One reminder per booking, however many dispatchers queue it (migration 0011).
         Index(
             "uq_outbox_messages_reminder",

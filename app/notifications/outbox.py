@@ -109,6 +109,22 @@ async def booking_confirmed(
     await _queue(conn, [message])
 
 
+async def sent_lately(
+    session: AsyncSession, kind: MessageKind, recipient: str, *, since: datetime
+) -> bool:
+    """Whether a message of this kind was queued for `recipient` since `since`."""
+    found = await session.scalar(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.kind == kind,
+            OutboxMessage.recipient == recipient,
+            OutboxMessage.created_at >= since,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def account_message(
     session: AsyncSession, kind: MessageKind, *, recipient: str, name: str, now: datetime
 ) -> None:

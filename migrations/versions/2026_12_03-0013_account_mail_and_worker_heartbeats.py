@@ -8,6 +8,8 @@ Create Date: 2026-12-03 12:00:00
   sent when an account is made, and the note sent when someone tries to register an
   address that already has one (registration answers the same either way, so it does
   not tell a stranger which addresses have accounts).
+- An index of the outbox by recipient and time: a note about an address is sent at most
+  once an hour, however often someone registers it.
 - `worker_heartbeats`: each e-mail dispatcher (in a web process or `restaurant worker`)
   writes the time of its last round under its own name, so readiness can say whether
   e-mails are being sent.
@@ -38,6 +40,8 @@ def _kinds(kinds: tuple[str, ...]) -> None:
 
 def upgrade() -> None:
     _kinds(KINDS)
+    # "Was this address sent such a note lately?" (at most one an hour, per recipient).
+    op.create_index("ix_outbox_messages_recipient", "outbox_messages", ["recipient", "created_at"])
     op.create_table(
         "worker_heartbeats",
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -48,6 +52,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("worker_heartbeats")
+    op.drop_index("ix_outbox_messages_recipient", table_name="outbox_messages")
     op.execute(
         "DELETE FROM outbox_messages WHERE kind IN ('account_welcome', 'account_exists')"
     )

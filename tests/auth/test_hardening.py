@@ -64,6 +64,17 @@ async def test_registering_a_known_address_answers_as_a_new_one(
     assert refused.status_code == 401
 
 
+async def test_the_owner_gets_one_note_an_hour_however_often_someone_registers(
+    client: httpx.AsyncClient, db: TestDatabase
+) -> None:
+    await client.post("/auth/register", json=REGISTER)
+    for attempt in range(5):
+        again = await client.post("/auth/register", json={**REGISTER, "name": f"X{attempt}"})
+        assert again.status_code == 202
+    kinds = [m.kind for m in await _outbox(db)]
+    assert kinds == [MessageKind.account_welcome, MessageKind.account_exists]
+
+
 async def test_login_does_the_same_work_for_unknown_and_known_addresses(
     client: httpx.AsyncClient, make_user: UserFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -217,5 +217,6 @@ async def test_register_race_for_one_email_gives_one_account(
     users = (await client.get("/users/", headers=admin)).json()["items"]
     assert [u["email"] for u in users].count("ada@example.com") == 1
     mail = (await client.get("/admin/outbox", headers=admin)).json()["items"]
-    kinds = sorted(m["kind"] for m in mail if m["recipient"] == "ada@example.com")
-    assert kinds == ["account_exists"] * 4 + ["account_welcome"]
+    kinds = [m["kind"] for m in mail if m["recipient"] == "ada@example.com"]
+    assert kinds.count("account_welcome") == 1
+    assert 1 <= kinds.count("account_exists") <= 4  # at most one an hour, bar a race

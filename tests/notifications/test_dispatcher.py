@@ -17,9 +17,10 @@ from sqlalchemy import insert, text
 
 from app.auth.models import Role
 from app.config import Settings
+from app.db.base import utcnow
 from app.db.statements import NativeConn, Query
 from app.main import create_app
-from app.notifications.dispatcher import due_messages
+from app.notifications.dispatcher import OutboxDispatcher, due_messages
 from app.notifications.models import MessageStatus, OutboxMessage
 from tests.answers import recording
 from tests.conftest import TestDatabase, UserFactory, make_settings
@@ -288,3 +289,33 @@ async def test_a_claim_reads_only_the_messages_it_takes_however_long_the_queue(
     assert scans and scans[0]["Node Type"] == "Index Scan", nodes
     assert scans[0]["Actual Rows"] == 20
     assert not [n for n in nodes if "Sort" in n["Node Type"]]
+
+
+async def test_a_working_dispatcher_keeps_its_claims_past_the_lease(
+    client: httpx.AsyncClient, db: TestDatabase, settings: Settings, make_user: UserFactory
+) -> None:
+    """A slow mail server: sending three messages takes longer than a lease, but the
+    dispatcher renews its claims while it works, so another dispatcher polling all the
+    while takes none of them over, and each message is sent once."""
+    await book_times(client, make_user, "12:00", "13:00", "14:00")
+    sent: list[str] = []
+
+    class Slow:
+        async def send(self, message: EmailMessage) -> None:
+            await asyncio.sleep(0.4)
+            sent.append(str(message["X-Outbox-ID"]))
+
+        async def close(self) -> None:
+            pass
+
+    short = settings.model_copy(update={"outbox_lease_seconds": 0.6})
+    working = OutboxDispatcher(db.database, short, mailer=Slow(), clock=utcnow)
+    rival = OutboxDispatcher(db.database, short, mailer=Slow(), clock=utcnow)
+    sending = asyncio.create_task(working.run_once())
+    taken_over = 0
+    while not sending.done():  # bounded: the send takes about 1.2 s
+        await asyncio.sleep(0.1)
+        taken_over += len(await rival.claim())
+    assert await sending == 3
+    assert taken_over == 0
+    assert sorted(sent) == sorted(set(sent)) and len(sent) == 3

@@ -5,7 +5,9 @@ production, and every install (make, CI, the image) comes from the lock files.""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 from sqlalchemy import insert
 
@@ -21,6 +24,7 @@ from app.config import Settings
 from app.db.base import utcnow
 from app.notifications.models import WorkerHeartbeat
 from tests.conftest import TEST_SECRET, TestDatabase, make_settings
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,8 +44,9 @@ def test_both_services_read_every_setting_and_name_the_stack() -> None:
         assert environment["DATABASE_URL"].startswith("postgresql+asyncpg://")
         assert environment["RATE_LIMIT_STORAGE_URL"] == "redis://redis:6379/0"
         assert environment["OUTBOX_IN_PROCESS"] == "false"
+        assert (environment["HOST"], environment["PORT"]) == ("0.0.0.0", "8000")  # noqa: S104
         for key in environment:  # every name the stack sets is a real setting
-            assert key.lower() in Settings.model_fields, key
+            assert key.lower() in Settings.model_fields or key == "PROMETHEUS_MULTIPROC_DIR", key
         assert service["pull_policy"] == "build" and service["build"] == "."
 
 
@@ -51,6 +56,55 @@ def test_every_setting_is_in_the_example_env_file() -> None:
     listed = {line.lstrip("# ").split("=", 1)[0] for line in example.splitlines() if "=" in line}
     missing = sorted(f.upper() for f in Settings.model_fields if f.upper() not in listed)
     assert missing == [], missing
+
+
+async def test_metrics_add_up_over_gunicorns_worker_processes(tmp_path: Path) -> None:
+    """`make prod` and the image run gunicorn with several processes: /metrics must count
+    every process's requests (PROMETHEUS_MULTIPROC_DIR, emptied at start), whichever
+    process answers the scrape."""
+    port = free_port()
+    shared = tmp_path / "metrics"
+    shared.mkdir()
+    (shared / "left-from-a-previous-run.db").write_bytes(b"stale")
+    env = {**os.environ, "ENVIRONMENT": "test", "SECRET_KEY": TEST_SECRET,
+           "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'm.db'}", "LOG_LEVEL": "WARNING",
+           "PROMETHEUS_MULTIPROC_DIR": str(shared)}  # fmt: skip
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    server = await asyncio.create_subprocess_exec(
+        str(gunicorn), "app.main:create_app()", "-c", "python:app.gunicorn_conf", "-w", "2",
+        "-b", f"127.0.0.1:{port}", env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(300):  # up to 30 s to start
+                try:
+                    if (await client.get(f"{base}/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            assert not (shared / "left-from-a-previous-run.db").exists()
+            pids = set()
+            for _ in range(40):  # a new connection each: both processes answer some
+                async with httpx.AsyncClient() as fresh:
+                    answer = await fresh.get(f"{base}/health", headers={"Connection": "close"})
+                    pids.add(answer.headers.get("x-request-id", "")[:16])
+            counts = []
+            for _ in range(3):
+                async with httpx.AsyncClient() as fresh:
+                    text = (await fresh.get(f"{base}/metrics")).text
+                found = re.search(
+                    r'restaurant_http_requests_total\{method="GET",route="/health",'
+                    r'status="200"\} ([0-9.]+)', text)  # fmt: skip
+                assert found, text[:2000]
+                counts.append(float(found.group(1)))
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), 15)
+    assert len(pids) == 2, "both worker processes answered"
+    # Every request counted, whichever process was scraped (the first /health ones too).
+    assert counts[0] >= 41 and counts == sorted(counts) and counts[-1] == counts[0]
 
 
 def test_the_worker_has_its_own_health_check() -> None:
@@ -130,10 +184,10 @@ def test_every_install_comes_from_the_lock_files() -> None:
     requirements/base.lock; both pin every package (==) with its hashes."""
     makefile = (ROOT / "Makefile").read_text()
     assert "pip install --quiet --require-hashes -r requirements/dev.lock" in makefile
-    assert "pip install --quiet --no-deps -e ." in makefile
+    assert "pip install --quiet --no-deps --no-build-isolation -e ." in makefile
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "pip install --require-hashes -r requirements/base.lock" in dockerfile
-    assert "pip install --no-deps ." in dockerfile
+    assert "pip install --no-deps --no-build-isolation ." in dockerfile
     for lock in ("base.lock", "dev.lock"):
         text = (ROOT / "requirements" / lock).read_text()
         pins = [line for line in text.splitlines() if line and line[0].isalpha()]

@@ -154,7 +154,8 @@ async def test_metrics_for_the_operator(
     assert re.search(not_found + r',status="404"\} [1-9]', text), text[:2000]
     bucket = 'restaurant_http_request_seconds_bucket{le="0.005",method="POST",route="/bookings"}'
     assert bucket in text
-    assert re.search(r'restaurant_bookings_total\{event="made"\} [1-9]', text)
+    made = re.search(r'restaurant_bookings_total\{event="made"\} ([0-9.]+)', text)
+    assert made and float(made.group(1)) >= 1
     assert re.search(r"restaurant_outbox_depth [1-9]", text)  # the confirmation waits
     assert "restaurant_outbox_oldest_seconds " in text
     assert "restaurant_db_connections_in_use " in text
@@ -177,3 +178,28 @@ async def test_metrics_with_a_token_need_the_token(db: TestDatabase) -> None:
         right = await scraper.get("/metrics",
                                   headers={"Authorization": "Bearer scrape-me-please"})  # fmt: skip
         assert right.status_code == 200 and "restaurant_db_up" in right.text
+
+
+async def _booking_events(client: httpx.AsyncClient) -> dict[str, float]:
+    text = (await client.get("/metrics")).text
+    found = re.findall(r'restaurant_bookings_total\{event="(\w+)"\} ([0-9.]+)', text)
+    return {event: float(value) for event, value in found}
+
+
+async def test_each_booking_event_is_counted_once(
+    client: httpx.AsyncClient, make_user: Any
+) -> None:
+    """A replayed Idempotency-Key answer is not a second booking; a cancellation counts."""
+    _, guest = await make_user(Role.customer)
+    before = await _booking_events(client)
+    body = {"date": next_weekday(FRIDAY).isoformat(), "time": "19:00", "party_size": 2}
+    headers = {**guest, "Idempotency-Key": "count-me-once"}
+    first = await client.post("/bookings", json=body, headers=headers)
+    again = await client.post("/bookings", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert (
+        await client.delete(f"/bookings/{first.json()['id']}", headers=guest)
+    ).status_code == 204
+    after = await _booking_events(client)
+    assert after["made"] - before.get("made", 0) == 1
+    assert after["cancelled"] - before.get("cancelled", 0) == 1

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from app.cli import alembic_config
 from app.db.engine import create_engine
@@ -105,5 +106,44 @@ async def test_0012_keeps_users_and_what_refers_to_them(
             assert new_id > second
             assert tokens_left == 0
             assert detached is None
+        finally:
+            await engine.dispose()
+
+
+async def test_0013_round_trip_keeps_the_outbox_and_its_kinds(
+    scratch_url: AbstractAsyncContextManager[str],
+) -> None:
+    """0013 widens the outbox's kinds and adds the heartbeats; a downgrade removes the
+    account e-mails (their kinds no longer exist) and keeps the booking ones."""
+    async with scratch_url as url:
+        config = alembic_config(url)
+        await asyncio.to_thread(command.upgrade, config, "head")
+        engine = create_engine(url)
+        now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+        add = text(
+            "INSERT INTO outbox_messages (kind, recipient, subject, body_text, body_html, "
+            "status, attempts, next_attempt_at, created_at) VALUES (:kind, 'a@example.com', "
+            "'s', 't', 'h', 'pending', 0, :now, :now)"
+        )
+        try:
+            async with engine.begin() as conn:
+                for kind in ("booking_cancelled", "account_welcome", "account_exists"):
+                    await conn.execute(add, {"kind": kind, "now": now})
+                await conn.execute(
+                    text("INSERT INTO worker_heartbeats (name, beat_at) VALUES ('w', :now)"),
+                    {"now": now},
+                )
+            await asyncio.to_thread(command.downgrade, config, "0012")
+            async with engine.connect() as conn:
+                kinds = (await conn.execute(text("SELECT kind FROM outbox_messages"))).scalars()
+                assert list(kinds) == ["booking_cancelled"]
+            with pytest.raises(IntegrityError, match=r"(?i)check|constraint"):
+                async with engine.begin() as conn:  # the old kinds only, again
+                    await conn.execute(add, {"kind": "account_welcome", "now": now})
+            await asyncio.to_thread(command.upgrade, config, "head")
+            async with engine.begin() as conn:
+                await conn.execute(add, {"kind": "account_exists", "now": now})
+                beats = await conn.execute(text("SELECT count(*) FROM worker_heartbeats"))
+                assert beats.scalar_one() == 0  # the table was made anew
         finally:
             await engine.dispose()
