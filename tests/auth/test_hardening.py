@@ -155,7 +155,7 @@ def _from(app: FastAPI, address: str) -> httpx.AsyncClient:
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    return {"rate_limit_login": "20/minute", "rate_limit_login_account": "3/minute"}
+    return {"rate_limit_login": "20/year", "rate_limit_login_account": "3/year"}
 
 
 @pytest.fixture

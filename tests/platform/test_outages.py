@@ -178,7 +178,7 @@ async def test_a_redis_stop_keeps_the_restaurant_open_and_limits_come_back(
     env = _environment(
         f"sqlite+aiosqlite:///{tmp_path / 'redis-outage.db'}",
         RATE_LIMIT_STORAGE_URL=redis_server.url,
-        RATE_LIMIT_AVAILABILITY="30/minute",
+        RATE_LIMIT_AVAILABILITY="30/year",
         LOG_LEVEL="WARNING",
     )
     _cli(env, "migrate")
