@@ -27,6 +27,16 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     restaurant_timezone: str = "Europe/London"
     restaurant_name: str = "The Restaurant"
+    # How guests reach the restaurant: shown in every e-mail (empty ones are left out).
+    restaurant_phone: str = ""
+    restaurant_email: str = ""
+    restaurant_address: str = ""
+    restaurant_website: str = ""
+    # Where guests open links from e-mails (the web app): {PUBLIC_BASE_URL}/manage/...
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Phone numbers written without a country code are read in this region (ISO 3166).
+    phone_region: str = "GB"
+    password_reset_minutes: int = Field(default=30, ge=5, le=24 * 60)
     rate_limit_storage_url: str = "memory://"
     rate_limit_key_prefix: str = "restaurant"
     rate_limit_login: str = "20/minute"  # failed logins per client address
@@ -36,6 +46,7 @@ class Settings(BaseSettings):
     rate_limit_booking: str = "10/minute"
     rate_limit_availability: str = "120/minute"
     rate_limit_register: str = "10/hour"
+    rate_limit_password_reset: str = "5/hour"  # reset requests per client address
     admin_email: str = "admin@example.com"
     admin_password: str = "admin-password"
     host: str = "127.0.0.1"
@@ -100,6 +111,24 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
+
+    @field_validator("phone_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        import phonenumbers
+
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown phone region {value!r} (a two-letter code such as GB)")
+        return region
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        url = value.strip().rstrip("/")
+        if not url.startswith(("http://", "https://")) or "?" in url or "#" in url:
+            raise ValueError(f"{value!r} is not an http(s) address such as https://example.com")
+        return url
 
     @model_validator(mode="after")
     def _require_secret_in_production(self) -> Settings:
