@@ -3,6 +3,7 @@
 from app.auth.models import RefreshToken, User
 from app.bookings.models import Booking, IdempotencyKey
 from app.db.base import Base
+from app.guests.models import Guest
 from app.floor.models import RestaurantTable, SeatAssignment
 from app.kitchen.models import KitchenEvent, KitchenTicket
 from app.menu.models import MenuItem
@@ -13,6 +14,7 @@ from app.venue.models import RestaurantSettings
 __all__ = [
     "Base",
     "Booking",
+    "Guest",
     "IdempotencyKey",
     "KitchenEvent",
     "KitchenTicket",

@@ -29,6 +29,7 @@ class User(Base):
     # Stored lower-cased (schemas normalise it), so the unique constraint is case-insensitive.
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)  # E.164
     hashed_password: Mapped[str] = mapped_column(String(100))
     role: Mapped[Role] = mapped_column(
         Enum(

@@ -36,6 +36,12 @@ ACTIVE_STATUSES = (BookingStatus.confirmed, BookingStatus.seated)
 _ACTIVE_SQL = "status IN ('confirmed', 'seated')"
 
 
+class BookingSource(enum.StrEnum):
+    online = "online"  # a guest booked for themselves
+    phone = "phone"  # staff took it on the phone
+    walk_in = "walk_in"  # staff booked a guest standing at the door
+
+
 class Booking(Base):
     __tablename__ = "bookings"
     __table_args__ = (
@@ -45,6 +51,7 @@ class Booking(Base):
         Index("ix_bookings_table_id_starts_at", "table_id", "starts_at"),
         Index("ix_bookings_user_id_starts_at", "user_id", "starts_at"),
         Index("ix_bookings_starts_at", "starts_at"),
+        Index("ix_bookings_guest_id_starts_at", "guest_id", "starts_at"),
         # PostgreSQL: no two active bookings of one table may overlap, whoever writes them.
         ExcludeConstraint(
             ("table_id", "="),
@@ -58,6 +65,20 @@ class Booking(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    guest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("guests.id", ondelete="RESTRICT"), nullable=True
+    )
+    source: Mapped[BookingSource] = mapped_column(
+        Enum(
+            BookingSource,
+            native_enum=False,
+            length=16,
+            create_constraint=True,
+            name="booking_source",
+        ),
+        default=BookingSource.online,
+        server_default=BookingSource.online.value,
     )
     table_id: Mapped[int] = mapped_column(ForeignKey("tables.id", ondelete="RESTRICT"))
     party_size: Mapped[int] = mapped_column(Integer)

@@ -101,8 +101,8 @@ async def create_booking(
             if availability.blocks(seated.get(table.id), slot.starts_at, slot.ends_at):
                 continue
         fields: dict[str, Any] = {
-            "user_id": user.id, "table_id": table.id, "party_size": data.party_size,
-            "starts_at": slot.starts_at, "ends_at": slot.ends_at,
+            "user_id": user.id, "guest_id": None, "source": "online", "table_id": table.id,
+            "party_size": data.party_size, "starts_at": slot.starts_at, "ends_at": slot.ends_at,
             "special_requests": data.special_requests, "now": now,
         }  # fmt: skip
         try:

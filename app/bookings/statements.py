@@ -109,10 +109,12 @@ _BOOKINGS = Booking.metadata.tables["bookings"]
 INSERT_IF_FREE = Query(
     insert(_BOOKINGS)
     .from_select(
-        ["user_id", "table_id", "party_size", "starts_at", "ends_at", "status",
-         "special_requests", "created_at", "updated_at"],
+        ["user_id", "guest_id", "source", "table_id", "party_size", "starts_at", "ends_at",
+         "status", "special_requests", "created_at", "updated_at"],
         select(
             bindparam("user_id", type_=Integer()),
+            bindparam("guest_id", type_=Integer()),
+            bindparam("source", type_=String()),
             bindparam("table_id", type_=Integer()),
             bindparam("party_size", type_=Integer()),
             _START,
@@ -137,10 +139,12 @@ async def insert_if_free(
     ends_at: datetime,
     special_requests: str | None,
     now: datetime,
+    guest_id: int | None = None,
+    source: str = "online",
 ) -> int | None:
     """The new booking's id, or None if an active booking of the table overlaps."""
     params: dict[str, Any] = {
-        "user_id": user_id, "table_id": table_id, "party_size": party_size,
+        "user_id": user_id, "guest_id": guest_id, "source": source, "table_id": table_id, "party_size": party_size,
         "status": BookingStatus.confirmed.value, "special_requests": special_requests, "now": now,
         **_window(starts_at, ends_at),
     }  # fmt: skip

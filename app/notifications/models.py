@@ -15,6 +15,8 @@ class MessageKind(enum.StrEnum):
     booking_reminder = "booking_reminder"
     account_welcome = "account_welcome"  # an account was made (registration)
     account_exists = "account_exists"  # someone tried to register an address that has one
+    booking_changed = "booking_changed"  # a booking's time, party or table changed
+    password_reset = "password_reset"  # a link to choose a new password
 
 
 class MessageStatus(enum.StrEnum):
@@ -66,6 +68,8 @@ class OutboxMessage(Base):
         ForeignKey("bookings.id", ondelete="SET NULL"), nullable=True, index=True
     )
     recipient: Mapped[str] = mapped_column(String(320))
+    # Why, where the message says so: the restaurant's reason for cancelling a booking.
+    note: Mapped[str | None] = mapped_column(String(500), nullable=True)
     # Empty until sent for confirmations and reminders: rendered from the booking then
     # (outbox.render_due) and kept, so a retry sends the same text.
     subject: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -18,6 +18,7 @@ class RestaurantSettings(Base):
         CheckConstraint("id = 1", name="single_row"),
         CheckConstraint("slot_minutes BETWEEN 5 AND 240", name="slot_minutes_range"),
         CheckConstraint("max_party_size >= 1", name="max_party_size_positive"),
+        CheckConstraint("max_active_bookings_per_guest >= 1", name="max_active_bookings_positive"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -34,6 +35,10 @@ class RestaurantSettings(Base):
     closed_dates: Mapped[list[str]] = mapped_column(JSON)
     cancel_cutoff_minutes: Mapped[int] = mapped_column(Integer)
     hold_minutes: Mapped[int] = mapped_column(Integer)
+    # Fair use: future bookings one customer account may hold at once (staff exempt).
+    max_active_bookings_per_guest: Mapped[int] = mapped_column(
+        Integer, default=4, server_default="4"
+    )
     service_charge_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     tax_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,1 @@
+"""Guests: the people bookings are for, with or without an account."""
