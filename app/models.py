@@ -3,8 +3,8 @@
 from app.auth.models import RefreshToken, User
 from app.bookings.models import Booking, IdempotencyKey
 from app.db.base import Base
-from app.guests.models import Guest
 from app.floor.models import RestaurantTable, SeatAssignment
+from app.guests.models import Guest
 from app.kitchen.models import KitchenEvent, KitchenTicket
 from app.menu.models import MenuItem
 from app.notifications.models import OutboxMessage, WorkerHeartbeat

@@ -144,7 +144,8 @@ async def insert_if_free(
 ) -> int | None:
     """The new booking's id, or None if an active booking of the table overlaps."""
     params: dict[str, Any] = {
-        "user_id": user_id, "guest_id": guest_id, "source": source, "table_id": table_id, "party_size": party_size,
+        "user_id": user_id, "guest_id": guest_id, "source": source, "table_id": table_id,
+        "party_size": party_size,
         "status": BookingStatus.confirmed.value, "special_requests": special_requests, "now": now,
         **_window(starts_at, ends_at),
     }  # fmt: skip
