@@ -65,6 +65,7 @@ def booking_context(
         "booking_id": booking.id,
         "special_requests": booking.special_requests or "",
         "by_restaurant": False,
+        "note": "",
     }
 
 
@@ -82,7 +83,7 @@ def _message(
     return {
         "kind": kind, "booking_id": booking.id, "recipient": recipient, "subject": subject,
         "body_text": text, "body_html": html, "status": MessageStatus.pending, "attempts": 0,
-        "next_attempt_at": due, "created_at": now,
+        "next_attempt_at": due, "created_at": now, "note": None,
     }  # fmt: skip
 
 
@@ -90,7 +91,7 @@ _OUTBOX = OutboxMessage.metadata.tables["outbox_messages"]
 _INSERT = Query(
     insert(_OUTBOX),
     columns=["kind", "booking_id", "recipient", "subject", "body_text", "body_html", "status",
-             "attempts", "next_attempt_at", "created_at"],
+             "attempts", "next_attempt_at", "created_at", "note"],
 )  # fmt: skip
 
 
@@ -106,6 +107,15 @@ async def booking_confirmed(
     stands then; the single-statement booking on PostgreSQL (book_table) writes the same
     row. The reminder is queued later, when it falls due (queue_due_reminders)."""
     message = _message(MessageKind.booking_confirmed, booking, guest.email, due=now, now=now)
+    await _queue(conn, [message])
+
+
+async def booking_changed(
+    conn: Conn, booking: AnyBooking, *, recipient: str, now: datetime
+) -> None:
+    """Queue the "booking changed" notice, rendered when it is sent from the booking as it
+    stands then (so two quick changes both describe the latest state)."""
+    message = _message(MessageKind.booking_changed, booking, recipient, due=now, now=now)
     await _queue(conn, [message])
 
 
@@ -135,7 +145,7 @@ async def account_message(
     row = {
         "kind": kind, "booking_id": None, "recipient": recipient, "subject": subject,
         "body_text": text, "body_html": html, "status": MessageStatus.pending, "attempts": 0,
-        "next_attempt_at": now, "created_at": now,
+        "next_attempt_at": now, "created_at": now, "note": None,
     }  # fmt: skip
     await _queue(await session_conn(session), [row])
 
@@ -194,8 +204,10 @@ async def booking_cancelled(
     table_number: int,
     now: datetime,
     by_restaurant: bool,
+    note: str | None = None,
 ) -> None:
-    """Queue the cancellation notice and withdraw the reminder still waiting."""
+    """Queue the cancellation notice and withdraw the reminder still waiting. `note` is
+    the restaurant's reason, told to the guest."""
     await session.execute(
         update(OutboxMessage)
         .where(
@@ -208,9 +220,11 @@ async def booking_cancelled(
     venue = await venue_service.venue_for(session)
     context = booking_context(venue, booking, guest.name, table_number)
     context["by_restaurant"] = by_restaurant
+    context["note"] = note or ""
     notice = _message(
         MessageKind.booking_cancelled, booking, guest.email, due=now, now=now, context=context
     )
+    notice["note"] = note
     await _queue(await session_conn(session), [notice])
 
 
