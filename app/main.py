@@ -23,6 +23,7 @@ from app.db.base import utcnow
 from app.db.engine import Database
 from app.errors import install_error_handlers
 from app.floor.router import router as tables_router
+from app.guests.router import router as guests_router
 from app.kitchen.router import router as kitchen_router
 from app.menu.router import router as menu_router
 from app.middleware import EdgeMiddleware
@@ -41,6 +42,10 @@ OPENAPI_TAGS = [
     {
         "name": "tables",
         "description": "Tables and seats: status, seating, merging (staff; admin edits)",
+    },
+    {
+        "name": "guests",
+        "description": "The guest book: who is coming, their history and notes (staff)",
     },
     {"name": "menu", "description": "The menu (public reads, admin edits)"},
     {"name": "orders", "description": "Orders, bills and splits (staff)"},
@@ -164,6 +169,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(users_router)
     app.include_router(restaurant_router)
     app.include_router(tables_router)
+    app.include_router(guests_router)
     app.include_router(menu_router)
     app.include_router(orders_router)
     app.include_router(kitchen_router)

@@ -23,10 +23,21 @@ Email = Annotated[EmailStr, AfterValidator(lambda v: v.lower()), Field(max_lengt
 Name = Annotated[str, Field(min_length=1, max_length=120)]
 
 
+Phone = Annotated[
+    str,
+    Field(
+        max_length=32,
+        description="Optional; with +country code, or as dialled in the restaurant's region "
+        "(PHONE_REGION). Stored in E.164; an empty string removes it.",
+    ),
+]
+
+
 class UserCreate(BaseModel):
     email: Email
     password: Password
     name: Name
+    phone: Phone | None = None
 
     @model_validator(mode="after")
     def _not_the_email(self) -> UserCreate:
@@ -68,6 +79,7 @@ class UserOut(BaseModel):
     id: int
     email: str
     name: str
+    phone: str | None
     role: Role
     is_active: bool
     created_at: datetime
@@ -84,6 +96,7 @@ class MeUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
+    phone: Phone | None = None
     password: Password | None = None
     current_password: str | None = Field(default=None, max_length=1024)
 

@@ -20,11 +20,13 @@ from app.auth.exceptions import (
 )
 from app.auth.models import RefreshToken, Role, User
 from app.auth.schemas import MeUpdate, TokenPair, UserAdminUpdate, UserCreate
-from app.bookings.models import Booking, BookingStatus
+from app.bookings.models import Booking, BookingSource, BookingStatus
 from app.config import Settings
 from app.db.base import utcnow
 from app.errors import InvalidInput
 from app.floor.models import RestaurantTable
+from app.guests import service as guests
+from app.guests.contact import optional_e164
 from app.notifications import outbox
 from app.notifications.models import MessageKind
 
@@ -46,6 +48,7 @@ async def register(
 
     The hash is made outside any transaction (see DeferredSessionDep); the unique e-mail
     constraint catches a registration that raced this one meanwhile."""
+    phone = optional_e164(data.phone, settings.phone_region)  # a 422 before any work
     existing = await get_by_email(session, data.email)
     # At most one note an hour to an address, so nobody can fill its owner's inbox by
     # registering it. Read now: on SQLite a transaction that reads, then writes, can be
@@ -57,8 +60,8 @@ async def register(
     hashed = await security.hash_password(data.password, settings.bcrypt_rounds)
     if existing is None:
         user = User(
-            email=data.email, name=data.name, hashed_password=hashed, role=Role.customer,
-            is_active=True,
+            email=data.email, name=data.name, phone=phone, hashed_password=hashed,
+            role=Role.customer, is_active=True,
         )  # fmt: skip
         session.add(user)
         try:
@@ -197,6 +200,8 @@ async def update_me(
 ) -> User:
     if data.name is not None:
         user.name = data.name
+    if "phone" in data.model_fields_set:
+        user.phone = optional_e164(data.phone, settings.phone_region)
     if data.password is not None:
         if data.current_password is None or not await security.verify_password(
             data.current_password, user.hashed_password
@@ -208,6 +213,7 @@ async def update_me(
         user.hashed_password = await security.hash_password(data.password, settings.bcrypt_rounds)
         await _revoke_user_tokens(session, user.id)
     await session.flush()
+    await guests.sync_account(session, user)  # their guest record follows the account
     return user
 
 
@@ -265,6 +271,7 @@ async def admin_update(session: AsyncSession, user_id: int, data: UserAdminUpdat
     if data.name is not None:
         user.name = data.name
     await session.flush()
+    await guests.sync_account(session, user)
     return user
 
 
@@ -280,6 +287,8 @@ async def delete_user(session: AsyncSession, user_id: int, *, now: datetime) -> 
         .join(RestaurantTable, RestaurantTable.id == Booking.table_id)
         .where(
             Booking.user_id == user.id,
+            # their own; bookings a staff member took for guests outlive the account
+            Booking.source == BookingSource.online,
             Booking.status == BookingStatus.confirmed,
             Booking.starts_at > now,
         )
@@ -292,8 +301,8 @@ async def delete_user(session: AsyncSession, user_id: int, *, now: datetime) -> 
         booking.cancelled_at = booking.updated_at = now
         await session.flush()
         await outbox.booking_cancelled(
-            session, booking, guest=user, table_number=table_number, now=now,
-            by_restaurant=True,
+            session, booking, recipient=user.email, name=user.name, table_number=table_number,
+            now=now, by_restaurant=True,
         )  # fmt: skip
         cancelled += 1
         metrics.BOOKINGS.labels("cancelled").inc()

@@ -63,6 +63,7 @@ class BookingCaller:
     database: Database
     changes: ChangePublisher | None  # PostgreSQL: announces book_table's bookings
     now: datetime
+    region: str  # PHONE_REGION, for the numbers staff type
 
 
 async def booking_caller(
@@ -73,7 +74,9 @@ async def booking_caller(
     state = request.app.state
     user_id = token_user_id(state.settings, token)
     await state.limiter.hit("booking", str(user_id))
-    return BookingCaller(user_id, state.db, state.changes, state.clock())
+    return BookingCaller(
+        user_id, state.db, state.changes, state.clock(), state.settings.phone_region
+    )
 
 
 Booker = Annotated[BookingCaller, Depends(booking_caller)]

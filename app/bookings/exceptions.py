@@ -23,3 +23,11 @@ class TableNotBookable(InvalidInput):
 
 class IdempotencyKeyReused(InvalidInput):
     default_message = "This Idempotency-Key was already used with a different request body"
+
+
+class OverlappingBooking(Conflict):
+    default_message = "You already have a booking at that time"
+
+
+class TooManyBookings(Conflict):
+    default_message = "You already hold as many upcoming bookings as one guest may"

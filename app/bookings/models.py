@@ -113,6 +113,8 @@ class BookingRecord:
     status: BookingStatus
     special_requests: str | None
     created_at: datetime
+    guest_id: int | None
+    source: BookingSource
 
 
 class IdempotencyKey(Base):

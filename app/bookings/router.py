@@ -14,6 +14,8 @@ from app.bookings.exceptions import (
     BookingNotFound,
     IdempotencyKeyReused,
     NoTableAvailable,
+    OverlappingBooking,
+    TooManyBookings,
 )
 from app.bookings.models import BookingStatus
 from app.bookings.schemas import (
@@ -38,6 +40,7 @@ from app.deps import (
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
 from app.fields import QueryDate
 from app.floor.exceptions import TableBusy
+from app.guests.exceptions import BookingForOthersForbidden, InvalidPhone
 from app.openapi import operation_id
 from app.orders import service as orders_service
 from app.routing import LeanRoute
@@ -99,12 +102,23 @@ async def availability(
     status_code=status.HTTP_201_CREATED,
     response_model=BookingOut,
     summary="Book a table (the best-fitting free one unless table_id is given)",
+    description="A guest books for themselves (source `online`). Staff book for someone "
+    "else with `guest` {name, phone, email} and `source` (`phone`, `walk_in`); the "
+    "e-mails go to the guest's address. A guest's bookings may not overlap each other, "
+    "and one guest holds at most the restaurant's `max_active_bookings_per_guest` "
+    "upcoming ones (staff are exempt).",
     responses={
-        **responses(Unauthorized, BookingRuleViolation, TooManyRequests),
-        409: {"model": NoTableError, "description": NoTableAvailable.default_message},
+        **responses(Unauthorized, BookingForOthersForbidden, BookingRuleViolation, TooManyRequests),
+        409: {
+            "model": NoTableError,
+            "description": f"{NoTableAvailable.default_message} (with alternatives); or "
+            f"{OverlappingBooking.default_message.lower()}; or "
+            f"{TooManyBookings.default_message.lower()}",
+        },
         422: {
-            "description": f"{BookingRuleViolation.default_message}, or "
-            f"{IdempotencyKeyReused.default_message.lower()}"
+            "description": f"{BookingRuleViolation.default_message}; "
+            f"{IdempotencyKeyReused.default_message.lower()}; or "
+            f"{InvalidPhone.default_message.lower()}"
         },
     },
     name="create",
@@ -119,7 +133,7 @@ async def create_booking(
 ) -> Response:
     booking = await service.book(
         caller.database, data, user_id=caller.user_id, now=caller.now, key=idempotency_key,
-        changes=caller.changes,
+        changes=caller.changes, region=caller.region,
     )  # fmt: skip
     return ModelResponse(booking, status.HTTP_201_CREATED)
 
@@ -128,6 +142,8 @@ async def create_booking(
     "",
     response_model=BookingPage,
     summary="My bookings (staff and admins see everyone's), upcoming first",
+    description="With `date`: that day's bookings in order of time (a host's list for "
+    "the evening). `q` finds bookings by their guest's name, phone or e-mail.",
     responses=responses(Unauthorized),
     name="list",
 )
@@ -139,12 +155,15 @@ async def list_bookings(
     date_from: Annotated[QueryDate | None, Query(alias="from")] = None,
     date_to: Annotated[QueryDate | None, Query(alias="to")] = None,
     status: BookingStatus | None = None,
+    q: Annotated[
+        str | None, Query(max_length=120, description="Guest name, phone or e-mail contains")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> BookingPage:
     items, total = await service.list_bookings(
         session, user=user, now=now, on=date, date_from=date_from, date_to=date_to,
-        status=status, limit=limit, offset=offset,
+        status=status, limit=limit, offset=offset, q=q,
     )  # fmt: skip
     return BookingPage(items=items, total=total, limit=limit, offset=offset)
 

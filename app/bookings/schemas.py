@@ -3,12 +3,14 @@ from __future__ import annotations
 from datetime import date as Date
 from datetime import datetime
 from datetime import time as Time
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.bookings.models import BookingStatus
+from app.bookings.models import BookingSource, BookingStatus
 from app.deps import IdField
 from app.fields import LocalTime, Number, QueryDate
+from app.guests.schemas import GuestIn, GuestOut, GuestSummary
 from app.orders.schemas import OrderOut
 
 
@@ -59,6 +61,16 @@ class BookingCreate(BaseModel):
     party_size: Number = Field(ge=1, le=200)
     table_id: IdField | None = Field(default=None, description="Leave out to get the best fit")
     special_requests: str | None = Field(default=None, max_length=500)
+    guest: GuestIn | None = Field(
+        default=None,
+        description="Staff only: who the booking is for (leave out to book for yourself). "
+        "E-mails go to the guest's address.",
+    )
+    source: Literal["phone", "walk_in"] | None = Field(
+        default=None,
+        description="Staff only, with `guest`: how the booking came (default phone). A "
+        "guest's own booking is always online.",
+    )
 
     @field_validator("time")
     @classmethod
@@ -67,10 +79,18 @@ class BookingCreate(BaseModel):
             raise ValueError("give the restaurant's local time, without an offset (e.g. 19:00)")
         return value
 
+    @model_validator(mode="after")
+    def _source_with_guest(self) -> BookingCreate:
+        if self.source is not None and self.guest is None:
+            raise ValueError("`source` goes with `guest` (a booking for someone else)")
+        return self
+
 
 class BookingOut(BaseModel):
     id: int
-    user_id: int | None
+    user_id: int | None = Field(description="The account that made the booking")
+    guest: GuestOut | None = Field(description="Who it is for (null only for old bookings)")
+    source: BookingSource
     table_id: int
     table_number: int
     party_size: int
@@ -81,6 +101,10 @@ class BookingOut(BaseModel):
     status: BookingStatus
     special_requests: str | None
     created_at: datetime
+
+
+class GuestDetail(GuestSummary):
+    bookings: list[BookingOut] = Field(description="Their bookings, latest first (up to 100)")
 
 
 class BookingPage(BaseModel):

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import metrics
 from app.auth.exceptions import AccountInactive
 from app.auth.models import Principal, User
-from app.bookings import availability
+from app.bookings import availability, fairuse
 from app.bookings import statements as sql
 from app.bookings.cache import ChangePublisher
 from app.bookings.exceptions import (
@@ -28,25 +28,34 @@ from app.bookings.exceptions import (
     TableNotBookable,
     TableUnavailable,
 )
-from app.bookings.models import Booking, BookingRecord, BookingStatus
+from app.bookings.models import Booking, BookingRecord, BookingSource, BookingStatus
 from app.bookings.schemas import BookingCreate, BookingOut
 from app.bookings.statements import TableRow
 from app.db.engine import Database
 from app.db.locks import LockSpace, advisory_xact_lock, table_day_lock
 from app.db.statements import Conn
 from app.floor.models import RestaurantTable
+from app.guests import service as guests
+from app.guests.exceptions import BookingForOthersForbidden
+from app.guests.models import Guest
+from app.guests.schemas import GuestOut
 from app.notifications import outbox
 from app.venue import service as venue_service
 from app.venue.calendar import MAX_DURATION, BookingRuleViolation, Slot, Venue
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
+DEFAULT_REGION = "GB"  # PHONE_REGION's default; routes pass the setting
 
 
-def to_out(booking: Booking | BookingRecord, table_number: int, venue: Venue) -> BookingOut:
+def to_out(
+    booking: Booking | BookingRecord, table_number: int, venue: Venue, guest: GuestOut | None
+) -> BookingOut:
     local_start = venue.local(booking.starts_at)
     return BookingOut(
         id=booking.id,
         user_id=booking.user_id,
+        guest=guest,
+        source=booking.source,
         table_id=booking.table_id,
         table_number=table_number,
         party_size=booking.party_size,
@@ -58,6 +67,12 @@ def to_out(booking: Booking | BookingRecord, table_number: int, venue: Venue) ->
         special_requests=booking.special_requests,
         created_at=booking.created_at,
     )
+
+
+def guest_out(guest: Guest | None) -> GuestOut | None:
+    if guest is None:
+        return None
+    return GuestOut(id=guest.id, name=guest.name, phone=guest.phone, email=guest.email)
 
 
 async def _candidates(conn: Conn, data: BookingCreate, slot: Slot) -> list[TableRow]:
@@ -75,12 +90,29 @@ async def _candidates(conn: Conn, data: BookingCreate, slot: Slot) -> list[Table
     return [table]
 
 
+async def _guest(
+    conn: Conn, data: BookingCreate, venue: Venue, slot: Slot, *, user: Principal,
+    region: str, now: datetime,
+) -> tuple[GuestOut, BookingSource]:  # fmt: skip
+    """Who the booking is for, and how it came: the details staff give, or the account's
+    own record (for a customer, after the fair-use check)."""
+    if data.guest is not None:
+        if not user.is_staff:
+            raise BookingForOthersForbidden()
+        guest = await guests.for_details(conn, data.guest, region=region, now=now)
+        return guest, BookingSource(data.source or BookingSource.phone)
+    if not user.is_staff:
+        await fairuse.check(conn, user.id, venue, slot, now=now)
+    return await guests.of_account(conn, user.id, now=now), BookingSource.online
+
+
 async def create_booking(
     conn: Conn,
     data: BookingCreate,
     *,
     user: Principal,
     now: datetime,
+    region: str = DEFAULT_REGION,
 ) -> BookingOut:
     """Check and insert under a per-table lock, so two requests can never both win a table.
 
@@ -93,6 +125,7 @@ async def create_booking(
     # Only a slot this close can collide with a party sitting at a table now.
     near = slot.starts_at < now + MAX_DURATION
     candidates = await _candidates(conn, data, slot)
+    guest, source = await _guest(conn, data, venue, slot, user=user, region=region, now=now)
     for table in candidates:
         await table_day_lock(conn, table.id, data.date)
         if near:  # read the table's state again, now that it is locked
@@ -101,7 +134,7 @@ async def create_booking(
             if availability.blocks(seated.get(table.id), slot.starts_at, slot.ends_at):
                 continue
         fields: dict[str, Any] = {
-            "user_id": user.id, "guest_id": None, "source": "online", "table_id": table.id,
+            "user_id": user.id, "guest_id": guest.id, "source": source.value, "table_id": table.id,
             "party_size": data.party_size, "starts_at": slot.starts_at, "ends_at": slot.ends_at,
             "special_requests": data.special_requests, "now": now,
         }  # fmt: skip
@@ -114,11 +147,13 @@ async def create_booking(
         booking = BookingRecord(
             id=booking_id, user_id=user.id, table_id=table.id, party_size=data.party_size,
             starts_at=slot.starts_at, ends_at=slot.ends_at, status=BookingStatus.confirmed,
-            special_requests=data.special_requests, created_at=now,
+            special_requests=data.special_requests, created_at=now, guest_id=guest.id,
+            source=source,
         )  # fmt: skip
-        await outbox.booking_confirmed(conn, booking, guest=user, now=now)
+        if guest.email:
+            await outbox.booking_confirmed(conn, booking, recipient=guest.email, now=now)
         metrics.BOOKINGS.labels("made").inc()  # not a replayed Idempotency-Key answer
-        return to_out(booking, table.table_number, venue)
+        return to_out(booking, table.table_number, venue, guest)
     alternatives = await availability.alternative_times(
         conn, venue, data.date, data.party_size, slot, now
     )
@@ -145,7 +180,7 @@ async def book_at_once(
     free table, a race lost to the exclusion constraint): nothing was written, and the
     caller takes the full path (create_booking), which decides and says why. A slot
     that close is left to the full path too: it must also see who is seated now."""
-    if conn.dialect_name != "postgresql":
+    if conn.dialect_name != "postgresql" or data.guest is not None:
         return None
     venue = await venue_service.get_venue(conn)
     try:
@@ -158,19 +193,22 @@ async def book_at_once(
         params = sql.book_table_params(
             user_id=user_id, slot=slot, day=data.date, party_size=data.party_size,
             table_id=data.table_id, special_requests=data.special_requests, now=now,
+            max_active=venue.max_active_bookings,
         )  # fmt: skip
         row = await conn.fetchrow(sql.BOOK_TABLE, params)
     except IntegrityError:
         return None
     if row is None:
         return None
-    booking_id, table_id, table_number = row
+    booking_id, table_id, table_number, guest_id, name, phone, email = row
     booking = BookingRecord(
         id=booking_id, user_id=user_id, table_id=table_id, party_size=data.party_size,
         starts_at=slot.starts_at, ends_at=slot.ends_at, status=BookingStatus.confirmed,
-        special_requests=data.special_requests, created_at=now,
+        special_requests=data.special_requests, created_at=now, guest_id=guest_id,
+        source=BookingSource.online,
     )  # fmt: skip
-    return to_out(booking, table_number, venue)
+    guest = GuestOut(id=guest_id, name=name, phone=phone, email=email)
+    return to_out(booking, table_number, venue, guest)
 
 
 async def load_principal(conn: Conn, user_id: int) -> Principal:
@@ -189,6 +227,7 @@ async def book(
     now: datetime,
     key: str | None,
     changes: ChangePublisher | None = None,
+    region: str = DEFAULT_REGION,
 ) -> BookingOut:
     """POST /bookings: in one statement when it can (book_at_once; PostgreSQL, where
     `changes` announces it to the other processes), else in one transaction that reads
@@ -203,7 +242,9 @@ async def book(
             return booking
     async with database.connect(write=True) as conn:
         user = await load_principal(conn, user_id)
-        return await create_booking_idempotent(conn, data, user=user, now=now, key=key)
+        return await create_booking_idempotent(
+            conn, data, user=user, now=now, key=key, region=region
+        )
 
 
 def _request_hash(data: BookingCreate) -> str:
@@ -218,10 +259,11 @@ async def create_booking_idempotent(
     user: Principal,
     now: datetime,
     key: str | None,
+    region: str = DEFAULT_REGION,
 ) -> BookingOut:
     """With an Idempotency-Key, the first successful answer is replayed for 24 hours."""
     if key is None:
-        return await create_booking(conn, data, user=user, now=now)
+        return await create_booking(conn, data, user=user, now=now, region=region)
     await advisory_xact_lock(conn, LockSpace.IDEMPOTENCY, zlib.crc32(f"{user.id}:{key}".encode()))
     digest = _request_hash(data)
     which = {"user_id": user.id, "key": key}
@@ -233,7 +275,7 @@ async def create_booking_idempotent(
                 raise IdempotencyKeyReused()
             return BookingOut.model_validate(response)
         await conn.execute(sql.DROP_KEY, which)
-    out = await create_booking(conn, data, user=user, now=now)
+    out = await create_booking(conn, data, user=user, now=now, region=region)
     await conn.execute(sql.SAVE_KEY, {
         **which, "request_hash": digest, "status_code": 201,
         "response": out.model_dump(mode="json"), "created_at": now,
@@ -260,7 +302,8 @@ async def load_booking(
 
 async def get_booking(session: AsyncSession, booking_id: int, *, user: User) -> BookingOut:
     booking, number = await load_booking(session, booking_id, user)
-    return to_out(booking, number, await venue_service.venue_for(session))
+    guest = await session.get(Guest, booking.guest_id) if booking.guest_id else None
+    return to_out(booking, number, await venue_service.venue_for(session), guest_out(guest))
 
 
 async def cancel_booking(
@@ -282,11 +325,11 @@ async def cancel_booking(
     booking.cancelled_at = now
     booking.updated_at = now
     await session.flush()
-    guest = user if booking.user_id == user.id else await session.get(User, booking.user_id or 0)
-    if guest is not None:
+    guest = await session.get(Guest, booking.guest_id) if booking.guest_id else None
+    if guest is not None and guest.email:
         await outbox.booking_cancelled(
-            session, booking, guest=guest, table_number=number, now=now,
-            by_restaurant=guest.id != user.id,
+            session, booking, recipient=guest.email, name=guest.name, table_number=number,
+            now=now, by_restaurant=user.is_staff and guest.user_id != user.id,
         )  # fmt: skip
     metrics.BOOKINGS.labels("cancelled").inc()
     return booking
@@ -303,13 +346,20 @@ async def list_bookings(
     status: BookingStatus | None,
     limit: int,
     offset: int,
+    q: str | None = None,
 ) -> tuple[list[BookingOut], int]:
+    """One day's bookings (`on`) in order of time; otherwise upcoming first. `q` finds
+    them by their guest's name, phone or e-mail."""
     venue = await venue_service.venue_for(session)
-    query = select(Booking, RestaurantTable.table_number).join(
-        RestaurantTable, RestaurantTable.id == Booking.table_id
+    query = (
+        select(Booking, RestaurantTable.table_number, Guest)
+        .join(RestaurantTable, RestaurantTable.id == Booking.table_id)
+        .outerjoin(Guest, Guest.id == Booking.guest_id)
     )
     if not user.is_staff:
         query = query.where(Booking.user_id == user.id)
+    if q and q.strip():
+        query = query.where(guests.matching(q))
     if status is not None:
         query = query.where(Booking.status == status)
     start_day, end_day = (on, on) if on else (date_from, date_to)
@@ -319,17 +369,32 @@ async def list_bookings(
         query = query.where(Booking.starts_at < _day_start(venue, end_day + timedelta(days=1)))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     upcoming = Booking.starts_at >= now
-    rows = await session.execute(
-        query.order_by(
+    order = (
+        (Booking.starts_at, RestaurantTable.table_number, Booking.id)
+        if on is not None
+        else (
             case((upcoming, 0), else_=1),
             case((upcoming, Booking.starts_at)).asc(),
             Booking.starts_at.desc(),
             Booking.id,
         )
-        .limit(limit)
-        .offset(offset)
     )
-    return [to_out(b, n, venue) for b, n in rows], int(total or 0)
+    rows = await session.execute(query.order_by(*order).limit(limit).offset(offset))
+    return [to_out(b, n, venue, guest_out(g)) for b, n, g in rows], int(total or 0)
+
+
+async def guest_bookings(session: AsyncSession, guest_id: int) -> list[BookingOut]:
+    """A guest's bookings, latest first (the hundred most recent)."""
+    venue = await venue_service.venue_for(session)
+    rows = await session.execute(
+        select(Booking, RestaurantTable.table_number, Guest)
+        .join(RestaurantTable, RestaurantTable.id == Booking.table_id)
+        .join(Guest, Guest.id == Booking.guest_id)
+        .where(Booking.guest_id == guest_id)
+        .order_by(Booking.starts_at.desc(), Booking.id.desc())
+        .limit(100)
+    )
+    return [to_out(b, n, venue, guest_out(g)) for b, n, g in rows]
 
 
 def _day_start(venue: Venue, day: date) -> datetime:

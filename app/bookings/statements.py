@@ -45,7 +45,8 @@ _START = bindparam("start", type_=UTCDateTime())
 _END = bindparam("end", type_=UTCDateTime())
 _EARLIEST = bindparam("earliest", type_=UTCDateTime())  # start - MAX_DURATION
 # The active statuses as constants in the SQL (a per-call IN list would be re-rendered).
-_ACTIVE = Booking.status.in_([literal_column(f"'{status.value}'") for status in ACTIVE_STATUSES])
+ACTIVE = Booking.status.in_([literal_column(f"'{status.value}'") for status in ACTIVE_STATUSES])
+_ACTIVE = ACTIVE
 
 
 def _window(starts_at: datetime, ends_at: datetime) -> dict[str, datetime]:
@@ -194,9 +195,10 @@ _BOOK_TABLE = func.book_table(
     bindparam("table_id", type_=Integer()),
     bindparam("special_requests", type_=String()),
     bindparam("now", type_=UTCDateTime()),
-).table_valued("new_booking", "new_table", "new_table_number")
-BOOK_TABLE = Query(select(_BOOK_TABLE.c.new_booking, _BOOK_TABLE.c.new_table,
-                             _BOOK_TABLE.c.new_table_number))  # fmt: skip
+    bindparam("max_active", type_=Integer()),
+).table_valued("new_booking", "new_table", "new_table_number", "new_guest", "new_guest_name",
+               "new_guest_phone", "new_guest_email")  # fmt: skip
+BOOK_TABLE = Query(select(*_BOOK_TABLE.c))
 
 
 def book_table_params(
@@ -208,12 +210,14 @@ def book_table_params(
     table_id: int | None,
     special_requests: str | None,
     now: datetime,
+    max_active: int,
 ) -> dict[str, Any]:
     """The parameters of BOOK_TABLE for a resolved slot."""
     return {
         "user_id": user_id, "party_size": party_size, "start": slot.starts_at,
         "end": slot.ends_at, "earliest": slot.starts_at - MAX_DURATION, "day": day,
         "table_id": table_id, "special_requests": special_requests, "now": now,
+        "max_active": max_active,
     }  # fmt: skip
 
 

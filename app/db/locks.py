@@ -16,6 +16,8 @@ class LockSpace:
     TABLE = 1001  # a table's floor state (seating, merging)
     IDEMPOTENCY = 1002
     TABLE_DAY = 1003  # a table's bookings on one local date
+    ACCOUNT = 1004  # one account's bookings (fair use) and its guest record
+    GUEST_CONTACT = 1005  # finding or making the guest record of an e-mail or phone
 
 
 _ADVISORY_LOCK = Query(

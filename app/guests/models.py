@@ -8,7 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UTCDateTime, utcnow
 
-_HAS_EMAIL = text("email IS NOT NULL")
+# One record per address among those staff made (an account has its own).
+_HAS_EMAIL = text("email IS NOT NULL AND user_id IS NULL")
 
 
 class Guest(Base):
@@ -18,7 +19,6 @@ class Guest(Base):
 
     __tablename__ = "guests"
     __table_args__ = (
-        # One record per e-mail address (stored lower-cased).
         Index(
             "uq_guests_email",
             "email",

@@ -10,15 +10,16 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import Principal, User
+from app.auth.models import User
 from app.bookings.models import Booking, BookingRecord, BookingStatus
 from app.db.engine import Database
 from app.db.statements import Conn, Query, session_conn
 from app.floor.models import RestaurantTable
+from app.guests.models import Guest
 from app.notifications.models import REMINDER, MessageKind, MessageStatus, OutboxMessage
 from app.venue import service as venue_service
 from app.venue.calendar import Venue
@@ -46,7 +47,6 @@ def render(kind: MessageKind, context: dict[str, Any]) -> tuple[str, str, str]:
     return subject, text, html
 
 
-Guest = User | Principal
 AnyBooking = Booking | BookingRecord
 
 
@@ -101,12 +101,12 @@ async def _queue(conn: Conn, messages: list[dict[str, Any]]) -> None:
 
 
 async def booking_confirmed(
-    conn: Conn, booking: AnyBooking, *, guest: Guest, now: datetime
+    conn: Conn, booking: AnyBooking, *, recipient: str, now: datetime
 ) -> None:
     """Queue the confirmation, rendered when it is sent (render_due) from the booking as it
     stands then; the single-statement booking on PostgreSQL (book_table) writes the same
     row. The reminder is queued later, when it falls due (queue_due_reminders)."""
-    message = _message(MessageKind.booking_confirmed, booking, guest.email, due=now, now=now)
+    message = _message(MessageKind.booking_confirmed, booking, recipient, due=now, now=now)
     await _queue(conn, [message])
 
 
@@ -168,9 +168,10 @@ async def queue_due_reminders(database: Database, *, now: datetime, before: time
     async with database.reader() as session:
         due = (
             await session.execute(
-                select(Booking.id, Booking.starts_at, Booking.created_at, User.email)
-                .join(User, User.id == Booking.user_id)
+                select(Booking.id, Booking.starts_at, Booking.created_at, Guest.email)
+                .join(Guest, Guest.id == Booking.guest_id)
                 .where(
+                    Guest.email.is_not(None),
                     Booking.status == BookingStatus.confirmed,
                     Booking.starts_at > now,
                     Booking.starts_at <= now + before,
@@ -200,7 +201,8 @@ async def booking_cancelled(
     session: AsyncSession,
     booking: Booking,
     *,
-    guest: Guest,
+    recipient: str,
+    name: str,
     table_number: int,
     now: datetime,
     by_restaurant: bool,
@@ -218,19 +220,20 @@ async def booking_cancelled(
         .values(status=MessageStatus.cancelled, last_error="booking cancelled")
     )
     venue = await venue_service.venue_for(session)
-    context = booking_context(venue, booking, guest.name, table_number)
+    context = booking_context(venue, booking, name, table_number)
     context["by_restaurant"] = by_restaurant
     context["note"] = note or ""
     notice = _message(
-        MessageKind.booking_cancelled, booking, guest.email, due=now, now=now, context=context
+        MessageKind.booking_cancelled, booking, recipient, due=now, now=now, context=context
     )
     notice["note"] = note
     await _queue(await session_conn(session), [notice])
 
 
 _TO_RENDER = (
-    select(Booking, RestaurantTable.table_number, User.name)
+    select(Booking, RestaurantTable.table_number, func.coalesce(Guest.name, User.name))
     .join(RestaurantTable, RestaurantTable.id == Booking.table_id)
+    .outerjoin(Guest, Guest.id == Booking.guest_id)
     .outerjoin(User, User.id == Booking.user_id)
 )
 

@@ -54,6 +54,7 @@ class Venue:
     hold: timedelta
     service_charge_percent: Decimal
     tax_percent: Decimal
+    max_active_bookings: int = 4
     _slot_cache: dict[tuple[date, timedelta], list[Slot]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -82,6 +83,7 @@ class Venue:
             hold=timedelta(minutes=row.hold_minutes),
             service_charge_percent=row.service_charge_percent,
             tax_percent=row.tax_percent,
+            max_active_bookings=getattr(row, "max_active_bookings_per_guest", 4),
         )
 
     # -- conversions -------------------------------------------------------------------

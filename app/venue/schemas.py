@@ -121,6 +121,9 @@ class RestaurantSettingsOut(BaseModel):
     closed_dates: list[date]
     cancel_cutoff_minutes: int
     hold_minutes: int
+    max_active_bookings_per_guest: int = Field(
+        description="Upcoming bookings one customer account may hold at once (staff exempt)"
+    )
     service_charge_percent: Percent
     tax_percent: Percent
     updated_at: datetime
@@ -143,6 +146,7 @@ class RestaurantSettingsUpdate(BaseModel):
     closed_dates: list[date] | None = None
     cancel_cutoff_minutes: Number | None = Field(default=None, ge=0, le=7 * 24 * 60)
     hold_minutes: Number | None = Field(default=None, ge=0, le=240)
+    max_active_bookings_per_guest: Number | None = Field(default=None, ge=1, le=1_000_000)
     service_charge_percent: Percent | None = None
     tax_percent: Percent | None = None
 

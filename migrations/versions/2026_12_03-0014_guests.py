@@ -10,6 +10,9 @@ Create Date: 2026-12-03 15:00:00
 - `bookings.guest_id` and `bookings.source` (online, phone, walk_in).
 - `users.phone` (E.164), optional.
 - `restaurant_settings.max_active_bookings_per_guest` (fair use, default 4).
+- PostgreSQL's book_table books with the account's guest record and source online, and
+  applies fair use under the account's lock; a staff member's booking, and a customer's
+  first (which makes the record), take the application's full path.
 - Two new kinds of outbox message (booking_changed, password_reset) and a note on a
   message (the restaurant's reason for cancelling a booking).
 """
@@ -18,7 +21,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 
 import app.db.base
 
@@ -37,7 +40,92 @@ KINDS_BEFORE = (
 KINDS = (*KINDS_BEFORE, "booking_changed", "password_reset")
 CHECK = "ck_outbox_messages_message_kind"
 SOURCES = ("online", "phone", "walk_in")
-HAS_EMAIL = sa.text("email IS NOT NULL")
+_OLD_SIGNATURE = (
+    "book_table(integer, integer, timestamptz, timestamptz, timestamptz, date, integer, "
+    "text, timestamptz)"
+)
+_NEW_SIGNATURE = (
+    "book_table(integer, integer, timestamptz, timestamptz, timestamptz, date, integer, "
+    "text, timestamptz, integer)"
+)
+# app/bookings/sql/book_table.sql has the same text (tests/bookings/test_book_table_sql.py).
+_BOOK = """
+CREATE FUNCTION book_table(
+    p_user integer, p_party integer, p_starts timestamptz, p_ends timestamptz,
+    p_earliest timestamptz, p_day date, p_table integer, p_special text, p_now timestamptz,
+    p_max_active integer
+) RETURNS TABLE (new_booking integer, new_table integer, new_table_number integer,
+                 new_guest integer, new_guest_name text, new_guest_phone text,
+                 new_guest_email text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_guest record;
+    v_table record;
+    v_id integer;
+BEGIN
+    -- Staff, and a customer's first booking (no guest record yet), take the full path.
+    PERFORM 1 FROM users u WHERE u.id = p_user AND u.is_active AND u.role = 'customer';
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT g.id, g.name, g.phone, g.email INTO v_guest FROM guests g WHERE g.user_id = p_user;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    -- Fair use, under the account's lock (app.db.locks.LockSpace.ACCOUNT).
+    PERFORM pg_advisory_xact_lock(1004, p_user);
+    IF EXISTS (
+        SELECT 1 FROM bookings b
+        WHERE b.user_id = p_user AND b.status IN ('confirmed', 'seated')
+          AND b.starts_at < p_ends AND b.ends_at > p_starts)
+       OR (SELECT count(*) FROM bookings b
+           WHERE b.user_id = p_user AND b.status IN ('confirmed', 'seated')
+             AND b.ends_at > p_now) >= p_max_active THEN
+        RETURN;
+    END IF;
+    FOR v_table IN
+        SELECT t.id, t.table_number FROM tables t
+        WHERE t.bookable AND t.capacity >= p_party AND (p_table IS NULL OR t.id = p_table)
+        ORDER BY t.capacity, t.table_number
+    LOOP
+        CONTINUE WHEN EXISTS (
+            SELECT 1 FROM bookings b
+            WHERE b.table_id = v_table.id AND b.status IN ('confirmed', 'seated')
+              AND b.starts_at < p_ends AND b.starts_at > p_earliest AND b.ends_at > p_starts);
+        PERFORM pg_advisory_xact_lock(1003, booking_lock_key(v_table.id, p_day));
+        v_id := NULL;
+        -- The application announces this booking itself, batched (migration 0009).
+        PERFORM set_config('restaurant.notify_later', 'on', true);
+        INSERT INTO bookings (user_id, guest_id, source, table_id, party_size, starts_at,
+                              ends_at, status, special_requests, created_at, updated_at)
+        SELECT p_user, v_guest.id, 'online', v_table.id, p_party, p_starts, p_ends,
+               'confirmed', p_special, p_now, p_now
+        WHERE NOT EXISTS (
+            SELECT 1 FROM bookings b
+            WHERE b.table_id = v_table.id AND b.status IN ('confirmed', 'seated')
+              AND b.starts_at < p_ends AND b.starts_at > p_earliest AND b.ends_at > p_starts)
+        RETURNING id INTO v_id;
+        PERFORM set_config('restaurant.notify_later', 'off', true);
+        IF v_id IS NOT NULL THEN
+            IF v_guest.email IS NOT NULL THEN
+                INSERT INTO outbox_messages (kind, booking_id, recipient, status, attempts,
+                                             next_attempt_at, created_at)
+                VALUES ('booking_confirmed', v_id, v_guest.email, 'pending', 0, p_now, p_now);
+            END IF;
+            new_booking := v_id;
+            new_table := v_table.id;
+            new_table_number := v_table.table_number;
+            new_guest := v_guest.id;
+            new_guest_name := v_guest.name;
+            new_guest_phone := v_guest.phone;
+            new_guest_email := v_guest.email;
+            RETURN NEXT;
+            RETURN;
+        END IF;
+    END LOOP;
+END $$
+"""
+HAS_EMAIL = sa.text("email IS NOT NULL AND user_id IS NULL")
 
 
 def _kinds(kinds: tuple[str, ...]) -> None:
@@ -122,9 +210,15 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox_messages") as batch:
         batch.add_column(sa.Column("note", sa.String(length=500), nullable=True))
     _kinds(KINDS)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP FUNCTION {_OLD_SIGNATURE}")
+        op.execute(_BOOK)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP FUNCTION {_NEW_SIGNATURE}")
+        op.execute(context.script.get_revision("0011").module._BOOK)  # as 0011 made it
     op.execute("DELETE FROM outbox_messages WHERE kind IN ('booking_changed', 'password_reset')")
     _kinds(KINDS_BEFORE)
     with op.batch_alter_table("outbox_messages") as batch:

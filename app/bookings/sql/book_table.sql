@@ -1,5 +1,5 @@
 -- The booking functions PostgreSQL runs: the readable source of what the migrations
--- install (booking_lock_key since 0009, book_table as 0011 left it). The migrated
+-- install (booking_lock_key since 0009, book_table as 0014 left it). The migrated
 -- database must run exactly these definitions: tests/bookings/test_book_table_sql.py
 -- compares them. To change one, edit it here and add a migration that installs the new
 -- text; the test fails until both agree.
@@ -19,7 +19,10 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- Book the best-fitting free table for a party in one call and one transaction:
--- 1. the account must exist and be active;
+-- 1. the account must exist, be active and be a customer's, with its guest record (staff
+--    and a customer's first booking take the full path, which makes the record);
+--    fair use, under the account's lock (1004): no overlapping active booking, fewer
+--    than p_max_active not yet over (app.bookings.fairuse);
 -- 2. the fitting tables (bookable, seating the party; only p_table when given) are
 --    walked smallest first, then by number, as app.bookings.statements.FREE_TABLES orders
 --    them;
@@ -36,16 +39,35 @@ $$;
 -- (app.bookings.cache.ChangePublisher).
 CREATE FUNCTION book_table(
     p_user integer, p_party integer, p_starts timestamptz, p_ends timestamptz,
-    p_earliest timestamptz, p_day date, p_table integer, p_special text, p_now timestamptz
-) RETURNS TABLE (new_booking integer, new_table integer, new_table_number integer)
+    p_earliest timestamptz, p_day date, p_table integer, p_special text, p_now timestamptz,
+    p_max_active integer
+) RETURNS TABLE (new_booking integer, new_table integer, new_table_number integer,
+                 new_guest integer, new_guest_name text, new_guest_phone text,
+                 new_guest_email text)
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_email text;
+    v_guest record;
     v_table record;
     v_id integer;
 BEGIN
-    SELECT u.email INTO v_email FROM users u WHERE u.id = p_user AND u.is_active;
+    -- Staff, and a customer's first booking (no guest record yet), take the full path.
+    PERFORM 1 FROM users u WHERE u.id = p_user AND u.is_active AND u.role = 'customer';
     IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT g.id, g.name, g.phone, g.email INTO v_guest FROM guests g WHERE g.user_id = p_user;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    -- Fair use, under the account's lock (app.db.locks.LockSpace.ACCOUNT).
+    PERFORM pg_advisory_xact_lock(1004, p_user);
+    IF EXISTS (
+        SELECT 1 FROM bookings b
+        WHERE b.user_id = p_user AND b.status IN ('confirmed', 'seated')
+          AND b.starts_at < p_ends AND b.ends_at > p_starts)
+       OR (SELECT count(*) FROM bookings b
+           WHERE b.user_id = p_user AND b.status IN ('confirmed', 'seated')
+             AND b.ends_at > p_now) >= p_max_active THEN
         RETURN;
     END IF;
     FOR v_table IN
@@ -61,10 +83,10 @@ BEGIN
         v_id := NULL;
         -- The application announces this booking itself, batched (migration 0009).
         PERFORM set_config('restaurant.notify_later', 'on', true);
-        INSERT INTO bookings (user_id, table_id, party_size, starts_at, ends_at, status,
-                              special_requests, created_at, updated_at)
-        SELECT p_user, v_table.id, p_party, p_starts, p_ends, 'confirmed', p_special,
-               p_now, p_now
+        INSERT INTO bookings (user_id, guest_id, source, table_id, party_size, starts_at,
+                              ends_at, status, special_requests, created_at, updated_at)
+        SELECT p_user, v_guest.id, 'online', v_table.id, p_party, p_starts, p_ends,
+               'confirmed', p_special, p_now, p_now
         WHERE NOT EXISTS (
             SELECT 1 FROM bookings b
             WHERE b.table_id = v_table.id AND b.status IN ('confirmed', 'seated')
@@ -72,12 +94,18 @@ BEGIN
         RETURNING id INTO v_id;
         PERFORM set_config('restaurant.notify_later', 'off', true);
         IF v_id IS NOT NULL THEN
-            INSERT INTO outbox_messages (kind, booking_id, recipient, status, attempts,
-                                         next_attempt_at, created_at)
-            VALUES ('booking_confirmed', v_id, v_email, 'pending', 0, p_now, p_now);
+            IF v_guest.email IS NOT NULL THEN
+                INSERT INTO outbox_messages (kind, booking_id, recipient, status, attempts,
+                                             next_attempt_at, created_at)
+                VALUES ('booking_confirmed', v_id, v_guest.email, 'pending', 0, p_now, p_now);
+            END IF;
             new_booking := v_id;
             new_table := v_table.id;
             new_table_number := v_table.table_number;
+            new_guest := v_guest.id;
+            new_guest_name := v_guest.name;
+            new_guest_phone := v_guest.phone;
+            new_guest_email := v_guest.email;
             RETURN NEXT;
             RETURN;
         END IF;
