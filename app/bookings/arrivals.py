@@ -14,6 +14,7 @@ from app.bookings.models import Booking, BookingStatus
 from app.bookings.service import load_booking
 from app.errors import Conflict
 from app.floor import operations as floor_ops
+from app.orders import closing
 from app.orders import service as orders_service
 from app.orders.exceptions import OrderNotOpen
 from app.orders.models import Order, OrderStatus
@@ -83,13 +84,17 @@ async def no_show(session: AsyncSession, booking_id: int, *, staff: User, now: d
 async def complete(
     session: AsyncSession, booking_id: int, *, staff: User, now: datetime
 ) -> Booking:
-    """The party has left: the booking is completed and its table released to cleaning."""
+    """The party has left: the booking is completed and its table released to cleaning.
+    Its order must be paid (closed) or empty, and an empty one is closed: otherwise
+    "settle the bill first" (closing.settle_departures)."""
     seated = await session.scalar(select(Order.table_id).where(Order.booking_id == booking_id))
     if seated is not None:  # tables before rows
         await floor_ops.lock_group(session, seated)
     booking, _ = await load_booking(session, booking_id, staff, for_update=True)
     _require(booking, BookingStatus.seated)
     order = await session.scalar(select(Order).where(Order.booking_id == booking.id))
+    if order is not None:
+        await closing.settle_departures(session, [order.id], now=now)
     if order is not None and order.table_id is not None:
         group = await floor_ops.lock_group(session, order.table_id)
         if any(t.current_order_id == order.id for t in group):

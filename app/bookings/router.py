@@ -43,6 +43,7 @@ from app.floor.exceptions import TableBusy
 from app.guests.exceptions import BookingForOthersForbidden, InvalidPhone
 from app.openapi import operation_id
 from app.orders import service as orders_service
+from app.orders.exceptions import SettleBillFirst
 from app.routing import LeanRoute
 from app.venue.calendar import BookingRuleViolation
 
@@ -237,8 +238,9 @@ async def no_show(
 @router.post(
     "/{booking_id:int}/complete",
     response_model=BookingOut,
-    summary="The party has left (staff): booking completed, table to cleaning",
-    responses=ARRIVAL_ERRORS,
+    summary="The party has left (staff): booking completed, table to cleaning; its order "
+    "must be paid (an empty one is closed), else 409 settle the bill first",
+    responses={**ARRIVAL_ERRORS, **responses(SettleBillFirst)},
 )
 async def complete(
     booking_id: IdPath, staff: StaffUser, session: SessionDep, now: Now

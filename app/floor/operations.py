@@ -30,6 +30,7 @@ from app.db.statements import session_conn
 from app.floor.exceptions import InvalidMerge, InvalidSeat, SeatTaken, TableBusy, TableNotFound
 from app.floor.models import RestaurantTable, SeatAssignment, TableState
 from app.floor.views import holds
+from app.orders import closing
 from app.orders.exceptions import OrderNotFound, OrderNotOpen
 from app.orders.models import Order, OrderStatus
 from app.venue import service as venue_service
@@ -264,12 +265,17 @@ async def assign(
 async def release(
     session: AsyncSession, table_id: int, *, clean: bool, now: datetime
 ) -> list[RestaurantTable]:
+    """The party left: the table goes to cleaning (or available) and a booking seated at
+    it is completed, once its order is settled (closing.settle_departures)."""
     group = await lock_group(session, table_id)
     table = next(t for t in group if t.id == table_id)
     if table.state == TableState.cleaning and not clean:
         raise TableBusy(f"Table {table.table_number} is already released and being cleaned")
     if table.state == TableState.available and table.merge_group is None:
         raise TableBusy(f"Table {table.table_number} has no party to release")
+    await closing.settle_departures(
+        session, (t.current_order_id for t in group if t.current_order_id), now=now
+    )
     await _vacate(session, group, clean=clean, now=now)
     return group
 

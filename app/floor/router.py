@@ -21,7 +21,7 @@ from app.floor.exceptions import (
 from app.floor.schemas import GroupView, SeatRequest, TableCreate, TableUpdate, TableView
 from app.orders import bills
 from app.orders.bills import InvalidSplit, NoCurrentOrder
-from app.orders.exceptions import OrderNotFound, OrderNotOpen
+from app.orders.exceptions import OrderNotFound, OrderNotOpen, SettleBillFirst
 from app.orders.schemas import SplitRequest, SplitResult
 
 router = APIRouter(prefix="/api/tables", tags=["tables"])
@@ -154,8 +154,9 @@ async def assign(
 @router.post(
     "/{table_id:int}/release",
     response_model=TableView,
-    summary="The party left: free seats, detach the order, table to cleaning",
-    responses=ACTION,
+    summary="The party left: free seats, detach the order, table to cleaning; a booking "
+    "seated there is completed once its order is paid (an empty one is closed)",
+    responses={**ACTION, **responses(SettleBillFirst)},
 )
 async def release(
     table_id: IdPath,

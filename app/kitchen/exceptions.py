@@ -1,4 +1,4 @@
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class TicketNotFound(NotFound):
@@ -15,3 +15,14 @@ class TicketInProgress(Conflict):
 
 class PendingTicketAdminOnly(Forbidden):
     default_message = "Only an admin can remove a ticket that has not been started"
+
+
+class NothingToUndo(Conflict):
+    default_message = "The ticket has no move to undo"
+
+
+class ReasonRequired(InvalidInput):
+    default_message = (
+        "A ticket can be moved back without a reason only within a minute of its move; "
+        "give a reason"
+    )

@@ -18,12 +18,21 @@ class TicketStatus(enum.StrEnum):
     cancelled = "cancelled"
 
 
-# The only moves a ticket can make: one step forward.
+class Station(enum.StrEnum):
+    """Where a ticket is made: the kitchen, or the bar (the menu categories the restaurant
+    sends there, `bar_categories` in its settings)."""
+
+    kitchen = "kitchen"
+    bar = "bar"
+
+
+# The only moves a ticket can make: one step forward (and one back, to undo a mistake).
 NEXT_STATUS = {
     TicketStatus.pending: TicketStatus.preparing,
     TicketStatus.preparing: TicketStatus.ready,
     TicketStatus.ready: TicketStatus.served,
 }
+PREVIOUS_STATUS = {after: before for before, after in NEXT_STATUS.items()}
 
 
 class KitchenTicket(Base):
@@ -43,6 +52,14 @@ class KitchenTicket(Base):
         ),
         default=TicketStatus.pending,
     )
+    station: Mapped[Station] = mapped_column(
+        Enum(Station, native_enum=False, length=16, create_constraint=True, name="ticket_station"),
+        default=Station.kitchen,
+        server_default=Station.kitchen.value,
+    )
+    # When it last moved forward; cleared when that move is undone. Undoing within a
+    # minute of it needs no reason.
+    advanced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse
 
 from app.deps import MAX_ID, IdPath, Now, SessionDep, StaffUser
@@ -10,28 +10,38 @@ from app.errors import Forbidden, Unauthorized, responses
 from app.kitchen import service, stream
 from app.kitchen.exceptions import (
     InvalidTransition,
+    NothingToUndo,
     PendingTicketAdminOnly,
+    ReasonRequired,
     TicketInProgress,
     TicketNotFound,
 )
-from app.kitchen.models import TicketStatus
-from app.kitchen.schemas import TicketOut, TicketStatusUpdate
+from app.kitchen.models import Station, TicketStatus
+from app.kitchen.schemas import TicketOut, TicketStatusUpdate, TicketUndo
 
 router = APIRouter(prefix="/api/kitchen", tags=["kitchen"])
 AUTH = responses(Unauthorized, Forbidden)
+StationQuery = Annotated[
+    Station | None, Query(description="Only this station's tickets (default: every station)")
+]
 
 
 @router.get(
     "/orders",
     response_model=list[TicketOut],
     responses=AUTH,
-    summary="The kitchen queue, oldest first (default: everything not yet served)",
+    summary="The kitchen queue, oldest first (default: everything not yet served); "
+    "`station=bar` for the bar's",
     name="queue",
 )
 async def kitchen_queue(
-    _staff: StaffUser, session: SessionDep, status: TicketStatus | None = None
+    _staff: StaffUser,
+    session: SessionDep,
+    status: TicketStatus | None = None,
+    station: StationQuery = None,
 ) -> list[TicketOut]:
-    return [TicketOut.model_validate(t) for t in await service.queue(session, status=status)]
+    tickets = await service.queue(session, status=status, station=station)
+    return [TicketOut.model_validate(t) for t in tickets]
 
 
 @router.put(
@@ -44,6 +54,27 @@ async def update_ticket(
     ticket_id: IdPath, data: TicketStatusUpdate, _staff: StaffUser, session: SessionDep, now: Now
 ) -> TicketOut:
     ticket = await service.advance(session, ticket_id, data.status, now=now)
+    return TicketOut.model_validate(ticket)
+
+
+@router.post(
+    "/orders/{ticket_id:int}/undo",
+    response_model=TicketOut,
+    summary="Move a ticket one step back (a move made by mistake): free within a minute "
+    "of the move, later only with a `reason`",
+    responses={**AUTH, **responses(TicketNotFound, NothingToUndo, ReasonRequired)},
+    name="undo",
+)
+async def undo_ticket(
+    ticket_id: IdPath,
+    staff: StaffUser,
+    session: SessionDep,
+    now: Now,
+    data: Annotated[TicketUndo | None, Body()] = None,
+) -> TicketOut:
+    ticket = await service.undo(
+        session, ticket_id, user=staff, reason=data.reason if data else None, now=now
+    )
     return TicketOut.model_validate(ticket)
 
 
@@ -63,7 +94,8 @@ async def remove_ticket(
 @router.get(
     "/stream",
     summary="Server-sent events: ticket_created, ticket_updated, ticket_cancelled, "
-    "ticket_removed (data: the ticket as JSON)",
+    "ticket_removed (data: the ticket as JSON; a move back also carries `moved_back`); "
+    "`station=bar` for the bar's tickets only",
     responses={**AUTH, 200: {"content": {"text/event-stream": {}}}},
     response_class=EventSourceResponse,
     name="stream",
@@ -76,6 +108,7 @@ async def kitchen_stream(
     after: Annotated[
         int | None, Query(ge=0, le=MAX_ID, description="Resume after this event id")
     ] = None,
+    station: StationQuery = None,
 ) -> EventSourceResponse:
     database = request.app.state.db
     start = after
@@ -86,4 +119,5 @@ async def kitchen_stream(
         # second one here could wait for a free connection while holding one.
         start = await stream.latest_event_id(session)
     poll = request.app.state.settings.kitchen_stream_poll_seconds
-    return EventSourceResponse(stream.events(request, database, after=start, poll=poll), ping=15)
+    events = stream.events(request, database, after=start, poll=poll, station=station)
+    return EventSourceResponse(events, ping=15)

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.kitchen.models import TicketStatus
+from app.kitchen.models import Station, TicketStatus
 
 
 class TicketItem(BaseModel):
@@ -23,6 +23,7 @@ class TicketOut(BaseModel):
     table_number: int | None
     items: list[TicketItem]
     status: TicketStatus
+    station: Station
     created_at: datetime
     updated_at: datetime
 
@@ -32,4 +33,16 @@ class TicketStatusUpdate(BaseModel):
 
     status: TicketStatus = Field(
         description="The next status: pending → preparing → ready → served"
+    )
+
+
+class TicketUndo(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Why the ticket moves back; needed more than a minute after its move",
+        examples=["Marked ready by mistake: the sauce is not on yet"],
     )

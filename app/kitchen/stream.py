@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import ServerSentEvent
 
 from app.db.engine import Database
-from app.kitchen.models import KitchenEvent
+from app.kitchen.models import KitchenEvent, Station
 
 # Rows whose ids were taken before `last` but committed after it are still picked up:
 # each poll looks back this many ids and skips those already sent.
@@ -30,8 +30,15 @@ async def latest_event_id(session: AsyncSession) -> int:
 
 
 async def events(
-    request: Request, database: Database, *, after: int, poll: float = 0.5
+    request: Request,
+    database: Database,
+    *,
+    after: int,
+    poll: float = 0.5,
+    station: Station | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
+    """Events after `after`; with a station, only those of its tickets (the ticket in
+    each event's data says where it is made)."""
     sent: deque[int] = deque(maxlen=LOOK_BACK * 4)
     last = after
     while not await request.is_disconnected():
@@ -49,5 +56,7 @@ async def events(
                 continue
             sent.append(row.id)
             last = max(last, row.id)
+            if station is not None and row.payload.get("station") != station.value:
+                continue
             yield ServerSentEvent(id=str(row.id), event=row.type, data=json.dumps(row.payload))
         await asyncio.sleep(poll)

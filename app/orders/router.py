@@ -9,7 +9,7 @@ from app.errors import Forbidden, Unauthorized, responses
 from app.floor.exceptions import TableBusy, TableNotFound
 from app.menu.exceptions import MenuItemsUnavailable
 from app.orders import bills, service
-from app.orders.exceptions import OrderNotFound, OrderNotOpen
+from app.orders.exceptions import OrderNotFound, OrderNotOpen, UnservedTickets
 from app.orders.models import OrderStatus
 from app.orders.schemas import Bill, OrderClose, OrderCreate, OrderOut, OrderPage, OrderUpdate
 
@@ -84,7 +84,7 @@ async def update_order(
 @router.delete(
     "/{order_id:int}",
     response_model=OrderOut,
-    summary="Cancel an open order (staff): off its table, pending tickets withdrawn",
+    summary="Cancel an open order (staff): off its table, its unserved tickets cancelled",
     responses={**NOT_FOUND, **responses(OrderNotOpen)},
     name="cancel",
 )
@@ -98,8 +98,9 @@ async def cancel_order(
 @router.post(
     "/{order_id:int}/close",
     response_model=OrderOut,
-    summary="Close a paid order (staff); the table stays occupied until released",
-    responses={**NOT_FOUND, **responses(OrderNotOpen)},
+    summary="Close a paid order (staff); the table stays occupied until released. Its "
+    "unserved kitchen tickets refuse the close, unless `cancel_tickets` cancels them",
+    responses={**NOT_FOUND, **responses(OrderNotOpen, UnservedTickets)},
     name="close",
 )
 async def close_order(
@@ -110,7 +111,11 @@ async def close_order(
     data: Annotated[OrderClose | None, Body()] = None,
 ) -> OrderOut:
     order = await service.close_order(
-        session, order_id, payment_note=data.payment_note if data else None, now=now
+        session,
+        order_id,
+        payment_note=data.payment_note if data else None,
+        cancel_tickets=data.cancel_tickets if data else False,
+        now=now,
     )
     return await service.to_out(session, order)
 

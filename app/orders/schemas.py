@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.deps import IdField
-from app.fields import Number
+from app.fields import Flag, Number
 from app.money import Money
 from app.orders.models import OrderStatus
 
@@ -45,6 +45,11 @@ class OrderClose(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     payment_note: str | None = Field(default=None, max_length=200)
+    cancel_tickets: Flag = Field(
+        default=False,
+        description="Cancel the order's kitchen tickets not yet served; without it an "
+        "order with such tickets is not closed (409 naming them)",
+    )
 
 
 class OrderItemOut(BaseModel):

@@ -15,10 +15,10 @@ from app.floor import operations as floor_ops
 from app.floor.models import RestaurantTable, SeatAssignment
 from app.kitchen import service as kitchen
 from app.menu import service as menu_service
+from app.orders import closing
 from app.orders.exceptions import OrderNotFound, OrderNotOpen
 from app.orders.models import Order, OrderItem, OrderStatus
 from app.orders.schemas import OrderCreate, OrderItemIn, OrderItemOut, OrderOut, OrderUpdate
-from app.venue import service as venue_service
 
 LineKey = tuple[int, int | None, str | None]
 
@@ -93,7 +93,7 @@ async def create_order(
     lines = await _add_lines(session, order, data.items, {})
     if data.table_id is not None:
         await floor_ops.assign(session, data.table_id, order.id, now=now)
-    await kitchen.send_ticket(
+    await kitchen.send_tickets(
         session, order, lines, table_number=await _table_number(session, order), now=now
     )
     return order
@@ -150,14 +150,15 @@ async def update_order(
     await kitchen.withdraw(session, order.id, fewer, now=now)
     await session.flush()
     to_cook += await _add_lines(session, order, fresh, prices)
-    await kitchen.send_ticket(
+    await kitchen.send_tickets(
         session, order, to_cook, table_number=await _table_number(session, order), now=now
     )
     return order
 
 
 async def cancel_order(session: AsyncSession, order_id: int, *, now: datetime) -> Order:
-    """Cancel an open order: it leaves its table and its pending tickets leave the queue.
+    """Cancel an open order: it leaves its table and its tickets not yet served are
+    cancelled (the kitchen stops making them).
     Nobody sat down to eat, so a booking seated with it is confirmed again and let go of
     the order: it can be seated again (with a new one), cancelled or marked a no-show."""
     seen = await get_order(session, order_id)  # its tables are locked before the order
@@ -174,7 +175,7 @@ async def cancel_order(session: AsyncSession, order_id: int, *, now: datetime) -
             order.booking_id = None
     if order.table_id is not None:
         await floor_ops.detach(session, order, now=now)
-    await kitchen.cancel_pending(session, order.id, now=now)
+    await kitchen.cancel_unserved(session, order.id, now=now)
     order.status = OrderStatus.cancelled
     order.updated_at = now
     await session.flush()
@@ -182,19 +183,19 @@ async def cancel_order(session: AsyncSession, order_id: int, *, now: datetime) -
 
 
 async def close_order(
-    session: AsyncSession, order_id: int, *, payment_note: str | None, now: datetime
+    session: AsyncSession,
+    order_id: int,
+    *,
+    payment_note: str | None,
+    cancel_tickets: bool = False,
+    now: datetime,
 ) -> Order:
-    """Paid: the order is closed; the table stays occupied until it is released."""
+    """Paid: the order is closed (refused while it has unserved tickets, unless they are
+    to be cancelled); the table stays occupied until it is released."""
     order = await _open(session, order_id)
-    venue = await venue_service.venue_for(session)
-    order.status = OrderStatus.closed
-    order.service_charge_percent = venue.service_charge_percent
-    order.tax_percent = venue.tax_percent
-    order.payment_note = payment_note
-    order.closed_at = now
-    order.updated_at = now
-    await session.flush()
-    return order
+    return await closing.close(
+        session, order, payment_note=payment_note, cancel_tickets=cancel_tickets, now=now
+    )
 
 
 async def list_orders(

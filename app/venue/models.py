@@ -39,6 +39,10 @@ class RestaurantSettings(Base):
     max_active_bookings_per_guest: Mapped[int] = mapped_column(
         Integer, default=4, server_default="4"
     )
+    # Menu categories whose tickets go to the bar; every other category to the kitchen.
+    bar_categories: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: ["drinks"], server_default='["drinks"]'
+    )
     service_charge_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     tax_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -102,9 +102,22 @@ def _check_zone(value: str) -> str:
     return value
 
 
+def _check_categories(value: list[str]) -> list[str]:
+    """Menu categories, as the menu stores them (lower case), each once, in order."""
+    seen: list[str] = []
+    for raw in value:
+        category = raw.strip().lower()
+        if not category or len(category) > 40:
+            raise ValueError("each category must be 1 to 40 characters")
+        if category not in seen:
+            seen.append(category)
+    return seen
+
+
 OpeningHours = Annotated[dict[str, list[Service]], AfterValidator(_check_services)]
 Durations = Annotated[list[DurationRule], AfterValidator(_check_durations)]
 Zone = Annotated[str, AfterValidator(_check_zone)]
+Categories = Annotated[list[str], Field(max_length=50), AfterValidator(_check_categories)]
 
 
 class RestaurantSettingsOut(BaseModel):
@@ -124,6 +137,7 @@ class RestaurantSettingsOut(BaseModel):
     max_active_bookings_per_guest: int = Field(
         description="Upcoming bookings one customer account may hold at once (staff exempt)"
     )
+    bar_categories: list[str]
     service_charge_percent: Percent
     tax_percent: Percent
     updated_at: datetime
@@ -147,6 +161,12 @@ class RestaurantSettingsUpdate(BaseModel):
     cancel_cutoff_minutes: Number | None = Field(default=None, ge=0, le=7 * 24 * 60)
     hold_minutes: Number | None = Field(default=None, ge=0, le=240)
     max_active_bookings_per_guest: Number | None = Field(default=None, ge=1, le=1_000_000)
+    bar_categories: Categories | None = Field(
+        default=None,
+        description="Menu categories whose tickets go to the bar (the rest: the kitchen); "
+        "tickets already sent keep their station",
+        examples=[["drinks", "cocktails"]],
+    )
     service_charge_percent: Percent | None = None
     tax_percent: Percent | None = None
 

@@ -13,11 +13,17 @@ from tests.conftest import UserFactory
 from tests.factories import (
     FRIDAY,
     Headers,
+    add_item,
     booked,
     configure,
+    get_order,
+    line,
+    move,
     next_weekday,
     seated_at_its_start,
+    serve_all,
     table_id,
+    tickets_of,
 )
 
 
@@ -115,12 +121,73 @@ async def test_cancelling_a_seated_bookings_order_confirms_the_booking_again(
     assert done.status_code == 200 and done.json()["status"] == "completed"
     assert (await client.get("/api/tables/2", headers=staff)).json()["status"] == "cleaning"
 
-    # The party has left (the table was released, the order is still open): cancelling
-    # the order now leaves the completed booking, and its link to the order, as they are.
+    # The party has left: the order seating opened (never used) was closed with it, so
+    # nothing is left open, and it stays linked to the completed booking.
     second = again.json()["order"]["id"]
-    assert (await client.delete(f"/api/orders/{second}", headers=staff)).status_code in (200, 204)
+    closed = await get_order(client, staff, second)
+    assert closed["status"] == "closed" and closed["booking_id"] == booking["id"]
+    assert (await client.delete(f"/api/orders/{second}", headers=staff)).status_code == 409
     shown = (await client.get(f"/bookings/{booking['id']}", headers=staff)).json()
     assert shown["status"] == "completed"
-    assert (await client.get(f"/api/orders/{second}", headers=staff)).json()["booking_id"] == (
-        booking["id"]
-    )
+
+
+async def test_completing_closes_the_empty_order_seating_opened(
+    client: AsyncClient,
+    app: FastAPI,
+    admin: Headers,
+    staff: Headers,
+    make_user: UserFactory,
+) -> None:
+    """The order seating opened, never used (or emptied again): completing the booking
+    closes it, and cancels what the kitchen was still making for it."""
+    booking, seated = await seated_at_its_start(client, app, staff, make_user, table=3)
+    order = seated["order"]["id"]
+    soup = await add_item(client, admin, "6.50")
+    added = await client.put(f"/api/orders/{order}", json={"items": [line(soup)]}, headers=staff)
+    assert added.status_code == 200
+    (ticket,) = await tickets_of(client, staff, order)
+    assert (await move(client, staff, ticket["id"], "preparing")).status_code == 200
+    emptied = await client.put(f"/api/orders/{order}", json={"items": []}, headers=staff)
+    assert emptied.status_code == 200 and emptied.json()["items"] == []
+
+    done = await client.post(f"/bookings/{booking['id']}/complete", headers=staff)
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "completed"
+    shown = await get_order(client, staff, order)
+    assert shown["status"] == "closed" and shown["closed_at"] is not None
+    assert [t["status"] for t in await tickets_of(client, staff, order)] == ["cancelled"]
+    assert (await client.get("/api/tables/3", headers=staff)).json()["status"] == "cleaning"
+
+
+async def test_completing_with_the_bill_unpaid_is_refused_until_it_is_settled(
+    client: AsyncClient,
+    app: FastAPI,
+    admin: Headers,
+    staff: Headers,
+    make_user: UserFactory,
+) -> None:
+    booking, seated = await seated_at_its_start(client, app, staff, make_user, table=4)
+    order = seated["order"]["id"]
+    steak = await add_item(client, admin, "28.00")
+    added = await client.put(f"/api/orders/{order}", json={"items": [line(steak)]}, headers=staff)
+    assert added.status_code == 200
+
+    refused = await client.post(f"/bookings/{booking['id']}/complete", headers=staff)
+    assert refused.status_code == 409, refused.text
+    detail = refused.json()["detail"]
+    assert detail.startswith("Settle the bill first") and f"order {order} " in detail
+    assert refused.json()["order_id"] == order
+    shown = (await client.get(f"/bookings/{booking['id']}", headers=staff)).json()
+    assert shown["status"] == "seated"
+    assert (await get_order(client, staff, order))["status"] == "open"
+    table = (await client.get("/api/tables/4", headers=staff)).json()
+    assert table["status"] == "occupied" and table["current_order_id"] == order
+
+    await serve_all(client, staff, order)
+    paid = await client.post(f"/api/orders/{order}/close", headers=staff)
+    assert paid.status_code == 200, paid.text
+    done = await client.post(f"/bookings/{booking['id']}/complete", headers=staff)
+    assert done.status_code == 200 and done.json()["status"] == "completed"
+    closed = await get_order(client, staff, order)
+    assert closed["status"] == "closed" and closed["total"] == "28.00"
+    assert (await client.get("/api/tables/4", headers=staff)).json()["status"] == "cleaning"

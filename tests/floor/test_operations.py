@@ -10,15 +10,20 @@ from datetime import datetime, timedelta
 from fastapi import FastAPI
 from httpx import AsyncClient
 
+from tests.conftest import UserFactory
 from tests.factories import (
     ALL_DAY,
     FRIDAY,
     Headers,
+    add_item,
     booked,
     configure,
+    get_order,
+    line,
     new_order_id,
     next_weekday,
     seat_walk_in,
+    seated_at_its_start,
     table_id,
 )
 
@@ -251,3 +256,96 @@ async def test_walk_in_refused_where_a_booking_starts_during_its_stay(
     assert (
         await client.post(f"/api/tables/{one}/assign/{early}", headers=staff)
     ).status_code == 200
+
+
+# -- A booked party leaving ----------------------------------------------------------------
+
+
+async def test_releasing_a_booked_party_settles_its_order_first(
+    client: AsyncClient,
+    app: FastAPI,
+    admin: Headers,
+    staff: Headers,
+    make_user: UserFactory,
+) -> None:
+    """Releasing the table of a seated booking completes the booking only once its order
+    is paid; an unpaid one is "settle the bill first" and nothing changes; an empty one
+    (seated, never used) is closed with it."""
+    booking, seated = await seated_at_its_start(client, app, staff, make_user, table=7)
+    order = seated["order"]["id"]
+    seven = await table_id(client, staff, 7)
+    dish = await add_item(client, admin, "12.00")
+    added = await client.put(f"/api/orders/{order}", json={"items": [line(dish)]}, headers=staff)
+    assert added.status_code == 200
+
+    for clean in ("false", "true"):
+        refused = await client.post(
+            f"/api/tables/{seven}/release", params={"clean": clean}, headers=staff
+        )
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["detail"].startswith("Settle the bill first")
+        assert f"order {order} " in refused.json()["detail"]
+    table = (await client.get(f"/api/tables/{seven}", headers=staff)).json()
+    assert table["status"] == "occupied" and table["current_order_id"] == order
+    shown = (await client.get(f"/bookings/{booking['id']}", headers=staff)).json()
+    assert shown["status"] == "seated"
+    assert (await get_order(client, staff, order))["status"] == "open"
+
+    # The party never ordered after all: the order is emptied, and releasing closes it.
+    emptied = await client.put(f"/api/orders/{order}", json={"items": []}, headers=staff)
+    assert emptied.status_code == 200
+    released = await client.post(f"/api/tables/{seven}/release", headers=staff)
+    assert released.status_code == 200, released.text
+    assert released.json()["status"] == "cleaning"
+    assert (await get_order(client, staff, order))["status"] == "closed"
+    shown = (await client.get(f"/bookings/{booking['id']}", headers=staff)).json()
+    assert shown["status"] == "completed"
+
+
+async def test_releasing_a_walk_in_leaves_its_order_to_the_till(
+    client: AsyncClient, admin: Headers, staff: Headers
+) -> None:
+    """Without a booking there is nothing to complete: the table is released and the
+    order, paid or not, is left to be closed at the till, as before."""
+    dish = await add_item(client, admin)
+    tid = await table_id(client, staff, 8)
+    order = await new_order_id(client, staff, 2, table_id=tid)
+    added = await client.put(f"/api/orders/{order}", json={"items": [line(dish)]}, headers=staff)
+    assert added.status_code == 200
+    released = await client.post(f"/api/tables/{tid}/release", headers=staff)
+    assert released.status_code == 200, released.text
+    assert (await get_order(client, staff, order))["status"] == "open"
+
+
+async def test_ordering_while_the_table_is_released_one_wins(
+    client: AsyncClient,
+    app: FastAPI,
+    admin: Headers,
+    staff: Headers,
+    make_user: UserFactory,
+) -> None:
+    """A waiter adds a dish to a booked party's empty order while a host releases its
+    table: either the release wins (the order closed, the dish refused) or the dish
+    does (the release refused, settle the bill first); never a released table with an
+    open, unpaid order."""
+    dish = await add_item(client, admin)
+    real_clock = app.state.clock
+    for number in (9, 10, 11):
+        app.state.clock = real_clock  # each booking is made ahead, then seated at its start
+        booking, seated = await seated_at_its_start(client, app, staff, make_user, table=number)
+        order = seated["order"]["id"]
+        tid = await table_id(client, staff, number)
+        add, release = await asyncio.gather(
+            client.put(f"/api/orders/{order}", json={"items": [line(dish)]}, headers=staff),
+            client.post(f"/api/tables/{tid}/release", headers=staff),
+        )
+        shown = await get_order(client, staff, order)
+        state = (await client.get(f"/bookings/{booking['id']}", headers=staff)).json()["status"]
+        if release.status_code == 200:
+            assert add.status_code == 409, add.text
+            assert (shown["status"], shown["items"], state) == ("closed", [], "completed")
+        else:
+            assert add.status_code == 200, add.text
+            assert release.status_code == 409 and "Settle the bill" in release.json()["detail"]
+            assert (shown["status"], state) == ("open", "seated")
+            assert len(shown["items"]) == 1

@@ -12,7 +12,7 @@ from httpx import AsyncClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import Headers, add_item, configure, line, new_order, table_id
+from tests.factories import Headers, add_item, configure, line, new_order, serve_all, table_id
 
 _unique = itertools.count(1)
 
@@ -95,6 +95,7 @@ async def test_a_closed_orders_bill_keeps_the_percentages_it_closed_with(
     dish = await add_item(client, admin, "20.00")
     open_order = await new_order(client, staff, [line(dish)])
     closed_order = await new_order(client, staff, [line(dish)])
+    await serve_all(client, staff, closed_order["id"])
     close = await client.post(f"/api/orders/{closed_order['id']}/close", headers=staff)
     assert close.status_code == 200
     await configure(client, admin, service_charge_percent="20", tax_percent="5")

@@ -64,6 +64,7 @@ async def test_done_when_flow(
             ("ticket_updated", ticket["id"], "ready"),
         ]
 
+    assert (await move(client, cook, ticket["id"], "served")).status_code == 200
     closed = await client.post(
         f"/api/orders/{order['id']}/close", json={"payment_note": "three cards"}, headers=waiter
     )

@@ -84,5 +84,8 @@ async def test_orders_are_for_staff_and_admins(
     by_admin = await new_order(client, admin, [line(dish)])
     changed = await client.put(f"/api/orders/{oid}", json={"customer_count": 3}, headers=admin)
     assert changed.status_code == 200
-    assert (await client.post(f"/api/orders/{oid}/close", headers=admin)).status_code == 200
+    closed = await client.post(
+        f"/api/orders/{oid}/close", json={"cancel_tickets": True}, headers=admin
+    )
+    assert closed.status_code == 200, closed.text
     assert (await client.delete(f"/api/orders/{by_admin['id']}", headers=admin)).status_code == 200

@@ -155,7 +155,9 @@ async def test_list_orders_newest_first_with_filters_and_pages(
     cancelled = await new_order(client, staff, [line(dish)])
     walk_ins = [await new_order(client, staff, [line(dish)]) for _ in range(3)]
     assert (
-        await client.post(f"/api/orders/{closed['id']}/close", headers=staff)
+        await client.post(
+            f"/api/orders/{closed['id']}/close", json={"cancel_tickets": True}, headers=staff
+        )
     ).status_code == 200
     assert (await client.delete(f"/api/orders/{cancelled['id']}", headers=staff)).status_code == 200
     everything = [at_three, closed, cancelled, *walk_ins]
@@ -280,7 +282,9 @@ async def test_only_open_orders_change(client: AsyncClient, admin: Headers, staf
     closed = await new_order(client, staff, [line(dish)])
     cancelled = await new_order(client, staff, [line(dish)])
     assert (
-        await client.post(f"/api/orders/{closed['id']}/close", headers=staff)
+        await client.post(
+            f"/api/orders/{closed['id']}/close", json={"cancel_tickets": True}, headers=staff
+        )
     ).status_code == 200
     assert (await client.delete(f"/api/orders/{cancelled['id']}", headers=staff)).status_code == 200
     for order, status in ((closed, "closed"), (cancelled, "cancelled")):

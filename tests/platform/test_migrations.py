@@ -1,9 +1,10 @@
 """The Alembic migrations (migrations/): they agree with the models, and 0012 keeps what
-refers to users when SQLite rebuilds the table."""
+refers to users when SQLite rebuilds the table; 0015 routes existing tickets to a station."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -145,5 +146,93 @@ async def test_0013_round_trip_keeps_the_outbox_and_its_kinds(
                 await conn.execute(add, {"kind": "account_exists", "now": now})
                 beats = await conn.execute(text("SELECT count(*) FROM worker_heartbeats"))
                 assert beats.scalar_one() == 0  # the table was made anew
+        finally:
+            await engine.dispose()
+
+
+async def test_0015_sends_existing_drinks_tickets_to_the_bar(
+    scratch_url: AbstractAsyncContextManager[str],
+) -> None:
+    """0015 gives every existing ticket a station: the bar when every dish on it is of a
+    bar category (drinks), else the kitchen; a round trip keeps the tickets."""
+    async with scratch_url as url:
+        config = alembic_config(url)
+        await asyncio.to_thread(command.upgrade, config, "0014")
+        engine = create_engine(url)
+        now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+        try:
+            async with engine.begin() as conn:
+                menu = {}
+                for name, category in (("Wine", "drinks"), ("Beer", "drinks"), ("Steak", "mains")):
+                    menu[name] = (
+                        await conn.execute(
+                            text(
+                                "INSERT INTO menu_items (name, description, price, category, "
+                                "is_available, position, created_at, updated_at) VALUES "
+                                "(:name, '', 5, :category, true, 0, :now, :now) RETURNING id"
+                            ),
+                            {"name": name, "category": category, "now": now},
+                        )
+                    ).scalar_one()
+                order = (
+                    await conn.execute(
+                        text(
+                            "INSERT INTO orders (customer_count, status, created_at, updated_at) "
+                            "VALUES (2, 'open', :now, :now) RETURNING id"
+                        ),
+                        {"now": now},
+                    )
+                ).scalar_one()
+                lines = {}
+                for name, menu_id in menu.items():
+                    lines[name] = (
+                        await conn.execute(
+                            text(
+                                "INSERT INTO order_items (order_id, menu_item_id, name, "
+                                "unit_price, quantity, created_at) VALUES (:order, :menu, "
+                                ":name, 5, 1, :now) RETURNING id"
+                            ),
+                            {"order": order, "menu": menu_id, "name": name, "now": now},
+                        )
+                    ).scalar_one()
+
+                def items(*names: str) -> str:
+                    return json.dumps(
+                        [{"order_item_id": lines[n], "name": n, "quantity": 1} for n in names]
+                    )
+
+                for label, names in (
+                    ("drinks", ("Wine", "Beer")),
+                    ("mixed", ("Wine", "Steak")),
+                    ("food", ("Steak",)),
+                ):
+                    await conn.execute(
+                        text(
+                            "INSERT INTO kitchen_tickets (order_id, table_number, items, status, "
+                            "created_at, updated_at) VALUES (:order, NULL, :items, :label, "
+                            ":now, :now)"
+                        ),
+                        {"order": order, "items": items(*names), "now": now,
+                         "label": "ready" if label == "drinks" else "pending"},
+                    )  # fmt: skip
+            await asyncio.to_thread(command.upgrade, config, "head")
+            query = text("SELECT station, advanced_at FROM kitchen_tickets ORDER BY id")
+            async with engine.connect() as conn:
+                rows = [tuple(r) for r in (await conn.execute(query)).all()]
+                assert rows == [("bar", None), ("kitchen", None), ("kitchen", None)]
+                bar = text("SELECT bar_categories FROM restaurant_settings")
+                stored = (await conn.execute(bar)).scalar_one()
+                assert (json.loads(stored) if isinstance(stored, str) else stored) == ["drinks"]
+            with pytest.raises(IntegrityError, match=r"(?i)check|constraint"):
+                async with engine.begin() as conn:
+                    await conn.execute(text("UPDATE kitchen_tickets SET station = 'grill'"))
+            await asyncio.to_thread(command.downgrade, config, "0014")
+            async with engine.connect() as conn:
+                count = await conn.execute(text("SELECT count(*) FROM kitchen_tickets"))
+                assert count.scalar_one() == 3
+            await asyncio.to_thread(command.upgrade, config, "head")
+            async with engine.connect() as conn:
+                again = text("SELECT station FROM kitchen_tickets ORDER BY id")
+                assert list((await conn.execute(again)).scalars()) == ["bar", "kitchen", "kitchen"]
         finally:
             await engine.dispose()
