@@ -23,3 +23,13 @@ class TableNotBookable(InvalidInput):
 
 class IdempotencyKeyReused(InvalidInput):
     default_message = "This Idempotency-Key was already used with a different request body"
+
+
+class BookingsStranded(Conflict):
+    """An admin's change would leave bookings in a closed slot or on a table that cannot
+    take them; the error carries `affected` (AffectedBooking) and `booking_ids`."""
+
+    default_message = (
+        "The change would strand bookings; nothing was changed. Repeat it with "
+        "cancel_affected=true to move or cancel them"
+    )
