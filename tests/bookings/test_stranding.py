@@ -8,7 +8,7 @@ last free table: one booking gets it, the other is cancelled."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -21,7 +21,14 @@ from app.bookings.models import ACTIVE_STATUSES, Booking
 from app.floor.models import RestaurantTable
 from app.notifications.models import MessageKind
 from tests.conftest import TestDatabase, UserFactory
-from tests.factories import FRIDAY, Headers, booked, next_weekday, seated_at_its_start
+from tests.factories import (
+    FRIDAY,
+    Headers,
+    booked,
+    next_weekday,
+    seat_walk_in,
+    seated_at_its_start,
+)
 from tests.notifications.helpers import outbox_rows
 
 
@@ -191,3 +198,17 @@ async def test_two_tables_retired_at_once_never_share_the_last_free_table(
     assert await overlapping(db, spare.json()["id"], bookings[0]["starts_at"]) == [moved[0]["id"]]
     notices = [r.booking_id for r in await outbox_rows(db) if r.kind.value == "booking_cancelled"]
     assert notices == [cancelled[0]["id"]]
+
+
+async def test_a_move_never_lands_on_a_table_a_party_is_sitting_at(
+    client: AsyncClient, app: FastAPI, db: TestDatabase, admin: Headers, staff: Headers,
+    make_user: UserFactory,
+) -> None:  # fmt: skip
+    day = next_weekday(FRIDAY)
+    _, headers = await make_user(Role.customer)
+    booking = await booked(client, headers, day, "19:00", 4, table_id=5)
+    app.state.clock = lambda: datetime.fromisoformat(booking["starts_at"]) - timedelta(hours=1)
+    await seat_walk_in(client, staff, 3, guests=4)  # the best fit, busy until about 20:00
+    done = await edit(client, admin, 5, {"bookable": False}, cancel=True)
+    assert done.status_code == 200, done.text
+    assert [(m["id"], m["table_number"]) for m in done.json()["moved"]] == [(booking["id"], 4)]
