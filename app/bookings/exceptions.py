@@ -31,3 +31,13 @@ class OverlappingBooking(Conflict):
 
 class TooManyBookings(Conflict):
     default_message = "You already hold as many upcoming bookings as one guest may"
+
+
+class BookingsStranded(Conflict):
+    """An admin's change would leave bookings in a closed slot or on a table that cannot
+    take them; the error carries `affected` (AffectedBooking) and `booking_ids`."""
+
+    default_message = (
+        "The change would strand bookings; nothing was changed. Repeat it with "
+        "cancel_affected=true to move or cancel them"
+    )

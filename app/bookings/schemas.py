@@ -130,3 +130,53 @@ class SeatBooking(BaseModel):
 class SeatedBooking(BaseModel):
     booking: BookingOut
     order: OrderOut
+
+
+class AffectedBooking(BaseModel):
+    """A booking an admin's change would strand (or did: a cancelled one)."""
+
+    id: int
+    date: Date = Field(description="Restaurant-local date, as the guest booked it")
+    time: str = Field(description="Restaurant-local time HH:MM, as the guest booked it")
+    party_size: int
+    status: BookingStatus
+    table_id: int
+    table_number: int
+    guest_name: str | None
+    reason: str = Field(description="Why the change strands it, in words for the guest")
+
+
+class MovedBooking(BaseModel):
+    """A booking moved to another table at the same time (same id)."""
+
+    id: int
+    date: Date
+    time: str
+    party_size: int
+    guest_name: str | None
+    from_table_id: int
+    from_table_number: int
+    table_id: int
+    table_number: int
+
+
+class StrandOutcome(BaseModel):
+    """What an admin's change did to the bookings that depended on what it changed
+    (`cancel_affected=true`): both empty when it stranded nothing."""
+
+    moved: list[MovedBooking] = Field(
+        default_factory=list, description="Moved to another fitting table at the same time"
+    )
+    cancelled: list[AffectedBooking] = Field(
+        default_factory=list, description="Cancelled, each guest e-mailed the reason"
+    )
+
+
+class StrandedError(BaseModel):
+    """A 409 from a change that would strand bookings (`affected`; nothing was changed:
+    repeat with `cancel_affected=true`, unless a seated party is among them), or another
+    conflict (only `detail`)."""
+
+    detail: str
+    affected: list[AffectedBooking] = []
+    booking_ids: list[int] = []

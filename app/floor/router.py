@@ -5,6 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response, status
 
+from app.bookings.exceptions import BookingsStranded
+from app.bookings.schemas import StrandedError
 from app.deps import AdminUser, IdPath, Now, SessionDep, StaffUser
 from app.errors import Forbidden, InvalidInput, Unauthorized, responses
 from app.fields import QueryInstant
@@ -18,7 +20,14 @@ from app.floor.exceptions import (
     TableNotFound,
     TableNumberTaken,
 )
-from app.floor.schemas import GroupView, SeatRequest, TableCreate, TableUpdate, TableView
+from app.floor.schemas import (
+    GroupView,
+    SeatRequest,
+    TableChanged,
+    TableCreate,
+    TableUpdate,
+    TableView,
+)
 from app.orders import bills
 from app.orders.bills import InvalidSplit, NoCurrentOrder
 from app.orders.exceptions import OrderNotFound, OrderNotOpen, SettleBillFirst
@@ -112,16 +121,36 @@ async def get_table(
 
 @router.put(
     "/{table_id:int}",
-    response_model=TableView,
-    summary="Change a table (admin); shrinking below a future booking is refused",
-    responses={**AUTH, **responses(TableNotFound, TableHasBookings, TableNumberTaken)},
+    response_model=TableChanged,
+    summary="Change a table (admin); retiring or shrinking it under a booking asks first",
+    description="Making the table unbookable, or smaller than a party booked at it, is "
+    "refused with 409 listing the confirmed bookings it strands (`affected`), unless "
+    "`cancel_affected=true`: then each moves to another fitting table free at the same "
+    "time (`moved`) or, where none is, is cancelled with an e-mail to its guest "
+    "(`cancelled`). An occupied or merged table is never shrunk.",
+    responses={
+        **AUTH,
+        **responses(TableNotFound),
+        409: {"model": StrandedError, "description": BookingsStranded.default_message},
+    },
     name="update",
 )
 async def update_table(
-    table_id: IdPath, data: TableUpdate, _admin: AdminUser, session: SessionDep, now: Now
-) -> TableView:
-    await service.update_table(session, table_id, data, now=now)
-    return await _one(session, table_id, now)
+    table_id: IdPath,
+    data: TableUpdate,
+    _admin: AdminUser,
+    session: SessionDep,
+    now: Now,
+    cancel_affected: Annotated[
+        bool,
+        Query(description="Move or cancel the confirmed bookings the change strands"),
+    ] = False,
+) -> TableChanged:
+    _, outcome = await service.update_table(
+        session, table_id, data, now=now, cancel_affected=cancel_affected
+    )
+    view = await _one(session, table_id, now)
+    return TableChanged(**dict(view), **dict(outcome))
 
 
 @router.delete(

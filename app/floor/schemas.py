@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.bookings.schemas import StrandOutcome
 from app.deps import IdField
 from app.fields import Flag, Number
 
@@ -66,6 +67,11 @@ class TableView(TableOut):
         description="The booking that makes the table `reserved`, if any"
     )
     next_booking: BookingBrief | None = Field(description="The next booking on it today")
+
+
+class TableChanged(TableView, StrandOutcome):
+    """The table as changed, and what became of the bookings the change stranded (none
+    unless `cancel_affected=true` was asked)."""
 
 
 class GroupView(BaseModel):

@@ -8,8 +8,10 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.bookings import stranding
 from app.bookings.models import Booking, BookingStatus
-from app.floor import views
+from app.bookings.schemas import StrandOutcome
+from app.floor import operations, views
 from app.floor.exceptions import TableHasBookings, TableNotFound, TableNumberTaken
 from app.floor.models import RestaurantTable, TableState
 from app.floor.schemas import TableCreate, TableUpdate, TableView
@@ -67,9 +69,18 @@ async def _future_bookings(
 
 
 async def update_table(
-    session: AsyncSession, table_id: int, data: TableUpdate, *, now: datetime
-) -> RestaurantTable:
-    table = await get_table(session, table_id, for_update=True)
+    session: AsyncSession,
+    table_id: int,
+    data: TableUpdate,
+    *,
+    now: datetime,
+    cancel_affected: bool = False,
+) -> tuple[RestaurantTable, StrandOutcome]:
+    """Change a table. Retiring it (bookable=false) or shrinking it below a confirmed
+    booking's party strands that booking: refused (409, listing them) unless
+    `cancel_affected`, when each moves to another fitting table free at its time, or is
+    cancelled with an e-mail to its guest (app.bookings.stranding)."""
+    (table,) = await operations.lock_tables(session, [table_id])
     if data.table_number is not None and data.table_number != table.table_number:
         await _ensure_number_free(session, data.table_number, except_id=table.id)
     if data.capacity is not None and data.capacity < table.capacity:
@@ -80,18 +91,16 @@ async def update_table(
                 f"{' and merged' if table.merge_group is not None else ''}; "
                 "release it before shrinking it"
             )
-        blocking = await _future_bookings(session, table.id, now, larger_than=data.capacity)
-        if blocking:
-            raise TableHasBookings(
-                f"Table {table.table_number} cannot shrink to {data.capacity}: future bookings "
-                f"{blocking} are for larger parties",
-                booking_ids=blocking,
-            )
     for key, value in data.model_dump(exclude_unset=True).items():
         if value is not None:
             setattr(table, key, value)
     await session.flush()
-    return table
+    stranded = await stranding.for_table(session, table, now)
+    outcome = await stranding.settle(
+        session, stranded, venue=await venue_service.venue_for(session), now=now,
+        handle=cancel_affected, what=f"Changing table {table.table_number}",
+    )  # fmt: skip
+    return table, outcome
 
 
 async def delete_table(session: AsyncSession, table_id: int, *, now: datetime) -> None:

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.bookings.schemas import StrandOutcome
 from app.fields import Number, decimal_input
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -143,9 +144,16 @@ class RestaurantSettingsOut(BaseModel):
     updated_at: datetime
 
 
+class RestaurantSettingsChanged(RestaurantSettingsOut, StrandOutcome):
+    """The settings as changed, and the bookings the change cancelled (none unless
+    `cancel_affected=true` was asked; settings changes move no booking to another
+    table)."""
+
+
 class RestaurantSettingsUpdate(BaseModel):
-    """Fields left out keep their current value. `opening_hours` replaces the whole week:
-    a weekday missing from it is closed."""
+    """Fields left out keep their current value. `opening_hours`: with PUT it replaces the
+    whole week (a weekday missing from it is closed); with PATCH it changes only the
+    weekdays it names (a weekday left out keeps its hours, an empty list closes it)."""
 
     model_config = ConfigDict(extra="forbid")
 

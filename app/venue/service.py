@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,16 +77,58 @@ async def get_venue(conn: Conn) -> Venue:
     return venue
 
 
-async def update_settings(
-    session: AsyncSession, data: RestaurantSettingsUpdate
-) -> RestaurantSettings:
+# Fields whose change can move or close a booked slot (app.bookings.stranding checks them).
+CALENDAR_FIELDS = frozenset({"timezone", "opening_hours", "slot_minutes", "closed_dates"})
+
+
+@dataclass
+class PendingUpdate:
+    """A settings change read and checked but not yet written: the locked row, the
+    values to set, and the calendar before and after."""
+
+    row: RestaurantSettings
+    changes: dict[str, Any]
+    before: Venue
+    after: Venue
+
+    @property
+    def moves_the_calendar(self) -> bool:
+        return any(
+            getattr(self.row, key) != value
+            for key, value in self.changes.items()
+            if key in CALENDAR_FIELDS
+        )
+
+
+async def prepare_update(
+    session: AsyncSession, data: RestaurantSettingsUpdate, *, merge_hours: bool = False
+) -> PendingUpdate:
+    """Lock the row and work out the change without writing it. With `merge_hours`
+    (PATCH) `opening_hours` changes only the weekdays it names: a weekday left out keeps
+    its hours, one given an empty list is closed. Without it (PUT) it is the whole week."""
     row = await get_settings_row(session, for_update=True)
     changes = data.model_dump(exclude_unset=True, mode="json")
     for key in ("service_charge_percent", "tax_percent"):
         if key in changes:
             changes[key] = getattr(data, key)
-    for key, value in changes.items():
-        setattr(row, key, value)
+    if merge_hours and "opening_hours" in changes:
+        changes["opening_hours"] = {**row.opening_hours, **changes["opening_hours"]}
+    current = {key: getattr(row, key) for key in _TABLE.c.keys()}
+    after = Venue.from_settings(SimpleNamespace(**{**current, **changes}))
+    return PendingUpdate(row, changes, Venue.from_settings(row), after)
+
+
+async def apply_update(session: AsyncSession, pending: PendingUpdate) -> RestaurantSettings:
+    for key, value in pending.changes.items():
+        setattr(pending.row, key, value)
     await session.flush()
     clear_cache()
-    return row
+    return pending.row
+
+
+async def update_settings(
+    session: AsyncSession, data: RestaurantSettingsUpdate, *, merge_hours: bool = False
+) -> RestaurantSettings:
+    """Change the settings as asked, whatever bookings depend on them (the routes go
+    through app.venue.changes, which checks that first)."""
+    return await apply_update(session, await prepare_update(session, data, merge_hours=merge_hours))
