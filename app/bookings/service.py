@@ -31,6 +31,7 @@ from app.bookings.exceptions import (
 from app.bookings.models import Booking, BookingRecord, BookingStatus
 from app.bookings.schemas import BookingCreate, BookingOut
 from app.bookings.statements import TableRow
+from app.config import Settings
 from app.db.engine import Database
 from app.db.locks import LockSpace, advisory_xact_lock, table_day_lock
 from app.db.statements import Conn
@@ -264,7 +265,7 @@ async def get_booking(session: AsyncSession, booking_id: int, *, user: User) -> 
 
 
 async def cancel_booking(
-    session: AsyncSession, booking_id: int, *, user: User, now: datetime
+    session: AsyncSession, booking_id: int, *, user: User, settings: Settings, now: datetime
 ) -> Booking:
     booking, number = await load_booking(session, booking_id, user, for_update=True)
     if booking.status != BookingStatus.confirmed:
@@ -285,7 +286,7 @@ async def cancel_booking(
     guest = user if booking.user_id == user.id else await session.get(User, booking.user_id or 0)
     if guest is not None:
         await outbox.booking_cancelled(
-            session, booking, guest=guest, table_number=number, now=now,
+            session, booking, settings=settings, guest=guest, table_number=number, now=now,
             by_restaurant=guest.id != user.id,
         )  # fmt: skip
     metrics.BOOKINGS.labels("cancelled").inc()

@@ -16,6 +16,8 @@ from typing import Protocol
 import aiosmtplib
 
 from app.config import Settings
+from app.notifications import invitation
+from app.notifications.invitation import Invitation
 
 logger = logging.getLogger("app.mail")
 
@@ -64,8 +66,17 @@ def _message_id_domain(mail_from: str) -> str:
 
 
 def build_message(
-    settings: Settings, *, recipient: str, subject: str, text: str, html: str, message_id: int
+    settings: Settings,
+    *,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: int,
+    calendar: Invitation | None = None,
 ) -> EmailMessage:
+    """The e-mail: text and HTML alternatives and, for a booking notice, its calendar
+    invitation as a text/calendar attachment with the iTIP method (REQUEST, CANCEL)."""
     message = EmailMessage(policy=POLICY)
     message["From"] = settings.mail_from
     message["To"] = recipient
@@ -76,6 +87,11 @@ def build_message(
     message["X-Outbox-ID"] = str(message_id)
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    if calendar is not None:
+        message.add_attachment(
+            calendar.to_ics(), subtype="calendar", filename=invitation.FILENAME,
+            params={"method": calendar.method},
+        )  # fmt: skip
     return message
 
 
