@@ -34,11 +34,13 @@ class _Headers(HeaderRegistry):
     parses every value it is given: the bulk of build_message's time (figures in
     docs/performance.md). The class for a name
     is always the same, so keep it; and keep the parsed headers whose value repeats from
-    message to message (the sender, MIME-Version, each part's Content-Type and encoding;
-    not the guest's address or subject). Header objects are immutable, so messages can
+    message to message (the sender, MIME-Version, each part's Content-Type, encoding and
+    disposition (the invitation's file name is always the same); not the guest's address
+    or subject). Header objects are immutable, so messages can
     share them."""
 
-    REPEATING = frozenset({"from", "mime-version", "content-type", "content-transfer-encoding"})
+    REPEATING = frozenset({"from", "mime-version", "content-type", "content-transfer-encoding",
+                           "content-disposition"})  # fmt: skip
 
     @functools.cache  # noqa: B019 - one registry for the process
     def __getitem__(self, name: str) -> type[BaseHeader]:
