@@ -220,7 +220,7 @@ async def update_user(
     name="delete",
 )
 async def delete_user(
-    user_id: IdPath, _admin: AdminUser, session: SessionDep, now: Now
+    user_id: IdPath, _admin: AdminUser, session: SessionDep, settings: SettingsDep, now: Now
 ) -> Response:
-    await service.delete_user(session, user_id, now=now)
+    await service.delete_user(session, user_id, settings=settings, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -70,13 +70,13 @@ async def register(
             await session.rollback()  # registered meanwhile: as for an existing account
         else:
             await outbox.account_message(
-                session, MessageKind.account_welcome, recipient=user.email, name=user.name,
-                now=now,
+                session, MessageKind.account_welcome, settings=settings, recipient=user.email,
+                name=user.name, now=now,
             )  # fmt: skip
             return user
     if not noted:
         await outbox.account_message(
-            session, MessageKind.account_exists, recipient=data.email,
+            session, MessageKind.account_exists, settings=settings, recipient=data.email,
             name=existing.name if existing is not None else data.name, now=now,
         )  # fmt: skip
     return None
@@ -275,7 +275,9 @@ async def admin_update(session: AsyncSession, user_id: int, data: UserAdminUpdat
     return user
 
 
-async def delete_user(session: AsyncSession, user_id: int, *, now: datetime) -> int:
+async def delete_user(
+    session: AsyncSession, user_id: int, *, settings: Settings, now: datetime
+) -> int:
     """Delete an account. Its bookings still to come are cancelled first, and each guest
     told by e-mail, so no table stays blocked for a guest nobody can reach; past
     bookings stay, without their user. Returns how many bookings were cancelled."""
@@ -301,7 +303,8 @@ async def delete_user(session: AsyncSession, user_id: int, *, now: datetime) -> 
         booking.cancelled_at = booking.updated_at = now
         await session.flush()
         await outbox.booking_cancelled(
-            session, booking, recipient=user.email, name=user.name, table_number=table_number,
+            session, booking, settings=settings, recipient=user.email, name=user.name,
+            table_number=table_number,
             now=now, by_restaurant=True,
         )  # fmt: skip
         cancelled += 1

@@ -35,6 +35,7 @@ from app.deps import (
     IdPath,
     Now,
     SessionDep,
+    SettingsDep,
     StaffUser,
 )
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
@@ -188,9 +189,9 @@ async def get_booking(booking_id: IdPath, user: CurrentUser, session: SessionDep
     name="cancel",
 )
 async def cancel_booking(
-    booking_id: IdPath, user: CurrentUser, session: SessionDep, now: Now
+    booking_id: IdPath, user: CurrentUser, session: SessionDep, settings: SettingsDep, now: Now
 ) -> Response:
-    await service.cancel_booking(session, booking_id, user=user, now=now)
+    await service.cancel_booking(session, booking_id, user=user, settings=settings, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

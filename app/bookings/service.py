@@ -31,6 +31,7 @@ from app.bookings.exceptions import (
 from app.bookings.models import Booking, BookingRecord, BookingSource, BookingStatus
 from app.bookings.schemas import BookingCreate, BookingOut
 from app.bookings.statements import TableRow
+from app.config import Settings
 from app.db.engine import Database
 from app.db.locks import LockSpace, advisory_xact_lock, table_day_lock
 from app.db.statements import Conn
@@ -307,7 +308,7 @@ async def get_booking(session: AsyncSession, booking_id: int, *, user: User) -> 
 
 
 async def cancel_booking(
-    session: AsyncSession, booking_id: int, *, user: User, now: datetime
+    session: AsyncSession, booking_id: int, *, user: User, settings: Settings, now: datetime
 ) -> Booking:
     booking, number = await load_booking(session, booking_id, user, for_update=True)
     if booking.status != BookingStatus.confirmed:
@@ -328,8 +329,9 @@ async def cancel_booking(
     guest = await session.get(Guest, booking.guest_id) if booking.guest_id else None
     if guest is not None and guest.email:
         await outbox.booking_cancelled(
-            session, booking, recipient=guest.email, name=guest.name, table_number=number,
-            now=now, by_restaurant=user.is_staff and guest.user_id != user.id,
+            session, booking, settings=settings, recipient=guest.email, name=guest.name,
+            table_number=number, now=now,
+            by_restaurant=user.is_staff and guest.user_id != user.id,
         )  # fmt: skip
     metrics.BOOKINGS.labels("cancelled").inc()
     return booking

@@ -34,6 +34,7 @@ from app.bookings import statements as sql
 from app.bookings.exceptions import BookingsStranded
 from app.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from app.bookings.schemas import AffectedBooking, MovedBooking, StrandOutcome
+from app.config import Settings
 from app.db.locks import table_day_lock
 from app.db.statements import session_conn
 from app.floor.models import RestaurantTable
@@ -193,6 +194,7 @@ async def settle(
     now: datetime,
     handle: bool,
     what: str,
+    settings: Settings,
 ) -> StrandOutcome:
     """Refuse the change (BookingsStranded, 409), or, with `handle`, move or cancel each
     stranded booking. `venue` is the calendar the guests booked under (their times are
@@ -232,7 +234,7 @@ async def settle(
                 f"{item.booking.party_size} is free at that time"
             )
         outcome.cancelled.append(_affected(item, venue, note))
-        await _cancel(session, item, note, now)
+        await _cancel(session, item, note, now, settings)
     return outcome
 
 
@@ -294,7 +296,9 @@ async def recipient(session: AsyncSession, booking: Booking) -> Guest | None:
     return guest if guest is not None and guest.email else None
 
 
-async def _cancel(session: AsyncSession, item: Stranded, note: str, now: datetime) -> None:
+async def _cancel(
+    session: AsyncSession, item: Stranded, note: str, now: datetime, settings: Settings
+) -> None:
     booking = item.booking
     booking.status = BookingStatus.cancelled
     booking.cancelled_at = now
@@ -303,7 +307,7 @@ async def _cancel(session: AsyncSession, item: Stranded, note: str, now: datetim
     guest = await recipient(session, booking)
     if guest is not None:
         await outbox.booking_cancelled(
-            session, booking, recipient=guest.email or "", name=guest.name,
+            session, booking, settings=settings, recipient=guest.email or "", name=guest.name,
             table_number=item.table_number, now=now, by_restaurant=True, note=note,
         )  # fmt: skip
     metrics.BOOKINGS.labels("cancelled").inc()

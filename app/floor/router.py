@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Query, Response, status
 
 from app.bookings.exceptions import BookingsStranded
 from app.bookings.schemas import StrandedError
-from app.deps import AdminUser, IdPath, Now, SessionDep, StaffUser
+from app.deps import AdminUser, IdPath, Now, SessionDep, SettingsDep, StaffUser
 from app.errors import Forbidden, InvalidInput, Unauthorized, responses
 from app.fields import QueryInstant
 from app.floor import operations, service, views
@@ -141,13 +141,14 @@ async def update_table(
     _admin: AdminUser,
     session: SessionDep,
     now: Now,
+    settings: SettingsDep,
     cancel_affected: Annotated[
         bool,
         Query(description="Move or cancel the confirmed bookings the change strands"),
     ] = False,
 ) -> TableChanged:
     _, outcome = await service.update_table(
-        session, table_id, data, now=now, cancel_affected=cancel_affected
+        session, table_id, data, now=now, settings=settings, cancel_affected=cancel_affected
     )
     view = await _one(session, table_id, now)
     return TableChanged(**dict(view), **dict(outcome))

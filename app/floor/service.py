@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.bookings import stranding
 from app.bookings.models import Booking, BookingStatus
 from app.bookings.schemas import StrandOutcome
+from app.config import Settings
 from app.floor import operations, views
 from app.floor.exceptions import TableHasBookings, TableNotFound, TableNumberTaken
 from app.floor.models import RestaurantTable, TableState
@@ -74,6 +75,7 @@ async def update_table(
     data: TableUpdate,
     *,
     now: datetime,
+    settings: Settings,
     cancel_affected: bool = False,
 ) -> tuple[RestaurantTable, StrandOutcome]:
     """Change a table. Retiring it (bookable=false) or shrinking it below a confirmed
@@ -98,7 +100,7 @@ async def update_table(
     stranded = await stranding.for_table(session, table, now)
     outcome = await stranding.settle(
         session, stranded, venue=await venue_service.venue_for(session), now=now,
-        handle=cancel_affected, what=f"Changing table {table.table_number}",
+        handle=cancel_affected, what=f"Changing table {table.table_number}", settings=settings,
     )  # fmt: skip
     return table, outcome
 

@@ -5,7 +5,8 @@ with FOR UPDATE SKIP LOCKED, so dispatchers never claim the same row; on SQLite 
 claim runs under the write lock, one dispatcher at a time). Sending happens outside any
 transaction, so a slow or dead SMTP server never holds a lock that bookings need.
 Reminders are queued by the dispatcher itself when they fall due (queue_reminders).
-Confirmations and reminders are queued without their text and rendered at the claim.
+Confirmations, changes and reminders are queued without their text and rendered at the
+claim; booking notices get their calendar invitation there too (built when sent).
 
 Each message's outcome is recorded as soon as it is sent, so a dispatcher that dies
 mid-batch sends at most the one message in flight again. Its claims carry a short lease
@@ -37,6 +38,7 @@ from app.bookings.models import Booking, BookingStatus
 from app.config import Settings
 from app.db.base import UTCDateTime, utcnow
 from app.db.engine import Database
+from app.notifications.invitation import Invitation
 from app.notifications.mailer import Mailer, build_message, mailer_for
 from app.notifications.models import (
     TO_SEND,
@@ -120,6 +122,7 @@ class Claimed:
     html: str
     attempts: int
     reminder_for: int | None = None  # a reminder's booking, checked again just before sending
+    invitation: Invitation | None = None  # a booking notice's calendar part, written when sent
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,8 @@ class OutboxDispatcher:
                     row.last_error = "booking is no longer confirmed"
                 else:
                     wanted.append(row)
-            for row, status, reason in await render_due(session, wanted):
+            due = await render_due(session, wanted, self.settings, now=now)
+            for row, status, reason in due.unsendable:
                 row.status, row.last_error = status, reason
                 wanted.remove(row)
             claimed = []
@@ -205,7 +209,8 @@ class OutboxDispatcher:
                 reminder_for = row.booking_id if row.kind == MessageKind.booking_reminder else None
                 claimed.append(
                     Claimed(row.id, row.recipient, row.subject or "", row.body_text or "",
-                            row.body_html or "", row.attempts, reminder_for)
+                            row.body_html or "", row.attempts, reminder_for,
+                            due.invitations.get(row.id))
                 )  # fmt: skip
         return claimed
 
@@ -250,7 +255,7 @@ class OutboxDispatcher:
         """Send one claimed message; the outcome is recorded by the caller."""
         message = build_message(
             self.settings, recipient=item.recipient, subject=item.subject, text=item.text,
-            html=item.html, message_id=item.id,
+            html=item.html, message_id=item.id, calendar=item.invitation,
         )  # fmt: skip
         if not await self._still_wanted(item):  # cancelled since it was claimed
             return Outcome(item, cancelled=True)

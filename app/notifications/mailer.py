@@ -16,6 +16,8 @@ from typing import Protocol
 import aiosmtplib
 
 from app.config import Settings
+from app.notifications import invitation
+from app.notifications.invitation import Invitation
 
 logger = logging.getLogger("app.mail")
 
@@ -32,11 +34,13 @@ class _Headers(HeaderRegistry):
     parses every value it is given: the bulk of build_message's time (figures in
     docs/performance.md). The class for a name
     is always the same, so keep it; and keep the parsed headers whose value repeats from
-    message to message (the sender, MIME-Version, each part's Content-Type and encoding;
-    not the guest's address or subject). Header objects are immutable, so messages can
+    message to message (the sender, MIME-Version, each part's Content-Type, encoding and
+    disposition (the invitation's file name is always the same); not the guest's address
+    or subject). Header objects are immutable, so messages can
     share them."""
 
-    REPEATING = frozenset({"from", "mime-version", "content-type", "content-transfer-encoding"})
+    REPEATING = frozenset({"from", "mime-version", "content-type", "content-transfer-encoding",
+                           "content-disposition"})  # fmt: skip
 
     @functools.cache  # noqa: B019 - one registry for the process
     def __getitem__(self, name: str) -> type[BaseHeader]:
@@ -64,8 +68,17 @@ def _message_id_domain(mail_from: str) -> str:
 
 
 def build_message(
-    settings: Settings, *, recipient: str, subject: str, text: str, html: str, message_id: int
+    settings: Settings,
+    *,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: int,
+    calendar: Invitation | None = None,
 ) -> EmailMessage:
+    """The e-mail: text and HTML alternatives and, for a booking notice, its calendar
+    invitation as a text/calendar attachment with the iTIP method (REQUEST, CANCEL)."""
     message = EmailMessage(policy=POLICY)
     message["From"] = settings.mail_from
     message["To"] = recipient
@@ -76,6 +89,11 @@ def build_message(
     message["X-Outbox-ID"] = str(message_id)
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    if calendar is not None:
+        message.add_attachment(
+            calendar.to_ics(), subtype="calendar", filename=invitation.FILENAME,
+            params={"method": calendar.method},
+        )  # fmt: skip
     return message
 
 

@@ -6,67 +6,29 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any, NamedTuple
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import User
 from app.bookings.models import Booking, BookingRecord, BookingStatus
+from app.config import Settings
 from app.db.engine import Database
 from app.db.statements import Conn, Query, session_conn
 from app.floor.models import RestaurantTable
 from app.guests.models import Guest
+from app.notifications import invitation
+from app.notifications.content import booking_context, common_context, render
+from app.notifications.invitation import Invitation
 from app.notifications.models import REMINDER, MessageKind, MessageStatus, OutboxMessage
 from app.venue import service as venue_service
-from app.venue.calendar import Venue
 
 log = logging.getLogger("app.outbox")
 
 
-@lru_cache
-def _templates() -> Environment:
-    return Environment(
-        loader=PackageLoader("app.notifications", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        auto_reload=False,
-    )
-
-
-def render(kind: MessageKind, context: dict[str, Any]) -> tuple[str, str, str]:
-    """(subject, plain text, html) for a message kind."""
-    env = _templates()
-    subject = env.get_template(f"{kind.value}.subject.j2").render(context).strip()
-    text = env.get_template(f"{kind.value}.txt.j2").render(context)
-    html = env.get_template(f"{kind.value}.html.j2").render({**context, "subject": subject})
-    return subject, text, html
-
-
 AnyBooking = Booking | BookingRecord
-
-
-def booking_context(
-    venue: Venue, booking: AnyBooking, guest_name: str, table_number: int
-) -> dict[str, Any]:
-    local = venue.local(booking.starts_at)
-    return {
-        "name": guest_name,
-        "restaurant": venue.name,
-        "timezone": venue.zone.key,
-        "date": f"{local:%A} {local.day} {local:%B %Y}",
-        "time": f"{local:%H:%M}",
-        "party_size": booking.party_size,
-        "table_number": table_number,
-        "booking_id": booking.id,
-        "special_requests": booking.special_requests or "",
-        "by_restaurant": False,
-        "note": "",
-    }
 
 
 def _message(
@@ -136,12 +98,18 @@ async def sent_lately(
 
 
 async def account_message(
-    session: AsyncSession, kind: MessageKind, *, recipient: str, name: str, now: datetime
+    session: AsyncSession,
+    kind: MessageKind,
+    *,
+    settings: Settings,
+    recipient: str,
+    name: str,
+    now: datetime,
 ) -> None:
     """Queue an e-mail about an account (account_welcome, account_exists), written now."""
     venue = await venue_service.venue_for(session)
-    subject, text, html = render(kind, {"name": name, "restaurant": venue.name,
-                                        "reset_url": None})  # fmt: skip
+    context = {**common_context(settings, venue.name), "name": name, "reset_url": None}
+    subject, text, html = render(kind, context)
     row = {
         "kind": kind, "booking_id": None, "recipient": recipient, "subject": subject,
         "body_text": text, "body_html": html, "status": MessageStatus.pending, "attempts": 0,
@@ -201,6 +169,7 @@ async def booking_cancelled(
     session: AsyncSession,
     booking: Booking,
     *,
+    settings: Settings,
     recipient: str,
     name: str,
     table_number: int,
@@ -209,7 +178,9 @@ async def booking_cancelled(
     note: str | None = None,
 ) -> None:
     """Queue the cancellation notice and withdraw the reminder still waiting. `note` is
-    the restaurant's reason, told to the guest."""
+    the restaurant's reason, told to the guest. Written now, while the guest's name is
+    known (an account being deleted cancels its bookings first); its calendar part
+    (METHOD:CANCEL) is added when it is sent."""
     await session.execute(
         update(OutboxMessage)
         .where(
@@ -220,7 +191,7 @@ async def booking_cancelled(
         .values(status=MessageStatus.cancelled, last_error="booking cancelled")
     )
     venue = await venue_service.venue_for(session)
-    context = booking_context(venue, booking, name, table_number)
+    context = booking_context(settings, venue, booking, name, table_number)
     context["by_restaurant"] = by_restaurant
     context["note"] = note or ""
     notice = _message(
@@ -244,31 +215,68 @@ class Unsendable(NamedTuple):
     reason: str
 
 
-async def render_due(session: AsyncSession, rows: Sequence[OutboxMessage]) -> list[Unsendable]:
-    """Give each row queued without its text (a confirmation or reminder) its subject and
-    bodies, from its booking, table and guest as they are now; kept on the row, so a retry
-    sends the same text. Returns the rows that cannot be sent, and why: one that fails to
-    render is set aside rather than blocking the messages queued after it."""
+class Due(NamedTuple):
+    unsendable: list[Unsendable]  # the rows that cannot be sent, and why
+    invitations: dict[int, Invitation]  # by row id: the calendar part of a booking notice
+
+
+async def _sequences(session: AsyncSession, rows: Sequence[OutboxMessage]) -> dict[int, int]:
+    """Each change or cancellation notice's SEQUENCE, by row id: how many change and
+    cancellation notices of its booking were queued up to it (ids only grow)."""
+    raising = [r for r in rows if r.kind in invitation.RAISING]
+    if not raising:
+        return {}
+    result = await session.execute(
+        select(OutboxMessage.booking_id, OutboxMessage.id).where(
+            OutboxMessage.booking_id.in_({r.booking_id for r in raising}),
+            OutboxMessage.kind.in_(invitation.RAISING),
+        )
+    )
+    queued: dict[int | None, list[int]] = {}
+    for booking_id, row_id in result:
+        queued.setdefault(booking_id, []).append(row_id)
+    return {r.id: sum(1 for i in queued.get(r.booking_id, ()) if i <= r.id) for r in raising}
+
+
+async def render_due(
+    session: AsyncSession, rows: Sequence[OutboxMessage], settings: Settings, *, now: datetime
+) -> Due:
+    """Give each row queued without its text (a confirmation, change or reminder) its
+    subject and bodies, from its booking, table and guest as they are now; kept on the
+    row, so a retry sends the same text. Gather the calendar invitation of each booking
+    notice (confirmation, change, cancellation; not kept: a retry builds it again).
+    A row that cannot be sent is returned, with why: one that fails to render is set
+    aside rather than blocking the messages queued after it."""
+    inviting = [r for r in rows if r.kind in invitation.METHODS and r.booking_id is not None]
     wanted = {r.booking_id for r in rows if r.subject is None and r.booking_id is not None}
+    wanted.update(r.booking_id for r in inviting if r.booking_id is not None)
     found = {}
     if wanted:
         result = await session.execute(_TO_RENDER.where(Booking.id.in_(wanted)))
         found = {booking.id: (booking, number, name) for booking, number, name in result}
     venue = await venue_service.venue_for(session) if found else None
-    unsendable = []
+    sequences = await _sequences(session, inviting) if found else {}
+    due = Due([], {})
     for row in rows:
-        if row.subject is not None:
-            continue
         source = found.get(row.booking_id) if row.booking_id is not None else None
-        if source is None or venue is None:
-            unsendable.append(Unsendable(row, MessageStatus.cancelled, "booking no longer exists"))
+        if row.subject is None and (source is None or venue is None):
+            due.unsendable.append(Unsendable(row, MessageStatus.cancelled,
+                                             "booking no longer exists"))  # fmt: skip
             continue
+        if source is None or venue is None:
+            continue  # written already; its booking is gone, so no invitation
         booking, number, name = source
         try:
-            context = booking_context(venue, booking, name or "guest", number)
-            row.subject, row.body_text, row.body_html = render(row.kind, context)
+            if row.subject is None:
+                context = booking_context(settings, venue, booking, name or "guest", number)
+                row.subject, row.body_text, row.body_html = render(row.kind, context)
+            if row.kind in invitation.METHODS:
+                due.invitations[row.id] = invitation.for_booking(
+                    row.kind, booking, settings=settings, venue=venue, recipient=row.recipient,
+                    guest_name=name or "", sequence=sequences.get(row.id, 0), now=now,
+                )  # fmt: skip
         except Exception as exc:
             log.exception("outbox message %s could not be written", row.id)
             reason = f"could not be written: {type(exc).__name__}: {exc}"[:1000]
-            unsendable.append(Unsendable(row, MessageStatus.failed, reason))
-    return unsendable
+            due.unsendable.append(Unsendable(row, MessageStatus.failed, reason))
+    return due

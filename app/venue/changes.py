@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bookings import stranding
 from app.bookings.schemas import StrandOutcome
+from app.config import Settings
 from app.venue import service as venue_service
 from app.venue.schemas import (
     RestaurantSettingsChanged,
@@ -33,6 +34,7 @@ async def change_settings(
     merge_hours: bool,
     cancel_affected: bool,
     now: datetime,
+    settings: Settings,
 ) -> RestaurantSettingsChanged:
     """PUT (merge_hours=False) and PATCH /restaurant: check what the change strands,
     settle it (refuse, or cancel and tell each guest), then write the change."""
@@ -42,8 +44,8 @@ async def change_settings(
         stranded = await stranding.for_settings(session, pending.before, pending.after, now)
         outcome = await stranding.settle(
             session, stranded, venue=pending.before, now=now, handle=cancel_affected,
-            what=_when(pending),
+            what=_when(pending), settings=settings,
         )  # fmt: skip
     row = await venue_service.apply_update(session, pending)
-    settings = RestaurantSettingsOut.model_validate(row)
-    return RestaurantSettingsChanged(**dict(settings), **dict(outcome))
+    saved = RestaurantSettingsOut.model_validate(row)
+    return RestaurantSettingsChanged(**dict(saved), **dict(outcome))

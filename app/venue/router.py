@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from app.bookings.exceptions import BookingsStranded
 from app.bookings.schemas import StrandedError
-from app.deps import AdminUser, Now, SessionDep
+from app.deps import AdminUser, Now, SessionDep, SettingsDep
 from app.errors import Forbidden, Unauthorized, responses
 from app.venue import changes, service
 from app.venue.schemas import (
@@ -56,11 +56,13 @@ async def update_settings(
     _admin: AdminUser,
     session: SessionDep,
     now: Now,
+    settings: SettingsDep,
     cancel_affected: CancelAffected = False,
 ) -> RestaurantSettingsChanged:
     return await changes.change_settings(
-        session, data, merge_hours=False, cancel_affected=cancel_affected, now=now
-    )
+        session, data, merge_hours=False, cancel_affected=cancel_affected, now=now,
+        settings=settings,
+    )  # fmt: skip
 
 
 @router.patch(
@@ -80,8 +82,10 @@ async def patch_settings(
     _admin: AdminUser,
     session: SessionDep,
     now: Now,
+    settings: SettingsDep,
     cancel_affected: CancelAffected = False,
 ) -> RestaurantSettingsChanged:
     return await changes.change_settings(
-        session, data, merge_hours=True, cancel_affected=cancel_affected, now=now
-    )
+        session, data, merge_hours=True, cancel_affected=cancel_affected, now=now,
+        settings=settings,
+    )  # fmt: skip

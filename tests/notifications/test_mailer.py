@@ -8,11 +8,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email import policy as email_policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -21,6 +23,7 @@ from app.config import Settings
 from app.main import create_app
 from app.notifications import mailer
 from app.notifications.dispatcher import OutboxDispatcher
+from app.notifications.invitation import Invitation
 from app.notifications.mailer import SmtpMailer
 from app.notifications.models import MessageStatus
 from tests.answers import recording
@@ -41,34 +44,53 @@ TEXT = "Hello Zoë,\n\nyour table for 4 on Friday at 19:00 is booked.\n"
 HTML = "<p>Hello Zoë,</p><p>your table for 4 on Friday at 19:00 is booked.</p>\n"
 
 
-def _build(recipient: str, subject: str, message_id: int, mail_from: str) -> EmailMessage:
+def _invitation(message_id: int) -> Invitation:
+    zone = ZoneInfo("Europe/Paris")
+    return Invitation(
+        method="CANCEL" if message_id % 2 else "REQUEST", uid=f"booking-{message_id}@example.com",
+        sequence=message_id, starts_at=datetime(2026, 12, 4, 19, tzinfo=zone),
+        ends_at=datetime(2026, 12, 4, 21, tzinfo=zone), stamp=datetime(2026, 12, 1, tzinfo=UTC),
+        summary="Café Zoë: table for 4 guests", location="1 rue de la Paix, Paris",
+        description="Booking reference: #1.", organizer_name="Café Zoë",
+        organizer_email="hello@example.com", attendee_name="Zoë",
+        attendee_email="zoe@example.com",
+    )  # fmt: skip
+
+
+def _build(
+    recipient: str, subject: str, message_id: int, mail_from: str, *, calendar: bool = False
+) -> EmailMessage:
     settings = make_settings("sqlite+aiosqlite:///:memory:", mail_from=mail_from)
     return mailer.build_message(
         settings, recipient=recipient, subject=subject, text=TEXT, html=HTML,
-        message_id=message_id,
+        message_id=message_id, calendar=_invitation(message_id) if calendar else None,
     )  # fmt: skip
 
 
 def _comparable(message: EmailMessage) -> bytes:
-    """The message as sent over SMTP, with its random boundary and Message-ID fixed."""
+    """The message as sent over SMTP, with its random boundaries and Message-ID fixed."""
     raw = message.as_bytes(policy=email_policy.SMTP)
-    boundary = message.get_boundary()
-    assert boundary is not None
-    raw = raw.replace(boundary.encode(), b"BOUNDARY")
+    boundaries = [part.get_boundary() for part in message.walk() if part.is_multipart()]
+    assert boundaries and None not in boundaries
+    for n, boundary in enumerate(boundaries):
+        raw = raw.replace(str(boundary).encode(), f"BOUNDARY{n}".encode())
     return re.sub(rb"Message-ID: <[^>]+>", b"Message-ID: <ID>", raw)
 
 
+@pytest.mark.parametrize("calendar", [False, True], ids=["plain", "with-invitation"])
 @pytest.mark.parametrize(
     "mail_from",
     ["The Restaurant <bookings@example.com>", "Café Zoë <réservations@example.com>"],
 )
 def test_cached_headers_give_the_same_message_as_the_standard_policy(
-    monkeypatch: pytest.MonkeyPatch, mail_from: str
+    monkeypatch: pytest.MonkeyPatch, mail_from: str, calendar: bool
 ) -> None:
     subject = "Your table on Friday 27 November at 19:00 — Café Zoë"
-    cached = [_build(f"guest{n}@example.com", subject, n, mail_from) for n in range(3)]
+    cached = [_build(f"guest{n}@example.com", subject, n, mail_from, calendar=calendar)
+              for n in range(3)]  # fmt: skip
     monkeypatch.setattr(mailer, "POLICY", email_policy.default)
-    standard = [_build(f"guest{n}@example.com", subject, n, mail_from) for n in range(3)]
+    standard = [_build(f"guest{n}@example.com", subject, n, mail_from, calendar=calendar)
+                for n in range(3)]  # fmt: skip
     for ours, reference in zip(cached, standard, strict=True):
         assert _comparable(ours) == _comparable(reference)
         parsed = message_from_bytes(ours.as_bytes(), policy=email_policy.default)
@@ -76,6 +98,15 @@ def test_cached_headers_give_the_same_message_as_the_standard_policy(
         assert parsed["Subject"] == subject
         body = parsed.get_body(preferencelist=("plain",))
         assert body is not None and body.get_content() == TEXT
+        invitations = [p for p in parsed.walk() if p.get_content_type() == "text/calendar"]
+        assert len(invitations) == calendar
+        for part in invitations:  # the method, and the text as written, survive the cache
+            assert (
+                part.get_param("method") == ("CANCEL", "REQUEST")[int(ours["X-Outbox-ID"]) % 2 == 0]
+            )
+            assert part.get_content().replace("\r\n", "\n") == _invitation(
+                int(ours["X-Outbox-ID"])
+            ).to_ics().replace("\r\n", "\n")
 
 
 def test_messages_sharing_parsed_headers_stay_independent() -> None:

@@ -50,7 +50,7 @@ async def test_booking_sends_exactly_one_confirmation(
         f"#{booking['id']}",
         "Europe/London",
         "cancel",
-        f"Table:   {booking['table_number']}",
+        f"Table:     {booking['table_number']}",
         "Birthday",
         str(day.day),
     ):
