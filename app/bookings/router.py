@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 from pydantic import BaseModel
 
-from app.bookings import arrivals, service
+from app.bookings import arrivals, listing, service
 from app.bookings import availability as availability_service
 from app.bookings.arrivals import BookingStateConflict
 from app.bookings.dependencies import AvailabilityLimit, Booker, Checking
@@ -163,7 +163,7 @@ async def list_bookings(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> BookingPage:
-    items, total = await service.list_bookings(
+    items, total = await listing.list_bookings(
         session, user=user, now=now, on=date, date_from=date_from, date_to=date_to,
         status=status, limit=limit, offset=offset, q=q,
     )  # fmt: skip

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.bookings import service as bookings
+from app.bookings import listing as bookings
 from app.bookings.schemas import GuestDetail
 from app.deps import MAX_ID, IdPath, SessionDep, SettingsDep, StaffUser
 from app.errors import Forbidden, InvalidInput, Unauthorized, responses
