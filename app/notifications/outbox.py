@@ -136,12 +136,20 @@ async def sent_lately(
 
 
 async def account_message(
-    session: AsyncSession, kind: MessageKind, *, recipient: str, name: str, now: datetime
+    session: AsyncSession,
+    kind: MessageKind,
+    *,
+    recipient: str,
+    name: str,
+    now: datetime,
+    **context: Any,
 ) -> None:
-    """Queue an e-mail about an account (account_welcome, account_exists), written now."""
+    """Queue an e-mail about an account (account_welcome, account_exists, password_reset),
+    written now; `context` adds to what its templates are given (password_reset: reset_url
+    and minutes)."""
     venue = await venue_service.venue_for(session)
     subject, text, html = render(kind, {"name": name, "restaurant": venue.name,
-                                        "reset_url": None})  # fmt: skip
+                                        "reset_url": None, **context})  # fmt: skip
     row = {
         "kind": kind, "booking_id": None, "recipient": recipient, "subject": subject,
         "body_text": text, "body_html": html, "status": MessageStatus.pending, "attempts": 0,
