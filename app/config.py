@@ -39,14 +39,19 @@ class Settings(BaseSettings):
     password_reset_minutes: int = Field(default=30, ge=5, le=24 * 60)
     rate_limit_storage_url: str = "memory://"
     rate_limit_key_prefix: str = "restaurant"
-    rate_limit_login: str = "20/minute"  # failed logins per client address
+    # The defaults let twenty staff behind one address work a busy service (see the
+    # "Rate limits" section of docs/architecture.md for the numbers).
+    rate_limit_login: str = "60/minute"  # failed logins per client address
     rate_limit_login_account: str = "5/minute"  # failed logins per e-mail from one address
     # failed logins per e-mail from anywhere; beyond it its logins are slowed, not refused
     rate_limit_login_email: str = "50/hour"
-    rate_limit_booking: str = "10/minute"
-    rate_limit_availability: str = "120/minute"
-    rate_limit_register: str = "10/hour"
-    rate_limit_password_reset: str = "5/hour"  # reset requests per client address
+    rate_limit_booking: str = "30/minute"  # bookings per account (a 422 uses none)
+    rate_limit_availability: str = "600/minute"  # availability checks per client address
+    rate_limit_register: str = "10/hour"  # new accounts per client address (a 422 uses none)
+    rate_limit_password_reset: str = "10/hour"  # reset requests per client address
+    # requests refused as invalid (422) on booking, registration and password reset, per
+    # client address; once spent those routes refuse the address (429) before any work
+    rate_limit_rejected: str = "60/minute"
     admin_email: str = "admin@example.com"
     admin_password: str = "admin-password"
     host: str = "127.0.0.1"

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
@@ -20,7 +21,7 @@ from limits.storage import storage_from_string
 from app import metrics
 from app.auth.exceptions import BadCredentials
 from app.config import Settings
-from app.errors import TooManyRequests
+from app.errors import AppError, TooManyRequests
 
 log = logging.getLogger("app.ratelimit")
 
@@ -46,7 +47,7 @@ def _storage(url: str, key_prefix: str) -> Storage:
 
 
 class RateLimiter:
-    """Named limits (login, booking, availability, register) checked against one storage:
+    """Named limits (login, booking, availability, register, ...) checked against one storage:
     memory, or Redis to share them between processes.
 
     Losing Redis must not take the restaurant offline: while it is away the limits are
@@ -74,6 +75,8 @@ class RateLimiter:
             "booking": parse(settings.rate_limit_booking),
             "availability": parse(settings.rate_limit_availability),
             "register": parse(settings.rate_limit_register),
+            "password_reset": parse(settings.rate_limit_password_reset),
+            "rejected": parse(settings.rate_limit_rejected),
         }
         self._probe: asyncio.Task[None] | None = None
         metrics.RATE_LIMIT_AWAY.set(0)
@@ -125,22 +128,32 @@ class RateLimiter:
         self.away_since = self._last_try = time.monotonic()
 
     async def _hit(
-        self, strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem, keys: list[str]
+        self,
+        strategy: SlidingWindowCounterRateLimiter,
+        item: RateLimitItem,
+        keys: list[str],
+        cost: int = 1,
     ) -> tuple[bool, float]:
-        if await strategy.hit(item, *keys):
+        if await strategy.hit(item, *keys, cost=cost):
             return True, 0.0
         stats = await strategy.get_window_stats(item, *keys)
         return False, stats.reset_time
 
     async def _test(
-        self, strategy: SlidingWindowCounterRateLimiter, item: RateLimitItem, keys: list[str]
+        self,
+        strategy: SlidingWindowCounterRateLimiter,
+        item: RateLimitItem,
+        keys: list[str],
+        cost: int = 1,
     ) -> tuple[bool, float]:
         if await strategy.test(item, *keys):
             return True, 0.0
         stats = await strategy.get_window_stats(item, *keys)
         return False, stats.reset_time
 
-    async def _apply(self, name: str, identifiers: tuple[str, ...], *, count: bool) -> None:
+    async def _apply(
+        self, name: str, identifiers: tuple[str, ...], *, count: bool, cost: int = 1
+    ) -> None:
         item = self.limits[name]
         keys = [name, *identifiers]
         run = self._hit if count else self._test
@@ -148,13 +161,13 @@ class RateLimiter:
         if strategy is self.memory and self.shared is not None:
             metrics.RATE_LIMIT_FALLBACKS.inc()
         try:
-            allowed, reset_time = await run(strategy, item, keys)
+            allowed, reset_time = await run(strategy, item, keys, cost)
         except (StorageError, OSError) as exc:
             if strategy is self.memory:
                 raise
             self._fell_back(exc)
             metrics.RATE_LIMIT_FALLBACKS.inc()
-            allowed, reset_time = await run(self.memory, item, keys)
+            allowed, reset_time = await run(self.memory, item, keys, cost)
         if allowed:
             return
         retry_after = max(1, math.ceil(reset_time - time.time()))
@@ -175,6 +188,15 @@ class RateLimiter:
         """Count one event against the limit (a failure), refusing nothing now."""
         try:
             await self._apply(name, identifiers, count=True)
+        except TooManyRequests:
+            pass
+
+    async def give_back(self, name: str, *identifiers: str) -> None:
+        """Return one request taken with hit(): the current window's counter goes down by
+        one. (A hit just before a window boundary is given back to the next window, which
+        then starts one lower: at most one extra request per request given back.)"""
+        try:
+            await self._apply(name, identifiers, count=True, cost=-1)
         except TooManyRequests:
             pass
 
@@ -261,5 +283,46 @@ async def failed_login_limits(
             raise
 
 
-async def register_limit(request: Request, limiter: LimiterDep) -> None:
-    await limiter.hit("register", client_address(request))
+def _refused_as_invalid(error: BaseException) -> bool:
+    """A 422: a malformed request, or one that breaks a rule (a date in the past, ...)."""
+    if isinstance(error, RequestValidationError):
+        return True
+    return isinstance(error, AppError) and error.status_code == 422
+
+
+@asynccontextmanager
+async def allowance(limiter: RateLimiter, name: str, key: str, address: str) -> AsyncIterator[None]:
+    """Take one request of limit `name` for `key` around the work it guards (429 when
+    spent). A request refused as invalid (422) gives it back, so mistakes never use up
+    anyone's allowance; it counts instead against RATE_LIMIT_REJECTED for its client
+    address, a looser limit that, once spent, refuses that address's requests here (429)
+    before any work, so a flood of bad requests is still held back.
+
+    Taken with an atomic hit before the work, not counted after it: a burst of concurrent
+    requests cannot all pass a check before the first is counted."""
+    await limiter.check("rejected", address)
+    await limiter.hit(name, key)
+    try:
+        yield
+    except BaseException as error:
+        if _refused_as_invalid(error):
+            await limiter.give_back(name, key)
+            await limiter.count("rejected", address)
+        raise
+
+
+async def register_limit(request: Request, limiter: LimiterDep) -> AsyncIterator[None]:
+    """New accounts per client address (RATE_LIMIT_REGISTER); a refused registration (an
+    invalid address or a weak password, 422) uses none of it. A dependency with `yield`:
+    FastAPI raises the body's 422 after running it, into it."""
+    address = client_address(request)
+    async with allowance(limiter, "register", address, address):
+        yield
+
+
+async def password_reset_limit(request: Request, limiter: LimiterDep) -> AsyncIterator[None]:
+    """Password-reset requests per client address (RATE_LIMIT_PASSWORD_RESET), as
+    register_limit."""
+    address = client_address(request)
+    async with allowance(limiter, "password_reset", address, address):
+        yield

@@ -258,6 +258,8 @@ def make_settings(url: str, **overrides: Any) -> Settings:
         "rate_limit_booking": "1000/minute",
         "rate_limit_availability": "10000/minute",
         "rate_limit_register": "1000/minute",
+        "rate_limit_password_reset": "1000/minute",
+        "rate_limit_rejected": "10000/minute",
         "log_level": "WARNING",
         "outbox_in_process": False,
         "gc_tuning": False,  # the test process builds hundreds of apps; keep its GC as is

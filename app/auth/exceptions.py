@@ -1,4 +1,4 @@
-from app.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from app.errors import BadRequest, Conflict, InvalidInput, NotFound, Unauthorized
 
 
 class BadCredentials(Unauthorized):
@@ -23,3 +23,10 @@ class LastAdmin(Conflict):
 
 class WrongCurrentPassword(InvalidInput):
     default_message = "current_password is missing or incorrect"
+
+
+class InvalidResetLink(BadRequest):
+    default_message = (
+        "This password-reset link is invalid, has expired or has been used already; "
+        "ask for a new one"
+    )

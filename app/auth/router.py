@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.auth import service
+from app.auth import reset, service
 from app.auth.exceptions import (
     BadCredentials,
     InvalidRefreshToken,
+    InvalidResetLink,
     LastAdmin,
     UserNotFound,
     WrongCurrentPassword,
@@ -23,8 +24,11 @@ from app.auth.models import Role
 from app.auth.schemas import (
     LoginJSON,
     MeUpdate,
+    PasswordResetConfirm,
+    PasswordResetRequest,
     RefreshRequest,
     Registered,
+    ResetRequested,
     TokenPair,
     UserAdminUpdate,
     UserCreate,
@@ -42,7 +46,7 @@ from app.deps import (
     SettingsDep,
 )
 from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
-from app.ratelimit import LimiterDep, failed_login_limits, register_limit
+from app.ratelimit import LimiterDep, failed_login_limits, password_reset_limit, register_limit
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"])
 users_router = APIRouter(prefix="/users", tags=["users"])
@@ -145,6 +149,53 @@ async def refresh(data: RefreshRequest, session: SessionDep, settings: SettingsD
 )
 async def logout(data: RefreshRequest, session: SessionDep, settings: SettingsDep) -> Response:
     await service.logout(session, data.refresh_token, settings=settings)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@auth_router.post(
+    "/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ResetRequested,
+    summary="Ask for a password-reset link by e-mail",
+    description=(
+        "Always 202 with the same answer, sent before the address is looked up, so "
+        "nobody learns which addresses have accounts. An active account gets an e-mail "
+        "(at most one every few minutes) with a link, `{PUBLIC_BASE_URL}/account/reset?"
+        "token=...`, that works once for PASSWORD_RESET_MINUTES; the web page sends its "
+        "token to POST /auth/password-reset/confirm."
+    ),
+    responses=responses(TooManyRequests),
+)
+async def request_password_reset(
+    data: PasswordResetRequest,
+    request: Request,
+    background: BackgroundTasks,
+    settings: SettingsDep,
+    now: Now,
+    _limited: Annotated[None, Depends(password_reset_limit)],
+) -> ResetRequested:
+    background.add_task(
+        reset.send_reset_link_after_answer, request.app.state.db, data.email,
+        settings=settings, now=now,
+    )  # fmt: skip
+    return ResetRequested(email=data.email)
+
+
+@auth_router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Choose a new password with the token of a reset link",
+    description=(
+        "The password follows the same rules as at registration. Every sign-in of the "
+        "account elsewhere ends (its refresh tokens are revoked). A token that is wrong, "
+        "expired or used already is a 400 saying so, the same for each."
+    ),
+    responses=responses(InvalidResetLink),
+)
+async def confirm_password_reset(
+    data: PasswordResetConfirm, session: DeferredSessionDep, settings: SettingsDep
+) -> Response:
+    await reset.reset_password(session, data.token, data.password, settings=settings)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -107,3 +107,22 @@ class UserAdminUpdate(BaseModel):
     role: Role | None = None
     is_active: Flag | None = None
     name: Name | None = None
+
+
+class PasswordResetRequest(BaseModel):
+    email: Email
+
+
+class ResetRequested(BaseModel):
+    """The same answer whether the address has an account or not."""
+
+    email: str
+    detail: str = (
+        "If this address belongs to an account, we have sent it a link to choose a new "
+        "password. The link works once, for a limited time."
+    )
+
+
+class PasswordResetConfirm(BaseModel):
+    token: str = Field(min_length=1, max_length=2048, description="From the e-mailed link")
+    password: Password

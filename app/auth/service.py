@@ -211,13 +211,13 @@ async def update_me(
         if reason:
             raise InvalidInput(reason)
         user.hashed_password = await security.hash_password(data.password, settings.bcrypt_rounds)
-        await _revoke_user_tokens(session, user.id)
+        await revoke_user_tokens(session, user.id)
     await session.flush()
     await guests.sync_account(session, user)  # their guest record follows the account
     return user
 
 
-async def _revoke_user_tokens(session: AsyncSession, user_id: int) -> None:
+async def revoke_user_tokens(session: AsyncSession, user_id: int) -> None:
     await session.execute(
         update(RefreshToken)
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
@@ -267,7 +267,7 @@ async def admin_update(session: AsyncSession, user_id: int, data: UserAdminUpdat
     if data.is_active is not None:
         user.is_active = data.is_active
         if not data.is_active:
-            await _revoke_user_tokens(session, user.id)
+            await revoke_user_tokens(session, user.id)
     if data.name is not None:
         user.name = data.name
     await session.flush()

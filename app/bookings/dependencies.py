@@ -8,6 +8,7 @@ app's state itself in one place, instead of the five to eight small dependencies
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
@@ -18,7 +19,7 @@ from app.bookings.cache import ChangePublisher, DayCache
 from app.db.engine import Database
 from app.db.statements import Conn
 from app.deps import oauth2_scheme, token_user_id
-from app.ratelimit import client_address
+from app.ratelimit import RateLimiter, allowance, client_address
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,18 +65,32 @@ class BookingCaller:
     changes: ChangePublisher | None  # PostgreSQL: announces book_table's bookings
     now: datetime
     region: str  # PHONE_REGION, for the numbers staff type
+    limiter: RateLimiter
+    address: str  # the client's
+
+    def allowance(self) -> AbstractAsyncContextManager[None]:
+        """`async with caller.allowance():` around the booking: one of the user's
+        RATE_LIMIT_BOOKING (429 when spent, before any database work), given back if the
+        booking is refused as invalid (422; see app.ratelimit.allowance). A malformed
+        body never gets this far, so it uses none either."""
+        return allowance(self.limiter, "booking", str(self.user_id), self.address)
 
 
 async def booking_caller(
     request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> BookingCaller:
-    """A valid access token (401 otherwise), counted against the booking limit per user
-    (429), before any database work."""
+    """A valid access token (401 otherwise), before any database work. The booking limit
+    is taken by the route, around the booking (BookingCaller.allowance)."""
     state = request.app.state
     user_id = token_user_id(state.settings, token)
-    await state.limiter.hit("booking", str(user_id))
     return BookingCaller(
-        user_id, state.db, state.changes, state.clock(), state.settings.phone_region
+        user_id,
+        state.db,
+        state.changes,
+        state.clock(),
+        state.settings.phone_region,
+        state.limiter,
+        client_address(request),
     )
 
 

@@ -133,10 +133,11 @@ async def create_booking(
         Header(max_length=255, description="Retry-safe: the same key replays the first answer"),
     ] = None,
 ) -> Response:
-    booking = await service.book(
-        caller.database, data, user_id=caller.user_id, now=caller.now, key=idempotency_key,
-        changes=caller.changes, region=caller.region,
-    )  # fmt: skip
+    async with caller.allowance():
+        booking = await service.book(
+            caller.database, data, user_id=caller.user_id, now=caller.now, key=idempotency_key,
+            changes=caller.changes, region=caller.region,
+        )  # fmt: skip
     return ModelResponse(booking, status.HTTP_201_CREATED)
 
 

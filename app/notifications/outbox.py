@@ -105,10 +105,14 @@ async def account_message(
     recipient: str,
     name: str,
     now: datetime,
+    **context: Any,
 ) -> None:
-    """Queue an e-mail about an account (account_welcome, account_exists), written now."""
+    """Queue an e-mail about an account (account_welcome, account_exists, password_reset),
+    written now; `context` adds to what its templates are given (password_reset: reset_url
+    and minutes)."""
     venue = await venue_service.venue_for(session)
-    context = {**common_context(settings, venue.name), "name": name, "reset_url": None}
+    context = {**common_context(settings, venue.name), "name": name, "reset_url": None,
+               **context}  # fmt: skip
     subject, text, html = render(kind, context)
     row = {
         "kind": kind, "booking_id": None, "recipient": recipient, "subject": subject,
