@@ -23,3 +23,7 @@ class TableNotBookable(InvalidInput):
 
 class IdempotencyKeyReused(InvalidInput):
     default_message = "This Idempotency-Key was already used with a different request body"
+
+
+class BookingNotChangeable(Conflict):
+    default_message = "This booking can no longer be changed"
