@@ -154,7 +154,7 @@ async def test_the_rules_of_a_new_booking_apply_and_a_refusal_changes_nothing(
     day = next_weekday(FRIDAY)
     made = await booked(client, guest, day, "19:00", 2)
     far = day + timedelta(days=120)
-    refused = {
+    refused: dict[str, Json] = {
         "outside opening hours": {"time": "10:00"},
         "past the last seating": {"time": "22:45"},
         "grid": {"time": "19:07"},
