@@ -166,13 +166,16 @@ async def test_the_rules_of_a_new_booking_apply_and_a_refusal_changes_nothing(
         answer = await change(client, guest, made["id"], **body)
         assert answer.status_code == 422, (body, answer.text)
         assert words in answer.json()["detail"], (words, answer.text)
-    malformed = [{"time": "19:00+01:00"}, {"party_size": 0}, {"party_size": "4"},
+    malformed: list[Json] = [{"time": "19:00+01:00"}, {"party_size": 0}, {"party_size": "4"},
                  {"table_id": 0}, {"guests": 3}, {"special_requests": "x" * 501}]  # fmt: skip
     for body in malformed:
         answer = await client.patch(f"/bookings/{made['id']}", json=body, headers=guest)
         assert answer.status_code == 422, (body, answer.text)
-    for body, words in (({"table_id": 999}, "does not exist"), ({"table_id": 1, "party_size": 3},
-                                                                "seats 2")):  # fmt: skip
+    unfit: list[tuple[Json, str]] = [
+        ({"table_id": 999}, "does not exist"),
+        ({"table_id": 1, "party_size": 3}, "seats 2"),
+    ]
+    for body, words in unfit:
         answer = await client.patch(f"/bookings/{made['id']}", json=body, headers=guest)
         assert answer.status_code == 422 and words in answer.json()["detail"], answer.text
     assert (await client.get(f"/bookings/{made['id']}", headers=guest)).json() == made
