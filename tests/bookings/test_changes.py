@@ -31,6 +31,7 @@ from tests.factories import (
     booked,
     configure,
     next_weekday,
+    seat_walk_in,
 )
 
 
@@ -249,6 +250,20 @@ async def test_the_lead_time_binds_customers_not_staff(
     assert soon.status_code == 422 and "30 minutes ahead" in soon.json()["detail"], soon.text
     by_staff = await change(client, staff, made["id"], time="19:00")
     assert by_staff.status_code == 200, by_staff.text
+
+
+async def test_a_party_seated_now_keeps_its_table_from_a_change_to_tonight(
+    client: AsyncClient, app: FastAPI, guest: Headers, staff: Headers
+) -> None:
+    """A walk-in at table 1 since 18:00 stays until 19:30: a change to 18:30 gets table 2."""
+    day = next_weekday(FRIDAY)
+    made = await booked(client, guest, day, "21:00", 2)
+    assert made["table_number"] == 1
+    app.state.clock = lambda: at_local(day, 18)
+    await seat_walk_in(client, staff, 1)
+    answer = await change(client, guest, made["id"], time="18:30")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["table_number"] == 2
 
 
 async def test_only_a_confirmed_booking_that_has_not_started_can_be_changed(
