@@ -19,6 +19,7 @@ from app.bookings.cache import ChangePublisher, DayCache
 from app.db.engine import Database
 from app.db.statements import Conn
 from app.deps import oauth2_scheme, token_user_id
+from app.links import Links
 from app.ratelimit import RateLimiter, allowance, client_address
 
 
@@ -95,3 +96,14 @@ async def booking_caller(
 
 
 Booker = Annotated[BookingCaller, Depends(booking_caller)]
+
+
+async def manage_links(request: Request) -> Links:
+    """The manage link routes: counted against the booking limit per client address
+    (429 when spent) before the token is read, so guessing tokens is slow."""
+    state = request.app.state
+    await state.limiter.hit("booking", client_address(request))
+    return Links(state.settings)
+
+
+ManageLinks = Annotated[Links, Depends(manage_links)]

@@ -41,3 +41,7 @@ class BookingsStranded(Conflict):
         "The change would strand bookings; nothing was changed. Repeat it with "
         "cancel_affected=true to move or cancel them"
     )
+
+
+class BookingNotChangeable(Conflict):
+    default_message = "This booking can no longer be changed"

@@ -1,16 +1,17 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response, status
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
-from app.bookings import arrivals, listing, service
+from app.bookings import arrivals, changes, listing, manage, service
 from app.bookings import availability as availability_service
 from app.bookings.arrivals import BookingStateConflict
-from app.bookings.dependencies import AvailabilityLimit, Booker, Checking
+from app.bookings.dependencies import AvailabilityLimit, Booker, Checking, ManageLinks
 from app.bookings.exceptions import (
     BookingNotCancellable,
+    BookingNotChangeable,
     BookingNotFound,
     IdempotencyKeyReused,
     NoTableAvailable,
@@ -21,9 +22,11 @@ from app.bookings.models import BookingStatus
 from app.bookings.schemas import (
     Availability,
     AvailabilityQuery,
+    BookingChange,
     BookingCreate,
     BookingOut,
     BookingPage,
+    ChangeConflictError,
     DayAvailability,
     NoTableError,
     SeatBooking,
@@ -193,6 +196,106 @@ async def cancel_booking(
     booking_id: IdPath, user: CurrentUser, session: SessionDep, settings: SettingsDep, now: Now
 ) -> Response:
     await service.cancel_booking(session, booking_id, user=user, settings=settings, now=now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+CHANGE_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": ChangeConflictError,
+        "description": f"{BookingNotChangeable.default_message} (not confirmed, started, or "
+        "inside the cancel cutoff for a customer), or the new time or table is taken "
+        "(with alternatives; nothing changed), or it would overlap another of the "
+        "guest's own bookings",
+    }
+}
+CHANGE_DESCRIPTION = (
+    "Give only what changes: `date`, `time`, `party_size`, `table_id`, "
+    "`special_requests` (and, staff only, `guest`). The rules of a new booking apply (slot grid, opening hours, lead "
+    "time, horizon, party size); the booking keeps its id, and its table when that still "
+    "fits and is free, else gets the best-fitting free one. Only a confirmed booking that "
+    'has not started can be changed. The guest is sent one "booking changed" e-mail; '
+    "none when nothing changes."
+)
+
+
+@router.patch(
+    "/{booking_id:int}",
+    response_model=BookingOut,
+    summary="Change a booking (its guest, outside the cancel cutoff; staff any time)",
+    description=CHANGE_DESCRIPTION,
+    responses={
+        **responses(Unauthorized, BookingForOthersForbidden, BookingNotFound, BookingRuleViolation),
+        **CHANGE_CONFLICT,
+    },  # fmt: skip
+    name="change",
+)
+async def change_booking(
+    booking_id: IdPath,
+    data: BookingChange,
+    user: CurrentUser,
+    session: SessionDep,
+    now: Now,
+    settings: SettingsDep,
+) -> BookingOut:
+    return await changes.change_booking(
+        session, booking_id, data, user=user, now=now, region=settings.phone_region
+    )
+
+
+ManageToken = Annotated[
+    str, Path(description="The token of the booking's manage link (from its e-mails)")
+]
+MANAGE_ERRORS = responses(BookingNotFound, TooManyRequests)
+MANAGE_NOTE = (
+    " No sign-in: the token is the key. A wrong or expired link, or a booking that has "
+    "ended or is cancelled, is a 404. Rate-limited per client address."
+)
+
+
+@router.get(
+    "/manage/{token}",
+    response_model=BookingOut,
+    summary="The booking a manage link names",
+    description="What the guest sees at the link in their e-mails." + MANAGE_NOTE,
+    responses=MANAGE_ERRORS,
+    name="manage_get",
+)
+async def get_managed(
+    token: ManageToken, links: ManageLinks, session: SessionDep, now: Now
+) -> BookingOut:
+    return await manage.get_managed(session, links, token, now=now)
+
+
+@router.patch(
+    "/manage/{token}",
+    response_model=BookingOut,
+    summary="Change the booking a manage link names (a customer's rules)",
+    description=CHANGE_DESCRIPTION + MANAGE_NOTE,
+    responses={
+        **MANAGE_ERRORS,
+        **responses(BookingForOthersForbidden, BookingRuleViolation),
+        **CHANGE_CONFLICT,
+    },
+    name="manage_change",
+)
+async def change_managed(
+    token: ManageToken, data: BookingChange, links: ManageLinks, session: SessionDep, now: Now
+) -> BookingOut:
+    return await manage.change_managed(session, links, token, data, now=now)
+
+
+@router.delete(
+    "/manage/{token}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Cancel the booking a manage link names (outside the cancel cutoff)",
+    description="Its table is free again at once." + MANAGE_NOTE,
+    responses={**MANAGE_ERRORS, **responses(BookingNotCancellable)},
+    name="manage_cancel",
+)
+async def cancel_managed(
+    token: ManageToken, links: ManageLinks, session: SessionDep, now: Now, settings: SettingsDep
+) -> Response:
+    await manage.cancel_managed(session, links, token, settings=settings, now=now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

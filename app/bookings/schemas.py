@@ -86,6 +86,39 @@ class BookingCreate(BaseModel):
         return self
 
 
+class BookingChange(BaseModel):
+    """PATCH /bookings/{id}: what to change. A field left out (or null, but for
+    special_requests) keeps its value; the same rules as a new booking apply."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: QueryDate | None = Field(default=None, description="New restaurant-local date")
+    time: LocalTime | None = Field(
+        default=None, description="New restaurant-local time HH:MM, on the slot grid"
+    )
+    party_size: Number | None = Field(default=None, ge=1, le=200)
+    table_id: IdField | None = Field(
+        default=None,
+        description="Move to this table. Left out: the booking keeps its table if it still "
+        "fits and is free, else gets the best-fitting free one",
+    )
+    special_requests: str | None = Field(
+        default=None, max_length=500, description="Replaces the requests; null clears them"
+    )
+    guest: GuestIn | None = Field(
+        default=None,
+        description="Staff only: who the booking is for (found or made as for a new "
+        "booking); the change notice goes to them",
+    )
+
+    @field_validator("time")
+    @classmethod
+    def _local_time(cls, value: Time | None) -> Time | None:
+        if value is not None and value.tzinfo is not None:
+            raise ValueError("give the restaurant's local time, without an offset (e.g. 19:00)")
+        return value
+
+
 class BookingOut(BaseModel):
     id: int
     user_id: int | None = Field(description="The account that made the booking")
@@ -117,6 +150,16 @@ class BookingPage(BaseModel):
 class NoTableError(BaseModel):
     detail: str
     alternatives: list[str]
+
+
+class ChangeConflictError(BaseModel):
+    """A change refused: the booking cannot be changed (any more), or the new time or
+    table is taken (then with `alternatives`)."""
+
+    detail: str
+    alternatives: list[str] | None = Field(
+        default=None, description="When the new time or table is taken: nearby free times"
+    )
 
 
 class SeatBooking(BaseModel):

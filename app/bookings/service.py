@@ -284,9 +284,10 @@ async def create_booking_idempotent(
     return out
 
 
-async def load_booking(
-    session: AsyncSession, booking_id: int, user: User, *, for_update: bool = False
-) -> tuple[Booking, int]:
+async def find_booking(
+    session: AsyncSession, booking_id: int, *, for_update: bool = False
+) -> tuple[Booking, int] | None:
+    """The booking and its table's number, whoever asks (callers check who may see it)."""
     query = (
         select(Booking, RestaurantTable.table_number)
         .join(RestaurantTable, RestaurantTable.id == Booking.table_id)
@@ -295,10 +296,17 @@ async def load_booking(
     if for_update:  # read again, locked, even if this session has read it before
         query = query.with_for_update(of=Booking).execution_options(populate_existing=True)
     row = (await session.execute(query)).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def load_booking(
+    session: AsyncSession, booking_id: int, user: User, *, for_update: bool = False
+) -> tuple[Booking, int]:
+    found = await find_booking(session, booking_id, for_update=for_update)
     # Someone else's booking is "not found", so ids reveal nothing.
-    if row is None or (not user.is_staff and row[0].user_id != user.id):
+    if found is None or (not user.is_staff and found[0].user_id != user.id):
         raise BookingNotFound()
-    return row[0], row[1]
+    return found
 
 
 async def get_booking(session: AsyncSession, booking_id: int, *, user: User) -> BookingOut:
@@ -311,12 +319,27 @@ async def cancel_booking(
     session: AsyncSession, booking_id: int, *, user: User, settings: Settings, now: datetime
 ) -> Booking:
     booking, number = await load_booking(session, booking_id, user, for_update=True)
+    return await cancel_loaded(session, booking, number, actor=user, settings=settings, now=now)
+
+
+async def cancel_loaded(
+    session: AsyncSession,
+    booking: Booking,
+    number: int,
+    *,
+    actor: User | None,
+    settings: Settings,
+    now: datetime,
+) -> Booking:
+    """Cancel a booking read with its lock. `actor`: who cancels; None is the guest
+    through the booking's manage link (a customer's rules)."""
+    staff = actor is not None and actor.is_staff
     if booking.status != BookingStatus.confirmed:
         raise BookingNotCancellable(f"Booking {booking.id} is {booking.status.value}")
     if booking.starts_at <= now:
         raise BookingNotCancellable(f"Booking {booking.id} has already started")
     venue = await venue_service.venue_for(session)
-    if not user.is_staff and now > booking.starts_at - venue.cancel_cutoff:
+    if not staff and now > booking.starts_at - venue.cancel_cutoff:
         minutes = int(venue.cancel_cutoff.total_seconds() // 60)
         raise BookingNotCancellable(
             f"Bookings can be cancelled online up to {minutes} minutes before they start; "
@@ -331,7 +354,7 @@ async def cancel_booking(
         await outbox.booking_cancelled(
             session, booking, settings=settings, recipient=guest.email, name=guest.name,
             table_number=number, now=now,
-            by_restaurant=user.is_staff and guest.user_id != user.id,
+            by_restaurant=actor is not None and actor.is_staff and guest.user_id != actor.id,
         )  # fmt: skip
     metrics.BOOKINGS.labels("cancelled").inc()
     return booking

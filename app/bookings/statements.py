@@ -27,6 +27,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    update,
 )
 
 from app.auth.models import User
@@ -128,6 +129,58 @@ INSERT_IF_FREE = Query(
     )
     .returning(_BOOKINGS.c.id)
 )  # fmt: skip
+
+
+# Move a confirmed booking (new table, time, party or requests) only if no other active
+# booking of the new table overlaps its new range: the change's check and write in one
+# statement, under the new table's table-and-day lock, as INSERT_IF_FREE for a new one.
+# The booking itself is left out of the check ("other" is the same table, aliased).
+_OTHER = _BOOKINGS.alias("other")
+_MOVE_TABLE = bindparam("new_table", type_=Integer())
+MOVE_IF_FREE = Query(
+    update(_BOOKINGS)
+    .where(
+        _BOOKINGS.c.id == bindparam("booking_id", type_=Integer()),
+        _BOOKINGS.c.status == literal_column(f"'{BookingStatus.confirmed.value}'"),
+        ~exists().where(
+            (_OTHER.c.table_id == _MOVE_TABLE)
+            & (_OTHER.c.id != bindparam("booking_id", type_=Integer()))
+            & _OTHER.c.status.in_([literal_column(f"'{s.value}'") for s in ACTIVE_STATUSES])
+            & (_OTHER.c.starts_at < _END)
+            & (_OTHER.c.starts_at > _EARLIEST)
+            & (_OTHER.c.ends_at > _START)
+        ),
+    )
+    .values(
+        table_id=_MOVE_TABLE,
+        party_size=bindparam("new_party", type_=Integer()),
+        starts_at=_START,
+        ends_at=_END,
+        special_requests=bindparam("new_requests", type_=String()),
+        updated_at=bindparam("now", type_=UTCDateTime()),
+    )
+    .returning(_BOOKINGS.c.id)
+)
+
+
+async def move_if_free(
+    conn: Conn,
+    *,
+    booking_id: int,
+    table_id: int,
+    party_size: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    special_requests: str | None,
+    now: datetime,
+) -> bool:
+    """Whether the confirmed booking now has these values (False: another active booking
+    of the table overlaps the range, and nothing was written)."""
+    params: dict[str, Any] = {
+        "booking_id": booking_id, "new_table": table_id, "new_party": party_size,
+        "new_requests": special_requests, "now": now, **_window(starts_at, ends_at),
+    }  # fmt: skip
+    return await conn.fetchval(MOVE_IF_FREE, params) is not None
 
 
 async def insert_if_free(
