@@ -210,11 +210,11 @@ CHANGE_CONFLICT: dict[int | str, dict[str, Any]] = {
 }
 CHANGE_DESCRIPTION = (
     "Give only what changes: `date`, `time`, `party_size`, `table_id`, "
-    "`special_requests` (and, staff only, `guest`). The rules of a new booking apply (slot grid, opening hours, lead "
-    "time, horizon, party size); the booking keeps its id, and its table when that still "
-    "fits and is free, else gets the best-fitting free one. Only a confirmed booking that "
-    'has not started can be changed. The guest is sent one "booking changed" e-mail; '
-    "none when nothing changes."
+    "`special_requests` (and, staff only, `guest`). The rules of a new booking apply "
+    "(slot grid, opening hours, lead time, horizon, party size); the booking keeps its "
+    "id, and its table when that still fits and is free, else gets the best-fitting free "
+    "one. Only a confirmed booking that has not started can be changed. The guest is "
+    "sent one 'booking changed' e-mail; none when nothing changes."
 )
 
 
@@ -226,7 +226,7 @@ CHANGE_DESCRIPTION = (
     responses={
         **responses(Unauthorized, BookingForOthersForbidden, BookingNotFound, BookingRuleViolation),
         **CHANGE_CONFLICT,
-    },  # fmt: skip
+    },
     name="change",
 )
 async def change_booking(
