@@ -93,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--warmup-requests", type=int, default=1000, help="warm-up requests at most (default 1000)"
     )
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
-    p.add_argument("--users", type=int, default=None, help="users (default: --concurrency)")
+    p.add_argument(
+        "--users", type=int, default=None, help="users (default: --concurrency, at least 32)"
+    )
     p.add_argument(
         "--seed-bookings",
         type=int,

@@ -42,6 +42,7 @@ async def prepare_load(url: str, *, users: int, seed_bookings: int, secret: str)
     from app.db.base import utcnow
     from app.db.engine import Database
     from app.floor.models import RestaurantTable
+    from app.guests.models import Guest
     from app.venue.models import RestaurantSettings
     from app.venue.schemas import WEEKDAYS
 
@@ -56,6 +57,8 @@ async def prepare_load(url: str, *, users: int, seed_bookings: int, secret: str)
                     opening_hours={d: [{"opens": "00:00", "closes": "24:00"}] for d in WEEKDAYS},
                     horizon_days=730,
                     lead_minutes=0,
+                    # The load books each user many times a day: fair use would refuse it.
+                    max_active_bookings_per_guest=1_000_000,
                     closed_dates=[],
                     updated_at=now,
                 )
@@ -88,6 +91,16 @@ async def prepare_load(url: str, *, users: int, seed_bookings: int, secret: str)
                     select(User.id).where(User.email.like(f"bench-{tag}-%")).order_by(User.id)
                 )
             )
+            # Each user's guest record, as a first booking would make it: every booking
+            # of the load can then take book_table's single statement.
+            await conn.execute(
+                insert(Guest),
+                [
+                    {"name": f"Bench user {n}", "email": f"bench-{tag}-{n}@example.com",
+                     "user_id": user_id, "tags": [], "created_at": now, "updated_at": now}
+                    for n, user_id in enumerate(user_ids)
+                ],
+            )  # fmt: skip
             tables = (
                 await conn.execute(
                     select(RestaurantTable.id, RestaurantTable.capacity).order_by(

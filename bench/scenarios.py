@@ -108,7 +108,10 @@ def booking_scenario(
             party = PARTY_ROUNDS[visit % len(PARTY_ROUNDS)]
             extra = ""
         body = f'{{"date":"{day}","time":"{hhmm}","party_size":{party}{extra}}}'.encode()
-        return HttpRequest.post_json("/bookings", port, body, auth[worker % len(auth)])
+        # The n-th visit of a slot by another user than the visits before it: one guest's
+        # bookings may not overlap (fair use), so a user booking a slot twice is refused.
+        user = (i % count + visit) % len(auth)
+        return HttpRequest.post_json("/bookings", port, body, auth[user])
 
     how = "the table named, spread over all tables" if tables else "best-fit table"
     return Scenario(

@@ -120,10 +120,16 @@ async def book_table_plans(database: Any, day: date, hhmm: str, party_size: int)
                         "created_at) VALUES ('explain@example.com', 'Explain', 'x', "
                         "'customer', true, now()) RETURNING id"
                     )
+                    await raw.execute(
+                        "INSERT INTO guests (name, email, user_id, tags, created_at, "
+                        "updated_at) VALUES ('Explain', 'explain@example.com', $1, '[]', "
+                        "now(), now())",
+                        user_id,
+                    )
                     notices.clear()
                     params = book_table_params(
                         user_id=user_id, slot=slot, day=day, party_size=party_size,
-                        table_id=None, special_requests=None, now=utcnow(),
+                        table_id=None, special_requests=None, now=utcnow(), max_active=4,
                     )  # fmt: skip
                     await native.fetchrow(BOOK_TABLE, params)
                 except Exception as exc:  # report it, keep the rest of --explain
