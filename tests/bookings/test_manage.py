@@ -24,7 +24,13 @@ from tests.factories import FRIDAY, LONDON, Headers, Json, booked, configure, ne
 NOT_FOUND = {"detail": "Booking not found"}
 
 
-def link(settings: Settings, booking: Json, guest_id: int | None = None) -> str:
+MADE_FOR = -1  # the booking's own guest
+
+
+def link(settings: Settings, booking: Json, guest_id: int | None = MADE_FOR) -> str:
+    """The manage link of `booking`, made for its guest (or for `guest_id`)."""
+    if guest_id == MADE_FOR:
+        guest_id = (booking.get("guest") or {}).get("id")
     return f"/bookings/manage/{Links(settings).manage_token(booking['id'], guest_id)}"
 
 
@@ -106,16 +112,16 @@ async def test_a_wrong_token_is_a_404_like_a_missing_booking(
     client: AsyncClient, guest: Headers, settings: Settings
 ) -> None:
     made = await booked(client, guest, next_weekday(FRIDAY), "19:00", 2)
-    token = Links(settings).manage_token(made["id"], None)
+    token = Links(settings).manage_token(made["id"], made["guest"]["id"])
     head, body, signature = token.split(".")
     flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
     forged = Links(make_settings("sqlite://", secret_key="another-secret-" + "y" * 40))
     reset = Links(settings).reset_token(made["user_id"], "a-password-hash")
     wrong = [
         f"{head}.{body}.{flipped}",  # tampered
-        forged.manage_token(made["id"], None),  # signed with another key
+        forged.manage_token(made["id"], made["guest"]["id"]),  # signed with another key
         reset,  # a token for another purpose
-        Links(settings).manage_token(made["id"] + 1000, None),  # no such booking
+        Links(settings).manage_token(made["id"] + 1000, made["guest"]["id"]),  # no booking
         "not-a-token",
         "x" * 3000,
     ]
@@ -152,8 +158,10 @@ async def test_the_link_names_the_guest_it_was_made_for(
         await session.execute(update(Booking).where(Booking.id == made["id"]).values(
             guest_id=ada.id
         ))  # fmt: skip
-    assert (await client.get(link(settings, made, ada.id))).json() == made
-    for other in (None, bea.id):  # made before the booking changed hands, or for another
+    shown = (await client.get(link(settings, made, ada.id))).json()
+    assert shown["id"] == made["id"] and shown["guest"]["name"] == "Ada"
+    # made for no guest, for the guest before the booking changed hands, or for another
+    for other in (None, made["guest"]["id"], bea.id):
         assert await answers_of(client, link(settings, made, other)) == [(404, NOT_FOUND)] * 3
 
 

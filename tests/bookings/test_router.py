@@ -123,9 +123,11 @@ async def test_list_filters_order_and_pagination(client: AsyncClient, guest: Hea
     assert [b["id"] for b in page["items"]] == [b["id"] for b in listed["items"][2:]]
 
 
-async def test_explicit_table_and_its_errors(client: AsyncClient, guest: Headers) -> None:
+async def test_explicit_table_and_its_errors(
+    client: AsyncClient, guest: Headers, staff: Headers
+) -> None:
     day = next_weekday(FRIDAY)
-    first = await book(client, guest, day, "19:00", 4, table_id=5)
+    first = await book(client, staff, day, "19:00", 4, table_id=5)  # another guest's
     assert first.status_code == 201 and first.json()["table_id"] == 5
     taken = await book(client, guest, day, "20:45", 4, table_id=5)
     assert taken.status_code == 409
@@ -139,10 +141,12 @@ async def test_explicit_table_and_its_errors(client: AsyncClient, guest: Headers
     assert missing.status_code == 422 and "does not exist" in missing.json()["detail"]
 
 
-async def test_no_table_gives_409_with_alternatives(client: AsyncClient, guest: Headers) -> None:
+async def test_no_table_gives_409_with_alternatives(
+    client: AsyncClient, guest: Headers, staff: Headers
+) -> None:
     day = next_weekday(FRIDAY)
-    # Parties of 11 or 12 fit only table 20 (12 seats).
-    assert (await book(client, guest, day, "19:00", 12)).status_code == 201
+    # Parties of 11 or 12 fit only table 20 (12 seats); another guest has it.
+    assert (await book(client, staff, day, "19:00", 12)).status_code == 201
     full = await book(client, guest, day, "19:30", 11)
     assert full.status_code == 409
     body = full.json()
@@ -150,7 +154,7 @@ async def test_no_table_gives_409_with_alternatives(client: AsyncClient, guest: 
     # 19:00 + 150 min blocks table 20 until 21:30, after the last seating (23:00 - 150 min
     # = 20:30); before, a 150-minute meal must end by 19:00: the nearest three are these.
     assert body["alternatives"] == ["16:00", "16:15", "16:30"]
-    staff_view = await client.get("/bookings", params={"date": day.isoformat()}, headers=guest)
+    staff_view = await client.get("/bookings", params={"date": day.isoformat()}, headers=staff)
     assert staff_view.json()["total"] == 1
 
 

@@ -88,11 +88,12 @@ async def confirmations(db: TestDatabase) -> list[OutboxMessage]:
 
 
 async def book_times(client: httpx.AsyncClient, make_user: UserFactory, *times: str) -> None:
-    """A new guest books a table for two at each of `times` on a Friday at least two days
-    away (so no reminder falls due while the test runs, whatever the time of day)."""
-    _, headers = await make_user(Role.customer)
+    """A new guest for each of `times` books a table for two then, on a Friday at least two
+    days away (so no reminder falls due while the test runs, whatever the time of day).
+    One guest each: one guest's bookings may not overlap (fair use)."""
     day = next_weekday(FRIDAY, at_least_days=2)
     for at in times:
+        _, headers = await make_user(Role.customer)
         assert (await book(client, headers, day, at, 2)).status_code == 201
 
 

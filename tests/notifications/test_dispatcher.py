@@ -113,7 +113,7 @@ async def test_a_hanging_smtp_server_does_not_hold_up_bookings(
     sending = asyncio.create_task(stuck.run_once())
     try:
         await asyncio.sleep(0.2)
-        for at in ("13:00", "14:00", "15:00"):
+        for at in ("14:00", "16:00", "18:00"):  # one guest's bookings may not overlap
             assert (await book(client, guest, day, at, 2)).status_code == 201
         assert (await client.get("/bookings", headers=guest)).json()["total"] == 4
         assert not sending.done()  # the dispatcher is still waiting on the silent server
@@ -211,7 +211,7 @@ async def test_two_dispatchers_never_send_one_row_twice(
     clock: Clock,
     make_user: UserFactory,
 ) -> None:
-    users = [await make_user(Role.customer) for _ in range(4)]
+    users = [await make_user(Role.staff) for _ in range(4)]  # staff: no fair-use limit
     day = next_weekday(FRIDAY)
     times = [f"{h:02d}:{m:02d}" for h in range(12, 21) for m in (0, 30)][:12]
     for i, at in enumerate(times):

@@ -16,11 +16,12 @@ import icalendar
 import pytest
 from sqlalchemy import select
 
-from app.auth.models import Role, User
+from app.auth.models import Role
 from app.bookings.models import Booking, BookingStatus
 from app.config import Settings
 from app.db.statements import session_conn
 from app.floor.models import RestaurantTable
+from app.guests.models import Guest
 from app.links import Links, ManageClaims
 from app.notifications import outbox
 from tests.conftest import TestDatabase, UserFactory
@@ -111,17 +112,17 @@ async def cancel_with_note(
     async with db.database.writer() as session, session.begin():
         booking, number, guest = (
             await session.execute(
-                select(Booking, RestaurantTable.table_number, User)
+                select(Booking, RestaurantTable.table_number, Guest)
                 .join(RestaurantTable, RestaurantTable.id == Booking.table_id)
-                .join(User, User.id == Booking.user_id)
+                .join(Guest, Guest.id == Booking.guest_id)
                 .where(Booking.id == booking_id)
             )
         ).one()
         booking.status, booking.cancelled_at = BookingStatus.cancelled, now
         await session.flush()
         await outbox.booking_cancelled(
-            session, booking, settings=settings, guest=guest, table_number=number, now=now,
-            by_restaurant=True, note=note,
+            session, booking, settings=settings, recipient=str(guest.email), name=guest.name,
+            table_number=number, now=now, by_restaurant=True, note=note,
         )  # fmt: skip
 
 

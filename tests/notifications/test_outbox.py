@@ -115,7 +115,7 @@ async def test_a_message_that_cannot_be_written_is_failed_and_the_rest_go_out(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     day = next_weekday(FRIDAY)
-    broken = (await booked(client, guest, day, "19:00", 2))["id"]
+    broken = (await booked(client, guest, day, "17:00", 2))["id"]
     fine = (await booked(client, guest, day, "20:00", 2))["id"]
     real_render = outbox.render
 

@@ -65,7 +65,7 @@ async def test_dispatchers_side_by_side_queue_one_reminder_per_booking(
     """Two workers sweeping at the same moment (and one sweeping again) queue each due
     reminder once; the database refuses a second reminder written around the app."""
     day = next_weekday(FRIDAY, at_least_days=3)
-    made = [await booked(client, guest, day, at, 2) for at in ("18:00", "19:00")]
+    made = [await booked(client, guest, day, at, 2) for at in ("17:00", "19:00")]
     ids = [m["id"] for m in made]
     # both reminders are due, neither booking has started
     clock.now = datetime.fromisoformat(made[0]["starts_at"]) - timedelta(hours=1)

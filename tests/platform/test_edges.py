@@ -150,5 +150,5 @@ async def test_options_lists_every_method_and_a_405_does_too(client: httpx.Async
     assert put.headers["allow"] == "GET, OPTIONS, POST"
     assert put.json()["detail"] == "Method Not Allowed"
     one = await client.options("/bookings/1")
-    assert one.headers["allow"] == "DELETE, GET, OPTIONS"
+    assert one.headers["allow"] == "DELETE, GET, OPTIONS, PATCH"
     assert (await client.options("/no/such/path")).status_code == 404
