@@ -34,6 +34,7 @@ from app.auth.models import Role, User
 from app.cli import alembic_config
 from app.config import Settings
 from app.db.engine import Database
+from app.guests.models import Guest
 from app.main import create_app
 from app.models import Base
 from app.venue import service as venue_service
@@ -318,6 +319,9 @@ def make_user(db: TestDatabase, settings: Settings) -> UserFactory:
             )
             session.add(user)
             await session.flush()
+            # The guest record an account's first booking would make: PostgreSQL's
+            # single-statement booking (book_table) needs it from the first booking on.
+            session.add(Guest(name=user.name, email=user.email, user_id=user.id, tags=[]))
         token, _ = security.encode_token(
             secret=settings.secret_key,
             user_id=user.id,

@@ -67,9 +67,10 @@ async def test_a_booking_ahead_is_written_in_one_statement_with_its_emails(
     assert listed.json() == booking
 
 
-async def _scenario(client: AsyncClient, guest: Headers) -> list[tuple[int, Any]]:
+async def _scenario(client: AsyncClient, guests: list[Headers]) -> list[tuple[int, Any]]:
     """A run of bookings that meets each outcome: best fit, a chosen table, a taken one,
-    one too small, one that does not exist, a full slot, a rule broken."""
+    one too small, one that does not exist, a full slot, a rule broken; each by another
+    guest (one guest's bookings may not overlap)."""
     day = next_weekday(FRIDAY, at_least_days=3)
     attempts: list[tuple[str, int, dict[str, Any]]] = [
         ("19:00", 2, {}), ("19:00", 4, {}), ("19:00", 9, {}), ("19:00", 12, {}),
@@ -78,7 +79,7 @@ async def _scenario(client: AsyncClient, guest: Headers) -> list[tuple[int, Any]
         ("21:00", 4, {"table_id": 7}),
     ]  # fmt: skip
     out = []
-    for at, party, extra in attempts:
+    for (at, party, extra), guest in zip(attempts, guests, strict=True):
         response = await book(client, guest, day, at, party, **extra)
         body = response.json()
         if response.status_code == 201:
@@ -94,12 +95,13 @@ async def test_both_paths_give_the_same_answers(
     make_user: UserFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _, guest = await make_user(Role.customer, email="same@example.com")
-    one_statement = await _scenario(client, guest)
+    emails = [f"same{n}@example.com" for n in range(11)]
+    guests = [(await make_user(Role.customer, email=email))[1] for email in emails]
+    one_statement = await _scenario(client, guests)
     await db.reset()
-    _, guest = await make_user(Role.customer, email="same@example.com")
+    guests = [(await make_user(Role.customer, email=email))[1] for email in emails]
     no_single_statement(monkeypatch)
-    transactional = await _scenario(client, guest)
+    transactional = await _scenario(client, guests)
     assert one_statement == transactional
     statuses = [status for status, _ in one_statement]
     assert statuses == [201, 201, 201, 201, 409, 201, 409, 422, 422, 422, 201]
@@ -149,7 +151,7 @@ async def test_the_statement_passes_taken_tables_over_unlocked_and_books_the_nex
 ) -> None:
     """book_table walks the fitting tables best fit first (migration 0011): the taken
     ones are passed over without their lock; only the table it books is locked."""
-    user, guest = await make_user(Role.customer)
+    user, _ = await make_user(Role.customer)
     no_full_path(monkeypatch)
     day = next_weekday(FRIDAY, at_least_days=3)
     async with db.database.reader() as session:
@@ -157,7 +159,8 @@ async def test_the_statement_passes_taken_tables_over_unlocked_and_books_the_nex
             "SELECT id FROM tables WHERE bookable AND capacity >= 2 "
             "ORDER BY capacity, table_number"
         )))  # fmt: skip
-    for table_id in order[:3]:
+    for table_id in order[:3]:  # each by another guest
+        _, guest = await make_user(Role.customer)
         taken = await book(client, guest, day, "19:00", 2, table_id=table_id)
         assert taken.status_code == 201, taken.text
     starts = datetime.fromisoformat(taken.json()["starts_at"])
@@ -165,12 +168,12 @@ async def test_the_statement_passes_taken_tables_over_unlocked_and_books_the_nex
     async with db.database.write_engine.connect() as conn, conn.begin():  # one transaction
         booked = (await conn.execute(text(
             "SELECT new_table FROM book_table(:u, 2, :s, :e, :earliest, :d, NULL, NULL, "
-            "now())"
+            "now(), 4)"
         ), {"u": user.id, "s": starts, "e": starts + timedelta(hours=2),
             "earliest": starts - timedelta(hours=12), "d": day})).scalar_one()  # fmt: skip
         held = await conn.scalar(text(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-            "AND pid = pg_backend_pid()"
+            "AND pid = pg_backend_pid() AND classid = 1003"  # table-and-day locks
         ))  # fmt: skip
     assert booked == order[3]
     assert held == 1

@@ -97,6 +97,7 @@ async def test_constraint_violation_is_409_not_500(
     client: AsyncClient,
     db: TestDatabase,
     guest: Headers,
+    staff: Headers,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """If the application's check were skipped, the database still refuses, and the client
@@ -117,8 +118,8 @@ async def test_constraint_violation_is_409_not_500(
 
     monkeypatch.setattr(service.sql, "insert_if_free", unchecked_insert)
     day = next_weekday(FRIDAY)
-    assert (await book(client, guest, day, "19:00", 4, table_id=5)).status_code == 201
-    clash = await book(client, guest, day, "20:00", 4, table_id=5)
+    assert (await book(client, staff, day, "19:00", 4, table_id=5)).status_code == 201
+    clash = await book(client, guest, day, "20:00", 4, table_id=5)  # another guest
     assert clash.status_code == 409, clash.text
     assert clash.json()["detail"] == "That table is already booked at that time"
     async with db.database.reader() as session:
