@@ -309,6 +309,7 @@ async def delete_user(
         )  # fmt: skip
         cancelled += 1
         metrics.BOOKINGS.labels("cancelled").inc()
+    await guests.release_account(session, user)  # the guest record outlives the account
     await session.delete(user)
     await session.flush()
     return cancelled

@@ -129,6 +129,11 @@ async def change_loaded(
     if data.guest is not None:
         if not staff:
             raise BookingForOthersForbidden("Only staff can change who a booking is for")
+        if booking.source == BookingSource.online:
+            raise BookingNotChangeable(
+                f"Booking {booking.id} is its guest's own (made online): it stays theirs. "
+                "Cancel it and book for the other guest instead"
+            )
         conn = await session_conn(session)
         guest = await guests.for_details(conn, data.guest, region=region, now=now)
         guest_changed = guest.id != booking.guest_id
@@ -136,6 +141,9 @@ async def change_loaded(
             booking.guest_id = guest.id
             booking.updated_at = now
             await session.flush()
+            # A reminder still waiting was for the old guest: queued again for the new one
+            # when due (e-mails written when sent check their recipient too).
+            await _withdraw_reminder(session, booking)
     local = venue.local(booking.starts_at)
     day = data.date if data.date is not None else local.date()
     at = data.time if data.time is not None else time(local.hour, local.minute)
@@ -219,6 +227,18 @@ async def _move(
     return None
 
 
+async def _withdraw_reminder(session: AsyncSession, booking: Booking) -> None:
+    """Delete the booking's reminder still waiting: the dispatcher queues it again when
+    the (new) time's reminder falls due, to the (new) guest."""
+    await session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.booking_id == booking.id,
+            OutboxMessage.kind == MessageKind.booking_reminder,
+            OutboxMessage.status == MessageStatus.pending,
+        )
+    )
+
+
 async def _changed(
     session: AsyncSession, booking: Booking, number: int, venue: Venue, *, now: datetime,
     moved: bool,
@@ -227,13 +247,7 @@ async def _changed(
     withdrawn (the dispatcher queues it again when the new time's falls due), and one
     "booking changed" notice is queued."""
     if moved:
-        await session.execute(
-            delete(OutboxMessage).where(
-                OutboxMessage.booking_id == booking.id,
-                OutboxMessage.kind == MessageKind.booking_reminder,
-                OutboxMessage.status == MessageStatus.pending,
-            )
-        )
+        await _withdraw_reminder(session, booking)
     recipient = await booking_recipient(session, booking)
     if recipient is not None:
         conn = await session_conn(session)

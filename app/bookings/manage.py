@@ -35,7 +35,7 @@ async def load_managed(
     booking, number = found
     if (
         booking.guest_id != claims.guest_id
-        or booking.status == BookingStatus.cancelled
+        or booking.status not in (BookingStatus.confirmed, BookingStatus.seated)
         or booking.ends_at <= now
     ):
         raise BookingNotFound()

@@ -34,19 +34,20 @@ _ACCOUNT = Query(
         User.id == bindparam("user_id", type_=Integer())
     )
 )
-# An address's record: the account's, if one has it, else the one staff made.
+# Staff's details match only records staff made: an account's e-mail and phone are its
+# holder's word, so matching them would send a stranger's booking (and its manage link)
+# to whoever registered that address or number.
+_STAFF_MADE = Guest.user_id.is_(None)
 _BY_EMAIL = Query(
-    select(*_OUT, Guest.user_id)
-    .where(Guest.email == bindparam("email", type_=String()))
-    .order_by(Guest.user_id.is_(None), Guest.id)
-    .limit(1)
+    select(*_OUT).where(Guest.email == bindparam("email", type_=String()), _STAFF_MADE).limit(1)
 )
 _BY_PHONE = Query(
-    select(*_OUT, Guest.user_id)
-    .where(Guest.phone == bindparam("phone", type_=String()))
+    select(*_OUT)
+    .where(Guest.phone == bindparam("phone", type_=String()), _STAFF_MADE)
     .order_by(Guest.email.is_not(None), Guest.id.desc())
     .limit(1)
 )
+_BY_ID = Query(select(*_OUT).where(Guest.id == bindparam("guest_id", type_=Integer())))
 _INSERT = Query(
     insert(_GUESTS).returning(_GUESTS.c.id),
     columns=["name", "phone", "email", "user_id", "tags", "created_at", "updated_at"],
@@ -86,13 +87,15 @@ async def of_account(conn: Conn, user_id: int, *, now: datetime) -> GuestOut:
 
 
 async def for_details(conn: Conn, data: GuestIn, *, region: str, now: datetime) -> GuestOut:
-    """The record of the person staff describe: theirs by e-mail, else by phone (one
-    with no other e-mail), else a new one. A record staff made gains the phone or e-mail
-    it lacked; an account's record is left as its owner keeps it."""
+    """The record of the person staff describe, among those staff made: theirs by
+    e-mail, else by phone (one with no other e-mail), else a new one. A found record
+    gains the phone or e-mail it lacked and keeps its name (staff correct it with PATCH
+    /api/guests/{id}). Both the e-mail's and the phone's lock are held, in one order, so
+    two staff describing one new person make one record."""
     phone = optional_e164(data.phone, region)
     email = data.email
-    key = email or phone or ""
-    await advisory_xact_lock(conn, LockSpace.GUEST_CONTACT, zlib.crc32(key.encode()))
+    for key in sorted({zlib.crc32(k.encode()) for k in (email, phone) if k}):
+        await advisory_xact_lock(conn, LockSpace.GUEST_CONTACT, key)
     row = await conn.fetchrow(_BY_EMAIL, {"email": email}) if email else None
     if row is None and phone:
         row = await conn.fetchrow(_BY_PHONE, {"phone": phone})
@@ -102,12 +105,13 @@ async def for_details(conn: Conn, data: GuestIn, *, region: str, now: datetime) 
         guest_id = await _insert(conn, name=data.name, phone=phone, email=email, user_id=None,
                                  now=now)  # fmt: skip
         return GuestOut(id=guest_id, name=data.name, phone=phone, email=email)
-    guest_id, name, known_phone, known_email, user_id = row
-    if user_id is None and ((phone and not known_phone) or (email and not known_email)):
+    guest_id, _name, known_phone, known_email = row
+    if (phone and not known_phone) or (email and not known_email):
         await conn.execute(_FILL_IN, {"guest_id": guest_id, "phone": phone, "email": email,
                                       "now": now})  # fmt: skip
-        known_phone, known_email = known_phone or phone, known_email or email
-    return GuestOut(id=guest_id, name=name, phone=known_phone, email=known_email)
+        row = await conn.fetchrow(_BY_ID, {"guest_id": guest_id})  # as stored
+        assert row is not None
+    return GuestOut(id=row[0], name=row[1], phone=row[2], email=row[3])
 
 
 # -- staff: find, read, keep ------------------------------------------------------------
@@ -202,6 +206,30 @@ async def update_guest(
             setattr(guest, field, given[field] or None)
     await session.flush()
     return await summary(session, guest.id)
+
+
+async def release_account(session: AsyncSession, user: User) -> None:
+    """Before an account is deleted: its record stays for its bookings, as one staff
+    made. Where staff made one for the same address already, the account's bookings
+    move to that one (one record per address among them) and its own is removed."""
+    own = await session.scalar(select(Guest).where(Guest.user_id == user.id))
+    if own is None:
+        return
+    other = None
+    if own.email is not None:
+        other = await session.scalar(
+            select(Guest).where(Guest.email == own.email, _STAFF_MADE).with_for_update()
+        )
+    if other is None:
+        own.user_id = None
+        await session.flush()
+        return
+    await session.execute(
+        update(Booking).where(Booking.guest_id == own.id).values(guest_id=other.id)
+    )
+    other.phone = other.phone or own.phone
+    await session.delete(own)
+    await session.flush()
 
 
 async def sync_account(session: AsyncSession, user: User) -> None:

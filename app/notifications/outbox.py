@@ -206,7 +206,7 @@ async def booking_cancelled(
 
 
 _TO_RENDER = (
-    select(Booking, RestaurantTable.table_number, func.coalesce(Guest.name, User.name))
+    select(Booking, RestaurantTable.table_number, func.coalesce(Guest.name, User.name), Guest.email)
     .join(RestaurantTable, RestaurantTable.id == Booking.table_id)
     .outerjoin(Guest, Guest.id == Booking.guest_id)
     .outerjoin(User, User.id == Booking.user_id)
@@ -257,7 +257,8 @@ async def render_due(
     found = {}
     if wanted:
         result = await session.execute(_TO_RENDER.where(Booking.id.in_(wanted)))
-        found = {booking.id: (booking, number, name) for booking, number, name in result}
+        found = {booking.id: (booking, number, name, email)
+                 for booking, number, name, email in result}  # fmt: skip
     venue = await venue_service.venue_for(session) if found else None
     sequences = await _sequences(session, inviting) if found else {}
     due = Due([], {})
@@ -269,7 +270,13 @@ async def render_due(
             continue
         if source is None or venue is None:
             continue  # written already; its booking is gone, so no invitation
-        booking, number, name = source
+        booking, number, name, guest_email = source
+        if row.subject is None and guest_email != row.recipient:
+            # Written when sent from the booking as it is now: it has another guest (or
+            # none), so this address is no longer the one to tell, nor to give its link.
+            due.unsendable.append(Unsendable(row, MessageStatus.cancelled,
+                                             "the booking's guest has changed"))  # fmt: skip
+            continue
         try:
             if row.subject is None:
                 context = booking_context(settings, venue, booking, name or "guest", number)

@@ -180,13 +180,15 @@ def upgrade() -> None:
         )
     op.create_index("ix_bookings_guest_id_starts_at", "bookings", ["guest_id", "starts_at"])
 
-    # Every account that has booked gets its guest record, and its bookings that guest.
+    # Every customer account that has booked gets its guest record, and its bookings that
+    # guest.
     now = datetime.now(UTC)
     op.get_bind().execute(
         sa.text(
             "INSERT INTO guests (name, email, user_id, tags, created_at, updated_at) "
             "SELECT u.name, u.email, u.id, '[]', :now, :now FROM users u "
-            "WHERE EXISTS (SELECT 1 FROM bookings b WHERE b.user_id = u.id)"
+            "WHERE u.role = 'customer' "
+            "AND EXISTS (SELECT 1 FROM bookings b WHERE b.user_id = u.id)"
         ),
         {"now": now},
     )
@@ -194,6 +196,13 @@ def upgrade() -> None:
         "UPDATE bookings SET guest_id = "
         "(SELECT g.id FROM guests g WHERE g.user_id = bookings.user_id) "
         "WHERE user_id IS NOT NULL"
+    )
+    # Staff booked for guests on their own accounts before bookings had guests: those
+    # were phone bookings for someone unknown, so they get no guest (no e-mail goes to
+    # the staff member about them; staff can still see and change them).
+    op.execute(
+        "UPDATE bookings SET source = 'phone' WHERE user_id IN "
+        "(SELECT id FROM users WHERE role IN ('staff', 'admin'))"
     )
 
     with op.batch_alter_table("restaurant_settings") as batch:

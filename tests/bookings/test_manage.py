@@ -145,6 +145,12 @@ async def test_a_cancelled_booking_and_one_that_has_ended_are_gone_from_the_link
     assert started.status_code == 409 and "already started" in started.json()["detail"]
     app.state.clock = lambda: datetime.fromisoformat(ended["ends_at"])
     assert await answers_of(client, url) == [(404, NOT_FOUND)] * 3
+    # A party that did not come: its link is gone at once, not at the booking's end.
+    missed = await booked(client, guest, next_weekday(FRIDAY), "16:00", 2)
+    app.state.clock = lambda: datetime.fromisoformat(missed["starts_at"]) + timedelta(minutes=40)
+    marked = await client.post(f"/bookings/{missed['id']}/no-show", headers=staff)
+    assert marked.status_code == 200, marked.text
+    assert await answers_of(client, link(settings, missed)) == [(404, NOT_FOUND)] * 3
 
 
 async def test_the_link_names_the_guest_it_was_made_for(

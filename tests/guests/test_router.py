@@ -277,3 +277,42 @@ async def test_registering_with_a_phone(client: AsyncClient) -> None:
                                                               "new@example.com")  # fmt: skip
     again = await book(client, bearer, next_weekday(FRIDAY), "12:00", 2)
     assert again.json()["guest"]["id"] == guest["id"]
+
+
+async def test_staff_details_never_match_an_accounts_record(
+    client: AsyncClient, db: TestDatabase, staff: Headers
+) -> None:
+    """Anyone can register a victim's number or address: a phone booking for the victim
+    must not land on that account's record (nor send its confirmation, with the manage
+    link, to the account's address)."""
+    body = {"email": "mallory@example.com", "password": "correct horse", "name": "Mallory",
+            "phone": "020 7946 0001"}  # fmt: skip
+    assert (await client.post("/auth/register", json=body)).status_code == 202
+    login = {"email": body["email"], "password": body["password"]}
+    token = (await client.post("/auth/login", json=login)).json()["access_token"]
+    mallorys = await book(client, {"Authorization": f"Bearer {token}"}, next_weekday(FRIDAY),
+                          "12:00", 2)  # fmt: skip
+    bob = {"name": "Bob", "phone": "+44 20 7946 0001"}
+    booking = await _phone_booking(client, staff, "19:00", guest=bob)
+    assert booking["guest"]["id"] != mallorys.json()["guest"]["id"]
+    assert booking["guest"]["name"] == "Bob" and booking["guest"]["email"] is None
+    async with db.database.reader() as session:
+        told = await session.scalars(
+            select(OutboxMessage.recipient).where(OutboxMessage.booking_id == booking["id"])
+        )
+        assert list(told) == []  # Bob gave no address: nobody is e-mailed about it
+
+
+async def test_deleting_an_account_keeps_its_guests_bookings_on_one_record(
+    client: AsyncClient, db: TestDatabase, staff: Headers, admin: Headers,
+    make_user: UserFactory,
+) -> None:  # fmt: skip
+    by_phone = await _phone_booking(client, staff, "12:00")  # staff's record for ada@
+    user, ada = await make_user(Role.customer, email="ada@example.com")
+    online = (await book(client, ada, next_weekday(FRIDAY), "19:00", 2)).json()
+    assert online["guest"]["id"] != by_phone["guest"]["id"]
+    deleted = await client.delete(f"/users/{user.id}", headers=admin)
+    assert deleted.status_code in (200, 204), deleted.text
+    record = (await client.get(f"/api/guests/{by_phone['guest']['id']}", headers=staff)).json()
+    assert {b["id"] for b in record["bookings"]} == {by_phone["id"], online["id"]}
+    assert record["cancellations"] == 1  # the account's own booking to come was cancelled

@@ -236,3 +236,61 @@ async def test_0015_sends_existing_drinks_tickets_to_the_bar(
                 assert list((await conn.execute(again)).scalars()) == ["bar", "kitchen", "kitchen"]
         finally:
             await engine.dispose()
+
+
+async def test_0014_gives_each_customers_bookings_their_guest_and_round_trips(
+    scratch_url: AbstractAsyncContextManager[str],
+) -> None:
+    """0014 makes a guest record for each customer who has booked, from the account, and
+    gives their bookings that guest (online); bookings staff made on their own accounts
+    were phone calls for someone unknown: no guest (so no e-mail to the staff member).
+    Down to 0013 and up again keeps the bookings."""
+    async with scratch_url as url:
+        config = alembic_config(url)
+        await asyncio.to_thread(command.upgrade, config, "0013")
+        engine = create_engine(url)
+        now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+        add_user = text(
+            "INSERT INTO users (email, name, hashed_password, role, is_active, created_at) "
+            "VALUES (:email, :name, 'x', :role, true, :now) RETURNING id"
+        )
+        add_booking = text(
+            "INSERT INTO bookings (user_id, table_id, party_size, starts_at, ends_at, status, "
+            "created_at, updated_at) VALUES (:user, :table, 2, :starts, :ends, 'confirmed', "
+            ":now, :now) RETURNING id"
+        )
+        try:
+            async with engine.begin() as conn:
+                ids = {}
+                for email, name, role in (("ada@example.com", "Ada", "customer"),
+                                          ("sam@example.com", "Sam", "staff"),
+                                          ("idle@example.com", "Idle", "customer")):  # fmt: skip
+                    params = {"email": email, "name": name, "role": role, "now": now}
+                    ids[name] = (await conn.execute(add_user, params)).scalar_one()
+                booked = {}
+                for name, table in (("Ada", 1), ("Sam", 2)):
+                    params = {"user": ids[name], "table": table, "now": now,
+                              "starts": now + timedelta(days=400),
+                              "ends": now + timedelta(days=400, minutes=90)}  # fmt: skip
+                    booked[name] = (await conn.execute(add_booking, params)).scalar_one()
+            await asyncio.to_thread(command.upgrade, config, "0014")
+            async with engine.connect() as conn:
+                guests = (await conn.execute(text(
+                    "SELECT id, name, email, user_id FROM guests ORDER BY id"
+                ))).all()  # fmt: skip
+                rows = dict(
+                    (r.id, (r.guest_id, r.source))
+                    for r in await conn.execute(text("SELECT id, guest_id, source FROM bookings"))
+                )
+            assert [(g.name, g.email, g.user_id) for g in guests] == [
+                ("Ada", "ada@example.com", ids["Ada"])  # only a customer who has booked
+            ]
+            assert rows[booked["Ada"]] == (guests[0].id, "online")
+            assert rows[booked["Sam"]] == (None, "phone")
+            await asyncio.to_thread(command.downgrade, config, "0013")
+            await asyncio.to_thread(command.upgrade, config, "head")
+            async with engine.connect() as conn:
+                count = await conn.execute(text("SELECT count(*) FROM bookings"))
+                assert count.scalar_one() == 2
+        finally:
+            await engine.dispose()
