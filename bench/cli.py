@@ -94,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     p.add_argument(
-        "--users", type=int, default=None, help="users (default: --concurrency, at least 32)"
+        "--users", type=int, default=None, help="users (default: --concurrency, at least 1000)"
     )
     p.add_argument(
         "--seed-bookings",

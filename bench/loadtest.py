@@ -104,7 +104,7 @@ def load_mode(args: argparse.Namespace) -> int:
         fixture = asyncio.run(
             prepare_load(
                 url,
-                users=args.users or max(args.concurrency, 32),
+                users=args.users or max(args.concurrency, 1000),
                 seed_bookings=args.seed_bookings,
                 secret=secret,
             )

@@ -65,6 +65,8 @@ async def capture_app_queries(
 
 # The statements of book_table (migration 0009) worth showing, by how their text starts.
 BOOK_TABLE_STATEMENTS = {
+    "book_table: the account's guest": "SELECT g.id, g.name, g.phone, g.email",
+    "book_table: fair use": "SELECT EXISTS (",
     "book_table: free fitting tables": "SELECT t.id, t.table_number FROM tables t",
     "book_table: checked insert": "INSERT INTO bookings",
 }

@@ -74,13 +74,18 @@ BEGIN
     END IF;
     -- Fair use, under the account's lock (app.db.locks.LockSpace.ACCOUNT).
     PERFORM pg_advisory_xact_lock(1004, p_user);
+    -- Bounded ranges of the (user_id, starts_at) index, however many the account holds:
+    -- an overlapping booking starts after p_earliest; the count stops at the limit (a
+    -- booking not yet over started less than MAX_DURATION, 12 hours, ago).
     IF EXISTS (
         SELECT 1 FROM bookings b
         WHERE b.user_id = p_user AND b.status IN ('confirmed', 'seated')
-          AND b.starts_at < p_ends AND b.ends_at > p_starts)
-       OR (SELECT count(*) FROM bookings b
-           WHERE b.user_id = p_user AND b.status IN ('confirmed', 'seated')
-             AND b.ends_at > p_now) >= p_max_active THEN
+          AND b.starts_at > p_earliest AND b.starts_at < p_ends AND b.ends_at > p_starts)
+       OR (SELECT count(*) FROM (
+               SELECT 1 FROM bookings b
+               WHERE b.user_id = p_user AND b.status IN ('confirmed', 'seated')
+                 AND b.starts_at > p_now - interval '12 hours' AND b.ends_at > p_now
+               LIMIT p_max_active) AS held) >= p_max_active THEN
         RETURN;
     END IF;
     FOR v_table IN
