@@ -25,6 +25,8 @@ def e164(raw: str, region: str) -> str:
             f"{raw!r} is not a valid phone number; give it with its country code, "
             "e.g. +44 20 7946 0000"
         )
+    if number.extension:  # E.164 has no room for one: it would be dropped silently
+        raise InvalidPhone(f"{raw!r} has an extension; give the number a guest can be called on")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -71,6 +71,7 @@ async def test_a_walk_in_with_only_a_phone_gets_no_email(
     [
         ({"name": "Ada", "phone": "12"}, "phone", 422, "phone"),
         ({"name": "Ada", "phone": "+44 20 7946"}, "phone", 422, "not a valid phone number"),
+        ({"name": "Ada", "phone": "020 7946 0000 ext. 12"}, "phone", 422, "extension"),
         ({"name": "Ada"}, "phone", 422, "phone or e-mail"),
         ({"name": "", "email": "a@example.com"}, "phone", 422, "name"),
         ({"name": "Ada", "email": "not-an-address"}, "phone", 422, "email"),
