@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import apidocs, health, housekeeping, openapi
+from app.auth.browser import router as browser_router
 from app.auth.router import auth_router, users_router
 from app.bookings import availability
 from app.bookings.cache import DayCache, DayCacheListener
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(bookings_router)
     app.include_router(health.router)
     app.include_router(auth_router)
+    app.include_router(browser_router)
     app.include_router(users_router)
     app.include_router(restaurant_router)
     app.include_router(tables_router)
