@@ -45,7 +45,8 @@ from app.venue import service as venue_service
 from app.venue.calendar import MAX_DURATION, BookingRuleViolation, Slot, Venue
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
-DEFAULT_REGION = "GB"  # PHONE_REGION's default; routes pass the setting
+# PHONE_REGION's default, for callers without settings; routes pass the setting.
+DEFAULT_REGION: str = Settings.model_fields["phone_region"].default
 
 
 def to_out(

@@ -21,7 +21,7 @@ from app.db.base import UTCDateTime
 from app.db.locks import LockSpace, advisory_xact_lock
 from app.db.statements import Conn, Query
 from app.errors import InvalidInput
-from app.guests.contact import e164, optional_e164, phone_digits
+from app.guests.contact import optional_e164, phone_digits
 from app.guests.exceptions import GuestEmailTaken, GuestLinkedToAccount, GuestNotFound
 from app.guests.models import Guest
 from app.guests.schemas import GuestIn, GuestOut, GuestSummary, GuestUpdate
@@ -239,7 +239,3 @@ async def sync_account(session: AsyncSession, user: User) -> None:
         .where(Guest.user_id == user.id)
         .values(name=user.name, email=user.email, phone=user.phone)
     )
-
-
-__all__ = ["e164", "for_details", "matching", "of_account", "search", "summary",
-           "sync_account", "update_guest"]  # fmt: skip
