@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match
@@ -23,6 +23,24 @@ async def _answer(
     start_headers.append((b"content-length", str(len(payload)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": start_headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+NEVER = "'none'"
+
+
+def security_policy(
+    policy: str = "", *, frame_ancestors: Sequence[str] = ()
+) -> list[tuple[str, str]]:
+    """The headers of a Content-Security-Policy `policy` whose frame-ancestors are exactly
+    `frame_ancestors`; with none, never framed: 'none', and X-Frame-Options DENY for
+    browsers that predate CSP's frame-ancestors (it cannot name origins, so it is left
+    out when there are some)."""
+    directives = [policy] if policy else []
+    directives.append(f"frame-ancestors {' '.join(frame_ancestors) or NEVER}")
+    headers = [("content-security-policy", "; ".join(directives))]
+    if not frame_ancestors:
+        headers.append(("x-frame-options", "DENY"))
+    return headers
 
 
 def too_large(limit: int) -> str:
@@ -49,28 +67,22 @@ class EdgeMiddleware:
       routes share a path, e.g. GET and POST /bookings). A CORS preflight is left to the
       CORS middleware, inside this one.
     - Every answer carries the security headers: no content-type sniffing, no referrer (a
-      manage link holds a token in its path), never framed, not stored by caches unless
-      the answer says otherwise (answers carry tokens and guests' details), HSTS over TLS.
+      manage link holds a token in its path), HSTS over TLS; not stored by caches unless
+      the answer says otherwise (answers carry tokens and guests' details), and never
+      framed unless the answer's own Content-Security-Policy names its frame-ancestors
+      (the web app's pages, app.web, which FRAME_ANCESTORS may let a site frame). An
+      answer's policy without frame-ancestors gets ours beside it (browsers enforce both).
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        routes: list[BaseRoute],
-        limit: int,
-        frame_ancestors: str = "'none'",
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, routes: list[BaseRoute], limit: int) -> None:
         self.app = app
         self.routes = routes
         self.limit = limit
         self.headers = [
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"no-referrer"),
-            (b"content-security-policy", f"frame-ancestors {frame_ancestors}".encode()),
         ]
-        if frame_ancestors == "'none'":
-            self.headers.append((b"x-frame-options", b"DENY"))
+        self.never_framed = [(name.encode(), value.encode()) for name, value in security_policy()]
         self.hsts = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
     def allowed(self, scope: Scope) -> list[str]:
@@ -104,9 +116,17 @@ class EdgeMiddleware:
                     allow = ", ".join(self.allowed(scope)).encode()
                     headers = [(k, v) for k, v in headers if k != b"allow"]
                     headers.append((b"allow", allow))
-                if not any(name == b"cache-control" for name, _ in headers):
+                cached = framed = False
+                for name, value in headers:
+                    if name == b"cache-control":
+                        cached = True
+                    elif name == b"content-security-policy" and b"frame-ancestors" in value:
+                        framed = True
+                if not cached:
                     headers.append((b"cache-control", b"no-store"))
                 headers += self.headers
+                if not framed:
+                    headers += self.never_framed
                 if secure:
                     headers.append(self.hsts)
                 message = {**message, "headers": headers}
