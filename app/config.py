@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -13,6 +14,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 INSECURE_SECRET_KEYS = {"", "changeme", "change-me", "secret", "dev", "development"}
 DEV_SECRET_FILE = Path(".dev-secret-key")
+# The web app's build (`make web` writes web/dist), beside the package in a checkout.
+DEFAULT_WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
+# An origin: http(s), a host (or [IPv6]), an optional port; no path, query or user.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_ORIGIN = re.compile(rf"https?://(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-f:.]+\])(?::\d{{1,5}})?")
 
 
 class Settings(BaseSettings):
@@ -88,6 +94,11 @@ class Settings(BaseSettings):
     metrics_token: str = ""
     # The largest request body accepted (413 beyond it, refused before it is read).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # The web app's built files (index.html, assets/), served by this process.
+    web_dist_dir: Path = DEFAULT_WEB_DIST
+    # Origins whose pages may show the web app's pages in a frame (e.g. the restaurant's
+    # own site); none: never framed. The API is never framed.
+    frame_ancestors: Annotated[list[str], NoDecode] = []
     # PostgreSQL: keep days ahead in memory, dropped on change via LISTEN/NOTIFY.
     availability_cache: bool = True
     kitchen_stream_poll_seconds: float = Field(default=0.5, gt=0, le=10)
@@ -107,6 +118,32 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("frame_ancestors", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            return value
+        origins: list[str] = []
+        for item in items:
+            origin = str(item).strip().lower().removesuffix("/")
+            if not origin:
+                continue
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{str(item).strip()!r} is not an origin such as "
+                    "https://www.my-restaurant.example (http or https, a host, an optional "
+                    "port; no path)"
+                )
+            if origin not in origins:
+                origins.append(origin)
+        return origins
+
+    @field_validator("web_dist_dir", mode="before")
+    @classmethod
+    def _dist(cls, value: object) -> object:
+        return DEFAULT_WEB_DIST if isinstance(value, str) and not value.strip() else value
 
     @field_validator("restaurant_timezone")
     @classmethod

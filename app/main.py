@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app import apidocs, health, housekeeping, openapi
+from app import apidocs, health, housekeeping, openapi, web
 from app.auth.browser import router as browser_router
 from app.auth.router import auth_router, users_router
 from app.bookings import availability
@@ -176,6 +176,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(orders_router)
     app.include_router(kitchen_router)
     app.include_router(admin_outbox_router)
+    web.install(app, settings)  # last: its pages and files never stand before an API route
     return app
 
 
