@@ -19,6 +19,7 @@ DEFAULT_WEB_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 # An origin: http(s), a host (or [IPv6]), an optional port; no path, query or user.
 _LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 _ORIGIN = re.compile(rf"https?://(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-f:.]+\])(?::\d{{1,5}})?")
+_COLOR = re.compile(r"#[0-9a-f]{6}")
 
 
 class Settings(BaseSettings):
@@ -42,6 +43,10 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     # Phone numbers written without a country code are read in this region (ISO 3166).
     phone_region: str = "GB"
+    # The guest pages' accent colour (#rrggbb), and what they say to a party larger than
+    # the restaurant takes online (empty: a sentence made from max_party_size and phone).
+    brand_color: str = "#7a2e1f"
+    large_party_note: str = ""
     password_reset_minutes: int = Field(default=30, ge=5, le=24 * 60)
     rate_limit_storage_url: str = "memory://"
     rate_limit_key_prefix: str = "restaurant"
@@ -144,6 +149,14 @@ class Settings(BaseSettings):
     @classmethod
     def _dist(cls, value: object) -> object:
         return DEFAULT_WEB_DIST if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("brand_color")
+    @classmethod
+    def _color(cls, value: str) -> str:
+        color = value.strip().lower()
+        if not _COLOR.fullmatch(color):
+            raise ValueError(f"{value!r} is not a colour written #rrggbb, such as #7a2e1f")
+        return color
 
     @field_validator("restaurant_timezone")
     @classmethod

@@ -12,11 +12,7 @@ from app.bookings import stranding
 from app.bookings.schemas import StrandOutcome
 from app.config import Settings
 from app.venue import service as venue_service
-from app.venue.schemas import (
-    RestaurantSettingsChanged,
-    RestaurantSettingsOut,
-    RestaurantSettingsUpdate,
-)
+from app.venue.schemas import RestaurantSettingsChanged, RestaurantSettingsUpdate
 
 
 def _when(pending: venue_service.PendingUpdate) -> str:
@@ -47,5 +43,5 @@ async def change_settings(
             what=_when(pending), settings=settings,
         )  # fmt: skip
     row = await venue_service.apply_update(session, pending)
-    saved = RestaurantSettingsOut.model_validate(row)
+    saved = venue_service.settings_out(row, settings)
     return RestaurantSettingsChanged(**dict(saved), **dict(outcome))

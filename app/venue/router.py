@@ -34,11 +34,14 @@ STRANDED: dict[int | str, dict[str, Any]] = {
 @router.get(
     "",
     response_model=RestaurantSettingsOut,
-    summary="The restaurant's settings: time zone, opening hours, booking rules",
+    summary="The restaurant's settings: time zone, opening hours, booking rules, contact",
+    description="Public. Besides the rules an admin sets, what a guest page shows: how "
+    "to reach the restaurant (null when not set), its colour, and what to tell a party "
+    "larger than `max_party_size`.",
     name="get",
 )
-async def get_settings(session: SessionDep) -> RestaurantSettingsOut:
-    return RestaurantSettingsOut.model_validate(await service.get_settings_row(session))
+async def get_settings(session: SessionDep, settings: SettingsDep) -> RestaurantSettingsOut:
+    return await service.describe(session, settings)
 
 
 @router.put(

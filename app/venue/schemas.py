@@ -121,7 +121,9 @@ Zone = Annotated[str, AfterValidator(_check_zone)]
 Categories = Annotated[list[str], Field(max_length=50), AfterValidator(_check_categories)]
 
 
-class RestaurantSettingsOut(BaseModel):
+class RestaurantRules(BaseModel):
+    """What the restaurant's settings row holds (an admin changes it: PUT /restaurant)."""
+
     model_config = ConfigDict(from_attributes=True)
 
     name: str
@@ -142,6 +144,25 @@ class RestaurantSettingsOut(BaseModel):
     service_charge_percent: Percent
     tax_percent: Percent
     updated_at: datetime
+
+
+class RestaurantSettingsOut(RestaurantRules):
+    """The restaurant's rules, and what a guest page shows that the service's settings
+    (the environment) hold rather than the database."""
+
+    phone: str | None = Field(description="How to call the restaurant (RESTAURANT_PHONE)")
+    email: str | None = Field(description="The restaurant's e-mail address (RESTAURANT_EMAIL)")
+    address: str | None = Field(description="Where the restaurant is (RESTAURANT_ADDRESS)")
+    website: str | None = Field(description="The restaurant's own site (RESTAURANT_WEBSITE)")
+    brand_color: str = Field(
+        description="The guest pages' accent colour, #rrggbb (BRAND_COLOR)",
+        examples=["#7a2e1f"],
+    )
+    large_party_note: str = Field(
+        description="What to tell a party larger than `max_party_size` (LARGE_PARTY_NOTE, "
+        "or a sentence made from the largest party and the phone number)",
+        examples=["For more than 12 guests, please call us on +44 20 7946 0000."],
+    )
 
 
 class RestaurantSettingsChanged(RestaurantSettingsOut, StrandOutcome):

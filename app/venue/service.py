@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.db.statements import Conn, Query, session_conn
 from app.errors import NotFound
 from app.venue.calendar import Venue
 from app.venue.models import RestaurantSettings
-from app.venue.schemas import RestaurantSettingsUpdate
+from app.venue.schemas import RestaurantRules, RestaurantSettingsOut, RestaurantSettingsUpdate
 
 SETTINGS_ID = 1
 
@@ -25,6 +26,37 @@ async def get_settings_row(
     if row is None:
         raise _missing()
     return row
+
+
+def large_party_note(settings: Settings, max_party_size: int) -> str:
+    """LARGE_PARTY_NOTE, or else who a party larger than the largest booked online
+    should call."""
+    if note := settings.large_party_note.strip():
+        return note
+    guests = "guest" if max_party_size == 1 else "guests"
+    phone = settings.restaurant_phone.strip()
+    reach = f"call us on {phone}" if phone else "contact the restaurant"
+    return f"For more than {max_party_size} {guests}, please {reach}."
+
+
+def settings_out(row: RestaurantSettings, settings: Settings) -> RestaurantSettingsOut:
+    """The row's rules and what the guest pages show from the service's settings (an
+    empty contact setting is null)."""
+    rules = RestaurantRules.model_validate(row)
+    return RestaurantSettingsOut(
+        **dict(rules),
+        phone=settings.restaurant_phone.strip() or None,
+        email=settings.restaurant_email.strip() or None,
+        address=settings.restaurant_address.strip() or None,
+        website=settings.restaurant_website.strip() or None,
+        brand_color=settings.brand_color,
+        large_party_note=large_party_note(settings, rules.max_party_size),
+    )
+
+
+async def describe(session: AsyncSession, settings: Settings) -> RestaurantSettingsOut:
+    """GET /restaurant."""
+    return settings_out(await get_settings_row(session), settings)
 
 
 def _missing() -> NotFound:

@@ -51,3 +51,13 @@ async def test_cors_allows_only_the_configured_origins(db: TestDatabase) -> None
             "/bookings", headers={"Origin": "https://evil.example.com", **preflight}
         )
         assert "access-control-allow-origin" not in other.headers
+
+
+@pytest.mark.parametrize("color", ["red", "#abc", "7a2e1f", "#7a2e1g", "#7a2e1f0", ""])
+def test_brand_colour_must_be_six_hex_digits(color: str) -> None:
+    with pytest.raises(ValidationError, match="#rrggbb"):
+        Settings(_env_file=None, brand_color=color)
+
+
+def test_brand_colour_is_kept_in_lower_case() -> None:
+    assert Settings(_env_file=None, brand_color=" #7A2E1F ").brand_color == "#7a2e1f"

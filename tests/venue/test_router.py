@@ -252,3 +252,74 @@ async def test_restaurant_name_must_be_one_line(client: AsyncClient, admin: Head
     )
     assert response.status_code == 422 and "one line" in response.json()["detail"]
     assert (await client.get("/restaurant")).json()["name"] == "The Restaurant"
+
+
+@pytest.fixture
+def settings_overrides(
+    settings_overrides: dict[str, Any], request: pytest.FixtureRequest
+) -> dict[str, Any]:
+    """The settings, with what a test's indirect parameter gives."""
+    return {**settings_overrides, **getattr(request, "param", {})}
+
+
+CONTACT = {
+    "restaurant_phone": " +44 20 7946 0000 ",
+    "restaurant_email": "hello@my-restaurant.example",
+    "restaurant_address": "1 High Street, London N1 1AA",
+    "restaurant_website": "https://www.my-restaurant.example",
+    "brand_color": "#1F4E3D",
+}
+
+
+async def test_a_guest_page_finds_no_contact_and_the_default_colour_unless_set(
+    client: AsyncClient,
+) -> None:
+    body = await current(client)
+    assert (body["phone"], body["email"], body["address"], body["website"]) == (None,) * 4
+    assert body["brand_color"] == "#7a2e1f"
+    assert body["large_party_note"] == ("For more than 12 guests, please contact the restaurant.")
+
+
+@pytest.mark.parametrize("settings_overrides", [CONTACT], indirect=True)
+async def test_a_guest_page_finds_the_contact_details_colour_and_large_party_note(
+    client: AsyncClient, admin: Headers
+) -> None:
+    body = await current(client)
+    assert body["phone"] == "+44 20 7946 0000"
+    assert body["email"] == "hello@my-restaurant.example"
+    assert body["address"] == "1 High Street, London N1 1AA"
+    assert body["website"] == "https://www.my-restaurant.example"
+    assert body["brand_color"] == "#1f4e3d"
+    assert body["large_party_note"] == (
+        "For more than 12 guests, please call us on +44 20 7946 0000."
+    )
+    # The note follows the largest party an admin sets; a change answers with it too.
+    changed = await client.patch("/restaurant", json={"max_party_size": 8}, headers=admin)
+    assert changed.status_code == 200, changed.text
+    note = "For more than 8 guests, please call us on +44 20 7946 0000."
+    assert changed.json()["large_party_note"] == note == (await current(client))["large_party_note"]
+    assert changed.json()["phone"] == "+44 20 7946 0000"
+    assert (await client.patch("/restaurant", json={"max_party_size": 1}, headers=admin)).json()[
+        "large_party_note"
+    ] == "For more than 1 guest, please call us on +44 20 7946 0000."
+
+
+@pytest.mark.parametrize(
+    "settings_overrides",
+    [{**CONTACT, "large_party_note": "  Groups of 13 or more: book our private room.  "}],
+    indirect=True,
+)
+async def test_a_large_party_note_set_is_shown_as_written(client: AsyncClient) -> None:
+    assert (await current(client))["large_party_note"] == (
+        "Groups of 13 or more: book our private room."
+    )
+
+
+async def test_the_guest_page_fields_are_documented(client: AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    shown = schema["RestaurantSettingsOut"]
+    fields = {"phone", "email", "address", "website", "brand_color", "large_party_note"}
+    assert fields <= set(shown["required"])
+    assert fields <= set(schema["RestaurantSettingsChanged"]["required"])
+    for field in ("phone", "email", "address", "website"):
+        assert {"type": "null"} in shown["properties"][field]["anyOf"], field
