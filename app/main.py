@@ -17,6 +17,7 @@ from app.auth.router import auth_router, users_router
 from app.bookings import availability
 from app.bookings.cache import DayCache, DayCacheListener
 from app.bookings.cache.publisher import publisher
+from app.bookings.manage_router import router as manage_router
 from app.bookings.router import hot_router as hot_bookings_router
 from app.bookings.router import router as bookings_router
 from app.config import Settings, get_settings
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # matches in a second pass, a cost paid on every request.
     app.router.routes[:0] = hot_bookings_router.routes  # before even the docs routes
     app.include_router(bookings_router)
+    app.include_router(manage_router)
     app.include_router(health.router)
     app.include_router(auth_router)
     app.include_router(browser_router)

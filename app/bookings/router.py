@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 from pydantic import BaseModel
 
-from app.bookings import arrivals, changes, listing, manage, service
+from app.bookings import arrivals, changes, listing, service
 from app.bookings import availability as availability_service
 from app.bookings.arrivals import BookingStateConflict
-from app.bookings.dependencies import AvailabilityLimit, Booker, Checking, ManageLinks
+from app.bookings.dependencies import AvailabilityLimit, Booker, Checking
 from app.bookings.exceptions import (
     BookingNotCancellable,
     BookingNotChangeable,
@@ -240,63 +240,6 @@ async def change_booking(
     return await changes.change_booking(
         session, booking_id, data, user=user, now=now, region=settings.phone_region
     )
-
-
-ManageToken = Annotated[
-    str, Path(description="The token of the booking's manage link (from its e-mails)")
-]
-MANAGE_ERRORS = responses(BookingNotFound, TooManyRequests)
-MANAGE_NOTE = (
-    " No sign-in: the token is the key. A wrong or expired link, or a booking that has "
-    "ended or is cancelled, is a 404. Rate-limited per client address."
-)
-
-
-@router.get(
-    "/manage/{token}",
-    response_model=BookingOut,
-    summary="The booking a manage link names",
-    description="What the guest sees at the link in their e-mails." + MANAGE_NOTE,
-    responses=MANAGE_ERRORS,
-    name="manage_get",
-)
-async def get_managed(
-    token: ManageToken, links: ManageLinks, session: SessionDep, now: Now
-) -> BookingOut:
-    return await manage.get_managed(session, links, token, now=now)
-
-
-@router.patch(
-    "/manage/{token}",
-    response_model=BookingOut,
-    summary="Change the booking a manage link names (a customer's rules)",
-    description=CHANGE_DESCRIPTION + MANAGE_NOTE,
-    responses={
-        **MANAGE_ERRORS,
-        **responses(BookingForOthersForbidden, BookingRuleViolation),
-        **CHANGE_CONFLICT,
-    },
-    name="manage_change",
-)
-async def change_managed(
-    token: ManageToken, data: BookingChange, links: ManageLinks, session: SessionDep, now: Now
-) -> BookingOut:
-    return await manage.change_managed(session, links, token, data, now=now)
-
-
-@router.delete(
-    "/manage/{token}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    summary="Cancel the booking a manage link names (outside the cancel cutoff)",
-    description="Its table is free again at once." + MANAGE_NOTE,
-    responses={**MANAGE_ERRORS, **responses(BookingNotCancellable)},
-    name="manage_cancel",
-)
-async def cancel_managed(
-    token: ManageToken, links: ManageLinks, session: SessionDep, now: Now, settings: SettingsDep
-) -> Response:
-    await manage.cancel_managed(session, links, token, settings=settings, now=now)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 ARRIVAL_ERRORS = {**responses(Unauthorized, Forbidden, BookingNotFound, BookingStateConflict)}
