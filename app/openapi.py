@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from app.errors import ErrorBody, ValidationErrorBody
 
+ERROR_BODY = "#/components/schemas/ErrorBody"
 # Paths that answer without the database (everything else can be a 503 when it is down).
 WITHOUT_DATABASE = frozenset({"/health"})
 UNAVAILABLE = {
@@ -50,15 +51,27 @@ def _components(schema: dict[str, Any]) -> dict[str, Any]:
     return components
 
 
+def _as_json(answer: dict[str, Any]) -> None:
+    content = answer.get("content", {})
+    for media in [m for m in content if m != "application/json"]:
+        if content[media].get("schema", {}).get("$ref") == ERROR_BODY:
+            content.setdefault("application/json", content.pop(media))
+
+
 def refine(schema: dict[str, Any]) -> dict[str, Any]:
     """Every 422 is our ValidationErrorBody (FastAPI documents its own shape, which we do
     not send, and leaves a route's own 422 without a body); an operation with a body
     documents the 400 for one it cannot read and the 413 for one too large; every
-    operation that needs the database documents the 503 it gives when it is away."""
+    operation that needs the database documents the 503 it gives when it is away. An
+    error's body is JSON even where the operation answers another type (FastAPI files a
+    route's error models under the route's own media type: text/calendar)."""
     components = _components(schema)
     for path, operations in schema.get("paths", {}).items():
         for operation in operations.values():
             answers = operation.setdefault("responses", {})
+            for status, answer in answers.items():
+                if status >= "400":
+                    _as_json(answer)
             if "422" in answers:
                 said = answers["422"].get("description")
                 own = said if said and said != "Validation Error" else INVALID["description"]

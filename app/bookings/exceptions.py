@@ -45,3 +45,9 @@ class BookingsStranded(Conflict):
 
 class BookingNotChangeable(Conflict):
     default_message = "This booking can no longer be changed"
+
+
+class BookingNotLive(Conflict):
+    default_message = (
+        "Only a confirmed or seated booking that has not ended has a manage link or a calendar file"
+    )

@@ -223,3 +223,14 @@ class StrandedError(BaseModel):
     detail: str
     affected: list[AffectedBooking] = []
     booking_ids: list[int] = []
+
+
+class ManageLink(BaseModel):
+    """The link a booking's guest keeps to see, change or cancel it without signing in
+    (the one its e-mails carry)."""
+
+    url: str = Field(
+        description="{PUBLIC_BASE_URL}/manage/{token}: the web app's page for the booking",
+        examples=["https://book.my-restaurant.example/manage/eyJhbGciOi..."],
+    )
+    token: str = Field(description="The token alone, for /bookings/manage/{token}")

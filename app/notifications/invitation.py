@@ -4,7 +4,9 @@ e-mail, iTIP/iMIP, RFC 5546 and 6047), built with the `icalendar` library.
 One booking is one calendar event for its whole life: its UID never changes
 (`booking-<id>@<the sender's domain>`), and each notice raises its SEQUENCE, so a
 calendar replaces what it holds with the newest notice (and ignores an older one that
-arrives late). A confirmation or a change is a REQUEST, a cancellation a CANCEL.
+arrives late). A confirmation or a change is a REQUEST, a cancellation a CANCEL. The file
+a guest downloads to add the booking themselves (GET /bookings/.../calendar.ics) is the
+same event, as a PUBLISH: no attendee, nothing to answer.
 
 SEQUENCE needs no column of its own: a notice's sequence is the number of change and
 cancellation notices of its booking queued up to and including it (outbox ids only
@@ -39,6 +41,7 @@ METHODS: dict[MessageKind, str] = {
 }
 # The kinds that raise a booking's SEQUENCE.
 RAISING = frozenset({MessageKind.booking_changed, MessageKind.booking_cancelled})
+PUBLISH = "PUBLISH"  # the downloaded file's method (RFC 5546: an event, no reply)
 PRODID = "-//Restaurant service//Bookings//EN"
 FILENAME = "booking.ics"
 
@@ -78,7 +81,7 @@ def _address(email: str, name: str, **params: str) -> vCalAddress:
 class Invitation:
     """What a booking e-mail's calendar part says; `to_ics` writes it."""
 
-    method: str  # REQUEST or CANCEL
+    method: str  # REQUEST or CANCEL (an e-mail's), PUBLISH (a download)
     uid: str
     sequence: int
     starts_at: datetime  # aware, in the restaurant's zone
@@ -90,7 +93,7 @@ class Invitation:
     organizer_name: str
     organizer_email: str
     attendee_name: str
-    attendee_email: str
+    attendee_email: str  # none in a PUBLISH
 
     def to_ics(self) -> str:
         calendar = icalendar.Calendar()
@@ -111,10 +114,11 @@ class Invitation:
         event["STATUS"] = vText("CANCELLED" if self.method == "CANCEL" else "CONFIRMED")
         event["TRANSP"] = vText("OPAQUE")
         event["ORGANIZER"] = _address(self.organizer_email, self.organizer_name)
-        event["ATTENDEE"] = _address(
-            self.attendee_email, self.attendee_name, ROLE="REQ-PARTICIPANT",
-            PARTSTAT="ACCEPTED", RSVP="FALSE",
-        )  # fmt: skip
+        if self.attendee_email:
+            event["ATTENDEE"] = _address(
+                self.attendee_email, self.attendee_name, ROLE="REQ-PARTICIPANT",
+                PARTSTAT="ACCEPTED", RSVP="FALSE",
+            )  # fmt: skip
         calendar.add_component(event)
         text = calendar.to_ical()
         # The zone's definition goes before the event (RFC 5545 wants one for every TZID
@@ -138,10 +142,38 @@ def for_booking(
     now: datetime,
 ) -> Invitation:
     """The invitation a notice of `kind` about `booking` carries (a kind of METHODS)."""
-    method = METHODS[kind]
+    return _event(
+        METHODS[kind], booking, settings=settings, venue=venue, attendee=recipient,
+        guest_name=guest_name, sequence=sequence, now=now,
+    )  # fmt: skip
+
+
+def for_download(
+    booking: Booking, *, settings: Settings, venue: Venue, sequence: int, now: datetime
+) -> Invitation:
+    """The booking as a file its guest adds to a calendar (the web app's "add to
+    calendar"): the same event as its e-mails' invitations (UID, and `sequence`: that of
+    its latest notice), as a PUBLISH without attendee."""
+    return _event(
+        PUBLISH, booking, settings=settings, venue=venue, attendee="", guest_name="",
+        sequence=sequence, now=now,
+    )  # fmt: skip
+
+
+def _event(
+    method: str,
+    booking: Booking,
+    *,
+    settings: Settings,
+    venue: Venue,
+    attendee: str,
+    guest_name: str,
+    sequence: int,
+    now: datetime,
+) -> Invitation:
     party = f"{booking.party_size} {'guest' if booking.party_size == 1 else 'guests'}"
     lines = [f"Table for {party} at {venue.name}.", f"Booking reference: #{booking.id}."]
-    if method == "REQUEST":
+    if method != "CANCEL":
         manage_url = Links(settings).manage_url(booking.id, booking.guest_id)
         lines.append(f"Change or cancel your booking: {manage_url}")
     if phone := settings.restaurant_phone.strip():
@@ -159,5 +191,5 @@ def for_booking(
         organizer_name=venue.name,
         organizer_email=settings.restaurant_email.strip() or sender_address(settings.mail_from),
         attendee_name=guest_name,
-        attendee_email=recipient,
+        attendee_email=attendee,
     )

@@ -242,6 +242,17 @@ async def _sequences(session: AsyncSession, rows: Sequence[OutboxMessage]) -> di
     return {r.id: sum(1 for i in queued.get(r.booking_id, ()) if i <= r.id) for r in raising}
 
 
+async def sequence_of(session: AsyncSession, booking_id: int) -> int:
+    """The SEQUENCE of the booking's latest notice (as `_sequences` counts it): its change
+    and cancellation notices queued so far."""
+    count = await session.scalar(
+        select(func.count()).where(
+            OutboxMessage.booking_id == booking_id, OutboxMessage.kind.in_(invitation.RAISING)
+        )
+    )
+    return int(count or 0)
+
+
 async def render_due(
     session: AsyncSession, rows: Sequence[OutboxMessage], settings: Settings, *, now: datetime
 ) -> Due:
