@@ -13,7 +13,19 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 RUN pip install --no-deps --no-build-isolation .
 
-# Runtime stage: the virtualenv, migrations and a non-root user; nothing else.
+# Web stage: build the web app (web/, Vite) with Node.js 20; only its output goes on.
+FROM node:20-bookworm-slim AS web
+# Tests use Debian's Chromium, never a downloaded browser; the build needs none.
+ENV PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 NPM_CONFIG_UPDATE_NOTIFIER=false
+WORKDIR /web
+# The locked dependencies first (a layer that changes only with the lock).
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
+# Runtime stage: the virtualenv, migrations, the web app's build and a non-root user;
+# nothing else.
 FROM python:3.11-slim AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -22,12 +34,16 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOST=0.0.0.0 \
     PORT=8000 \
     WEB_CONCURRENCY=2 \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
+    PROMETHEUS_MULTIPROC_DIR=/tmp/metrics \
+    WEB_DIST_DIR=/app/web/dist
 RUN groupadd --system app && useradd --system --gid app --home-dir /app --no-create-home app
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY alembic.ini ./
 COPY migrations ./migrations
+# The app is installed into the virtualenv, not beside web/, so WEB_DIST_DIR (above) says
+# where its build is.
+COPY --from=web /web/dist /app/web/dist
 COPY docker/entrypoint.sh /usr/local/bin/entrypoint.sh
 USER app
 EXPOSE 8000

@@ -197,3 +197,25 @@ def test_every_install_comes_from_the_lock_files() -> None:
         assert options == [] and "file://" not in text  # nothing machine-local
     base = (ROOT / "requirements" / "base.lock").read_text()
     assert "fastapi==" in base and "pytest==" not in base  # the image ships no test tools
+
+
+def test_the_image_builds_the_web_app_and_serves_it_from_where_it_puts_it() -> None:
+    """The image builds web/ from its lock file in a Node.js 20 stage (the lock copied
+    before the sources, so a change of code reuses the installed packages), copies only
+    the build into the runtime stage, and WEB_DIST_DIR names where it put it; the build
+    context leaves out what a local build or test run leaves in web/."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    web_stage = dockerfile.split(" AS web\n", 1)[1].split("\nFROM ", 1)[0]
+    assert re.search(r"^FROM node:20\S* AS web$", dockerfile, re.MULTILINE)
+    steps = ["COPY web/package.json web/package-lock.json ./", "RUN npm ci",
+             "COPY web/ ./", "RUN npm run build"]  # fmt: skip
+    assert [web_stage.index(step) for step in steps] == sorted(
+        web_stage.index(step) for step in steps
+    )
+    runtime = dockerfile.split(" AS runtime\n", 1)[1]
+    copied = re.findall(r"^COPY --from=web (\S+) (\S+)$", runtime, re.MULTILINE)
+    declared = re.search(r"WEB_DIST_DIR=(\S+)", runtime)
+    assert declared and copied == [("/web/dist", declared.group(1))]
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for left in ("web/node_modules", "web/dist", "web/test-results", "web/playwright-report"):
+        assert left in ignored, left
