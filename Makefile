@@ -8,8 +8,8 @@ PORT ?= 8000
 WORKERS ?= 2
 export HOST PORT
 
-.PHONY: install lock run dev prod test test-tables migrate seed worker create-admin logs clean lint format \
-	typecheck bench compose-check
+.PHONY: install lock run dev prod test test-python test-web test-tables migrate seed worker create-admin \
+	logs clean lint format typecheck bench compose-check web web-if-node openapi
 
 # Every dependency is installed at the version and hash requirements/dev.lock pins (the
 # image installs requirements/base.lock): two machines get the same packages. `make lock`
@@ -31,12 +31,36 @@ lock: $(STAMP) ## pin every dependency again (requirements/*.lock) from pyprojec
 
 install: $(STAMP)
 
-run: $(STAMP) ## migrate the SQLite database, load demo data, serve on HOST:PORT
+# The web app (web/): built when its sources changed, with Node.js 20.19+ and npm.
+NODE_OK := $(shell node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null && command -v npm >/dev/null && echo yes)
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts \
+	web/tsconfig.json web/package.json
+web/node_modules/.installed: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+web/dist/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run build
+
+web: web/dist/index.html ## build the web app (needs Node.js 20.19+ and npm)
+
+web-if-node:
+ifeq ($(NODE_OK),yes)
+	@$(MAKE) --no-print-directory web
+else
+	@echo "Node.js 20.19+ and npm were not found: serving the API only (the pages at / say so)."
+	@echo "For the web app install Node.js 20 or newer with npm, then run make run again."
+endif
+
+openapi: $(STAMP) web/node_modules/.installed ## regenerate web/openapi.json and web's API client
+	cd web && RESTAURANT_BIN=$(CURDIR)/$(BIN)/restaurant npm run generate
+
+run: $(STAMP) web-if-node ## build the web app, migrate the SQLite database, load demo data, serve
 	$(BIN)/restaurant migrate
 	$(BIN)/restaurant seed-demo
 	$(BIN)/restaurant serve
 
-dev: $(STAMP) ## like run, with auto-reload
+dev: $(STAMP) web-if-node ## like run, with auto-reload
 	$(BIN)/restaurant migrate
 	$(BIN)/restaurant seed-demo
 	$(BIN)/restaurant serve --reload
@@ -48,8 +72,22 @@ prod: $(STAMP) ## gunicorn with uvicorn workers; refuses settings unfit for prod
 		$(BIN)/gunicorn 'app.main:create_app()' -c python:app.gunicorn_conf \
 		-w $(WORKERS) -b $(HOST):$(PORT)
 
-test: $(STAMP) ## the whole suite (PostgreSQL too when TEST_POSTGRES_URL is set)
+# The web app's tests run first so that pytest's summary is the last line of a passing run.
+test: $(STAMP) ## web app tests (unit, browser), then the Python suite; PostgreSQL too with TEST_POSTGRES_URL
+ifeq ($(NODE_OK),yes)
+	@$(MAKE) --no-print-directory test-web
+else
+	@echo "Node.js 20.19+ and npm were not found: the web app's tests were NOT run."
+	@test -z "$(CI)" || { echo "CI needs Node.js for the web app's tests"; exit 1; }
+endif
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-python: $(STAMP) ## the Python suite only
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-web: $(STAMP) web ## the web app's unit tests and its browser tests (Debian's chromium)
+	cd web && npm test
+	cd web && RESTAURANT_PYTHON=$(CURDIR)/$(BIN)/python npx playwright test
 
 test-tables: $(STAMP) ## table and seat management tests only
 	$(BIN)/python -m pytest tests/floor -v $(PYTEST_ARGS)

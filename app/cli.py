@@ -1,4 +1,4 @@
-"""The `restaurant` command: serve, migrate, seed-demo, create-admin, worker."""
+"""The `restaurant` command: serve, migrate, seed-demo, create-admin, worker, openapi."""
 
 from __future__ import annotations
 
@@ -224,6 +224,24 @@ def _fast_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
+def _cmd_openapi(args: argparse.Namespace, settings: Settings) -> int:
+    """The OpenAPI document as the service publishes it, for the web app's generated
+    client (web/openapi.json): built from the code and the default settings, so the
+    same code always writes the same document, whatever this machine's .env says."""
+    import json
+
+    from app.main import create_app
+
+    quiet = Settings(_env_file=None, api_docs=True, log_level="ERROR")
+    document = create_app(quiet).openapi()
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="restaurant", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -255,6 +273,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     preflight.add_argument("--workers", type=int, default=1, help="web worker processes")
     preflight.set_defaults(handler=_cmd_preflight)
+
+    openapi = sub.add_parser("openapi", help="write the OpenAPI document (for web/)")
+    openapi.add_argument("--output", default="-", help="file to write (default: stdout)")
+    openapi.set_defaults(handler=_cmd_openapi)
 
     admin = sub.add_parser("create-admin", help="create an admin, or promote an existing user")
     admin.add_argument("--email", required=True)

@@ -1,0 +1,57 @@
+import { defineConfig, devices } from "@playwright/test";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+// The browser tests drive Debian's Chromium (never a browser a test tool downloads)
+// against the service itself, started by e2e/server.py on SQLite and, when
+// TEST_POSTGRES_URL is set, on PostgreSQL too: one project and one server for each.
+const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const python = process.env.RESTAURANT_PYTHON ?? path.resolve(here, "../.venv/bin/python");
+const databases = ["sqlite", ...(process.env.TEST_POSTGRES_URL ? ["postgres"] : [])];
+const PORTS: Record<string, number> = { sqlite: 8101, postgres: 8102 };
+
+export const mailDir = (database: string) => path.resolve(here, "test-results", `mail-${database}`);
+
+export default defineConfig({
+  testDir: "e2e",
+  outputDir: "test-results/artifacts",
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: process.env.CI ? [["list"]] : [["list"]],
+  use: {
+    trace: "retain-on-failure",
+    screenshot: "only-on-failure",
+    launchOptions: {
+      executablePath: chromium,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+      ],
+    },
+  },
+  projects: databases.map((database) => ({
+    name: database,
+    use: {
+      ...devices["Desktop Chrome"],
+      baseURL: `http://127.0.0.1:${PORTS[database]}`,
+      channel: undefined,
+    },
+    metadata: { database, mailDir: mailDir(database) },
+  })),
+  webServer: databases.map((database) => ({
+    command: `${python} e2e/server.py --database ${database} --port ${PORTS[database]} --mail-dir ${mailDir(database)}`,
+    url: `http://127.0.0.1:${PORTS[database]}/health/ready`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: "pipe",
+    stderr: "pipe",
+  })),
+});
