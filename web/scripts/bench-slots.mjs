@@ -15,7 +15,9 @@ const browser = await chromium.launch({
 });
 const times = [];
 try {
-  for (let i = 0; i < runs; i++) {
+  // One navigation first, not counted: it starts Chromium's renderer and GPU processes,
+  // which a guest's already running browser has.
+  for (let i = -1; i < runs; i++) {
     const context = await browser.newContext({ viewport: { width: 375, height: 800 } });
     const page = await context.newPage();
     const started = performance.now();
@@ -26,7 +28,7 @@ try {
       .or(page.getByText("No more tables can be booked online"))
       .first()
       .waitFor({ timeout: 10_000 });
-    times.push(performance.now() - started);
+    if (i >= 0) times.push(performance.now() - started);
     await context.close();
   }
 } finally {
