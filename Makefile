@@ -85,7 +85,11 @@ endif
 test-python: $(STAMP) ## the Python suite only
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+CHROMIUM_PATH ?= /usr/bin/chromium
+export CHROMIUM_PATH
 test-web: $(STAMP) web ## the web app's unit tests and its browser tests (Debian's chromium)
+	@test -x "$(CHROMIUM_PATH)" || { echo "The browser tests need Chromium at $(CHROMIUM_PATH): \
+	apt-get install chromium (or set CHROMIUM_PATH)"; exit 1; }
 	cd web && npm test
 	cd web && RESTAURANT_PYTHON=$(CURDIR)/$(BIN)/python npx playwright test
 

@@ -22,6 +22,18 @@ _ORIGIN = re.compile(rf"https?://(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-f:.]+\])(?::
 _COLOR = re.compile(r"#[0-9a-f]{6}")
 
 
+def _contrast_on_white(color: str) -> float:
+    """WCAG's contrast ratio between `#rrggbb` and white."""
+
+    def channel(hex_pair: str) -> float:
+        c = int(hex_pair, 16) / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(color[i : i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return 1.05 / (luminance + 0.05)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
@@ -156,6 +168,12 @@ class Settings(BaseSettings):
         color = value.strip().lower()
         if not _COLOR.fullmatch(color):
             raise ValueError(f"{value!r} is not a colour written #rrggbb, such as #7a2e1f")
+        # The pages write links in it on white: it must be readable there (WCAG AA, 4.5:1).
+        if _contrast_on_white(color) < 4.5:
+            raise ValueError(
+                f"{value!r} is too light to read on white (contrast "
+                f"{_contrast_on_white(color):.1f}:1, at least 4.5:1 needed): choose a darker one"
+            )
         return color
 
     @field_validator("restaurant_timezone")

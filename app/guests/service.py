@@ -92,7 +92,7 @@ async def for_details(conn: Conn, data: GuestIn, *, region: str, now: datetime) 
     gains the phone or e-mail it lacked and keeps its name (staff correct it with PATCH
     /api/guests/{id}). Both the e-mail's and the phone's lock are held, in one order, so
     two staff describing one new person make one record."""
-    phone = optional_e164(data.phone, region)
+    phone = optional_e164(data.phone, region, ("body", "guest", "phone"))
     email = data.email
     for key in sorted({zlib.crc32(k.encode()) for k in (email, phone) if k}):
         await advisory_xact_lock(conn, LockSpace.GUEST_CONTACT, key)

@@ -94,6 +94,23 @@ async def test_bad_guest_details_are_refused_and_change_nothing(
     assert await _count(db, Guest) == records
 
 
+async def test_a_bad_phone_number_names_its_field(
+    client: AsyncClient, staff: Headers, make_user: UserFactory
+) -> None:
+    """A form can tie the message to the field it is about (the web app marks it)."""
+    body = booking_body(next_weekday(FRIDAY), "19:00", 2, source="phone")
+    body["guest"] = {"name": "Ada", "phone": "12"}
+    refused = await client.post("/bookings", json=body, headers=staff)
+    assert refused.status_code == 422
+    assert [e["loc"] for e in refused.json()["errors"]] == [["body", "guest", "phone"]]
+    _user, headers = await make_user(Role.customer)
+    mine = await client.patch("/users/me", json={"phone": "020 7946 0000 ext. 12"}, headers=headers)
+    assert mine.status_code == 422
+    [error] = mine.json()["errors"]
+    assert error["loc"] == ["body", "phone"] and "extension" in error["msg"]
+    assert (await client.get("/users/me", headers=headers)).json()["phone"] is None
+
+
 async def test_a_customer_cannot_book_for_someone_else(
     client: AsyncClient, db: TestDatabase, guest: Headers
 ) -> None:

@@ -61,3 +61,14 @@ def test_brand_colour_must_be_six_hex_digits(color: str) -> None:
 
 def test_brand_colour_is_kept_in_lower_case() -> None:
     assert Settings(_env_file=None, brand_color=" #7A2E1F ").brand_color == "#7a2e1f"
+
+
+@pytest.mark.parametrize("color", ["#ffffff", "#f5d76e", "#ff9900", "#8a8a8a"])
+def test_brand_colour_too_light_to_read_on_white_is_refused(color: str) -> None:
+    with pytest.raises(ValidationError, match="too light to read on white"):
+        Settings(_env_file=None, brand_color=color)
+
+
+@pytest.mark.parametrize("color", ["#000000", "#1f4e3d", "#767676"])
+def test_brand_colour_readable_on_white_is_kept(color: str) -> None:
+    assert Settings(_env_file=None, brand_color=color).brand_color == color

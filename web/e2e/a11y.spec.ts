@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
-import { newEmail, restaurantDate, screenshot } from "./helpers";
+import { chooseDate, newEmail, restaurantDate, screenshot } from "./helpers";
 
 async function noSeriousViolations(page: Page): Promise<void> {
   const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
@@ -36,7 +36,7 @@ for (const width of [375, 1280]) {
 
     test("the booking widget, its steps and the sign-up form", async ({ page }, info) => {
       await page.goto("/");
-      await page.locator(`button.day[data-date="${restaurantDate(1)}"]`).click();
+      await chooseDate(page, restaurantDate(1));
       await expect(page.getByRole("button", { name: "18:00, free" })).toBeVisible();
       await noSeriousViolations(page);
       await screenshot(page, info, "book-day");

@@ -65,6 +65,7 @@ export async function screenshot(page: Page, info: TestInfo, name: string): Prom
 /** Opens the calendar's month holding `date` and clicks the day. */
 export async function chooseDate(page: Page, date: string): Promise<void> {
   const day = page.locator(`button.day[data-date="${date}"]`).first();
+  await page.locator(".calendar").first().waitFor();
   for (let i = 0; i < 4 && !(await day.isVisible()); i++) {
     await page.getByRole("button", { name: "Next month" }).first().click();
   }

@@ -43,14 +43,26 @@ export function signedIn(): boolean {
   return accessToken !== null;
 }
 
-/** Trades the refresh cookie for an access token; false when there is no session. */
-export function refresh(): Promise<boolean> {
-  refreshing ??= authSessionRefresh({ headers: BROWSER_HEADER })
+function trade(): Promise<boolean> {
+  return authSessionRefresh({ headers: BROWSER_HEADER })
     .then(({ data }) => keep(data))
-    .catch(() => keep(undefined))
-    .finally(() => {
+    .catch(() => keep(undefined));
+}
+
+/** Trades the refresh cookie for an access token; false when there is no session.
+ * Each refresh rotates the cookie, and the service treats a rotated cookie presented
+ * again as stolen (every token of the sign-in revoked). Tabs of one browser share the
+ * cookie, so they refresh one at a time (Web Locks): each sends the cookie as the
+ * previous one left it. */
+export function refresh(): Promise<boolean> {
+  if (!refreshing) {
+    const run = navigator.locks
+      ? navigator.locks.request("restaurant-refresh", trade).then((held) => held)
+      : trade();
+    refreshing = run.finally(() => {
       refreshing = null;
     });
+  }
   return refreshing;
 }
 
@@ -76,6 +88,15 @@ client.setConfig({
     if (accessToken && Date.now() > expiresAt - EARLY_MS) await refresh();
     return accessToken ?? undefined;
   },
+});
+
+// A signed-in request refused as unauthenticated: the session is over (revoked, or the
+// account changed its password elsewhere) unless a refresh still works.
+client.interceptors.response.use(async (response, request) => {
+  if (response.status === 401 && request.headers.has("Authorization") && accessToken) {
+    await refresh();
+  }
+  return response;
 });
 
 export { client };

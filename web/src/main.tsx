@@ -3,6 +3,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import "./api";
 import { App } from "./App";
+import { Crash } from "./Crash";
 import { SessionProvider } from "./session";
 import "./styles.css";
 
@@ -14,7 +15,9 @@ createRoot(document.getElementById("root")!).render(
   <StrictMode>
     <QueryClientProvider client={queries}>
       <SessionProvider>
-        <App />
+        <Crash>
+          <App />
+        </Crash>
       </SessionProvider>
     </QueryClientProvider>
   </StrictMode>,

@@ -1,6 +1,7 @@
 // The restaurant's public settings (GET /restaurant): its name, colours, contact details
 // and the booking rules the widget shows before a guest runs into them.
 import { useQuery } from "@tanstack/react-query";
+import { useEffect } from "react";
 import { restaurantGet } from "./client/sdk.gen";
 import type { RestaurantSettingsOut } from "./client/types.gen";
 
@@ -20,7 +21,14 @@ export function applyTheme(restaurant: Restaurant): void {
   const colour = restaurant.brand_color;
   root.style.setProperty("--brand", colour);
   root.style.setProperty("--on-brand", readableOn(colour));
-  document.title = `Book a table · ${restaurant.name}`;
+}
+
+/** The page's title, with the restaurant's name. */
+export function useTitle(title: string): void {
+  const { data } = useRestaurant();
+  useEffect(() => {
+    document.title = data ? `${title} · ${data.name}` : title;
+  }, [title, data]);
 }
 
 function luminance(hex: string): number {

@@ -19,15 +19,23 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [active, setActive] = useState(signedIn());
 
   useEffect(() => {
-    const stop = onSessionChange(() => setActive(signedIn()));
+    const stop = onSessionChange(() => {
+      const now = signedIn();
+      setActive(now);
+      // Nothing of one account's may show after it signs out (or before another signs in).
+      if (!now) {
+        queries.removeQueries({ queryKey: ["me"] });
+        queries.removeQueries({ queryKey: ["mine"] });
+      }
+    });
     void refresh().finally(() => setReady(true));
     return () => {
       stop();
     };
-  }, []);
+  }, [queries]);
 
   const me = useQuery({
-    queryKey: ["me", active],
+    queryKey: ["me"],
     queryFn: async () => (await usersMe({ throwOnError: true })).data,
     enabled: active,
     staleTime: 60_000,
@@ -36,10 +44,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const value: Session = {
     ready: ready && (!active || !me.isPending),
     user: active ? (me.data ?? null) : null,
-    signOut: async () => {
-      await signOut();
-      queries.removeQueries({ queryKey: ["mine"] });
-    },
+    signOut,
   };
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

@@ -17,8 +17,10 @@ export function AuthPanel({ intro }: { intro?: string }) {
   const [form, setForm] = useState({ name: "", email: "", phone: "", password: "" });
   const queries = useQueryClient();
 
-  const set = (key: keyof typeof form) => (e: { target: { value: string } }) =>
-    setForm({ ...form, [key]: e.target.value });
+  const set = (key: keyof typeof form) => (e: { target: { value: string } }) => {
+    const value = e.target.value;
+    setForm((current) => ({ ...current, [key]: value }));
+  };
 
   const switchTo = (next: Mode) => {
     setMode(next);
@@ -96,7 +98,9 @@ export function AuthPanel({ intro }: { intro?: string }) {
             hint={mode === "signup" ? "At least 8 characters." : undefined} />
         )}
         <FormError message={error?.message} />
-        {notice && <p role="status" className="notice">{notice}</p>}
+        <p role="status" className={notice ? "notice" : "sr-only"}>
+          {notice ?? ""}
+        </p>
         <button type="submit" className="primary" disabled={busy}>
           {mode === "signup" ? "Create account and continue" : mode === "signin" ? "Sign in and continue" : "Send me a link"}
         </button>

@@ -43,6 +43,7 @@ export function BookingCard({ booking, restaurant, change, cancel, done, heading
   const [message, setMessage] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const Heading = `h${headingLevel}` as "h2" | "h3";
+  const status = useRef<HTMLParagraphElement>(null);
   const left = minutesUntil(restaurant, booking);
   const open = booking.status === "confirmed" && left > 0;
   const cutoff = restaurant.cancel_cutoff_minutes;
@@ -61,6 +62,9 @@ export function BookingCard({ booking, restaurant, change, cancel, done, heading
       setMessage(success);
       setMode("view");
       done(what);
+      // The form that had the focus is gone. A cancelled booking leaves this place (its
+      // page says so where the focus goes); a changed one stays, with its message.
+      if (what === "changed") setTimeout(() => status.current?.focus());
       return true;
     } catch {
       setError(offline);
@@ -89,11 +93,9 @@ export function BookingCard({ booking, restaurant, change, cancel, done, heading
           </>
         )}
       </dl>
-      {message && (
-        <p role="status" className="notice">
-          {message}
-        </p>
-      )}
+      <p role="status" className={message ? "notice" : "sr-only"} tabIndex={-1} ref={status}>
+        {message ?? ""}
+      </p>
       {open && mode === "view" && (
         <div className="actions">
           <button type="button" onClick={() => { setMode("change"); setMessage(null); setError(null); }}>
@@ -197,9 +199,9 @@ function ChangeForm({
   };
   const unchanged = date === booking.date && time === hhmm(booking.time) && party === booking.party_size;
   // The booking's own table counts as taken in the day's figures, so a time showing
-  // "full" may still be possible for it: every time stays selectable, and the service
+  // "full" may still be possible for it: every time stays choosable, and the service
   // answers with nearby free times when it is not.
-  const slots = day.data?.slots.map((s) => ({ ...s, available_tables: Math.max(s.available_tables, 1) })) ?? [];
+  const slots = day.data?.slots ?? [];
 
   return (
     <form className="change" onSubmit={submit} noValidate>
@@ -224,7 +226,7 @@ function ChangeForm({
       />
       <p aria-live="polite">{formatDate(date)}{closed ? " — closed that day" : ""}</p>
       {!closed && day.isSuccess && (
-        <SlotPicker label={`New time on ${formatDate(date)}`} slots={slots} chosen={time} onChoose={setTime} />
+        <SlotPicker label={`New time on ${formatDate(date)}`} slots={slots} chosen={time} onChoose={setTime} fullChoosable />
       )}
       {!closed && day.isPending && <p role="status">Looking for free tables…</p>}
       <FormError message={error?.message} />

@@ -87,8 +87,8 @@ export function Calendar({ value, min, max, unavailable, onChange, label }: Cale
         <button
           type="button"
           className="icon"
-          onClick={() => setMonth(addMonths(first, -1))}
-          disabled={!canBack}
+          onClick={() => canBack && setMonth(addMonths(first, -1))}
+          aria-disabled={!canBack || undefined}
           aria-label="Previous month"
         >
           ‹
@@ -99,8 +99,8 @@ export function Calendar({ value, min, max, unavailable, onChange, label }: Cale
         <button
           type="button"
           className="icon"
-          onClick={() => setMonth(addMonths(first, 1))}
-          disabled={!canForward}
+          onClick={() => canForward && setMonth(addMonths(first, 1))}
+          aria-disabled={!canForward || undefined}
           aria-label="Next month"
         >
           ›

@@ -1,18 +1,20 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { useRef, useState, type FormEvent } from "react";
 import { Link, useSearch } from "wouter";
 import { authConfirmPasswordReset, bookingsCancel, bookingsChange, bookingsList, usersUpdateMe } from "../client/sdk.gen";
-import type { UserOut } from "../client/types.gen";
+import type { BookingOut, UserOut } from "../client/types.gen";
+import { signIn } from "../api";
 import { AuthPanel } from "../components/AuthPanel";
 import { BookingCard } from "../components/BookingCard";
 import { Field, FormError } from "../components/Field";
 import { addDays, restaurantNow } from "../dates";
 import { offline, problem, type Problem } from "../errors";
-import type { Restaurant } from "../restaurant";
+import { useTitle, type Restaurant } from "../restaurant";
 import { useSession } from "../session";
 
 export function AccountPage({ restaurant }: { restaurant: Restaurant }) {
   const { user, ready, signOut } = useSession();
+  useTitle("Your account");
   if (!ready) return <main id="main"><p role="status">One moment…</p></main>;
   if (!user) {
     return (
@@ -33,7 +35,7 @@ export function AccountPage({ restaurant }: { restaurant: Restaurant }) {
       </p>
       <Bookings restaurant={restaurant} />
       <Profile user={user} />
-      <Password />
+      <Password email={user.email} />
     </main>
   );
 }
@@ -48,7 +50,16 @@ function Bookings({ restaurant }: { restaurant: Restaurant }) {
   };
   const upcoming = useQuery({ queryKey: ["mine", "upcoming", today], queryFn: list({ from: today }) });
   const past = useQuery({ queryKey: ["mine", "past", today], queryFn: list({ to: addDays(today, -1) }) });
-  const refresh = () => void queries.invalidateQueries({ queryKey: ["mine"] });
+  const [announced, setAnnounced] = useState<string | null>(null);
+  const announcer = useRef<HTMLParagraphElement>(null);
+  const refresh = (what: "changed" | "cancelled", booking: BookingOut) => {
+    void queries.invalidateQueries({ queryKey: ["mine"] });
+    if (what === "cancelled") {
+      // The booking moves to the other list (its card is a new one there): say so here.
+      setAnnounced(`Your booking #${booking.id} is cancelled. We have e-mailed you to confirm.`);
+      setTimeout(() => announcer.current?.focus());
+    }
+  };
   const active = (upcoming.data ?? []).filter((b) => b.status === "confirmed" || b.status === "seated");
   const earlier = [...(upcoming.data ?? []).filter((b) => !active.includes(b)), ...(past.data ?? [])];
 
@@ -56,6 +67,9 @@ function Bookings({ restaurant }: { restaurant: Restaurant }) {
     <>
       <section className="panel" aria-labelledby="upcoming-title">
         <h2 id="upcoming-title">Upcoming bookings</h2>
+        <p role="status" tabIndex={-1} ref={announcer} className={announced ? "notice" : "sr-only"}>
+          {announced ?? ""}
+        </p>
         {upcoming.isPending && <p role="status">Loading…</p>}
         {upcoming.isError && <FormError message={(upcoming.error as unknown as Problem).message} />}
         {upcoming.isSuccess && active.length === 0 && (
@@ -71,7 +85,7 @@ function Bookings({ restaurant }: { restaurant: Restaurant }) {
             headingLevel={3}
             change={(body) => bookingsChange({ path: { booking_id: b.id }, body })}
             cancel={() => bookingsCancel({ path: { booking_id: b.id } })}
-            done={refresh}
+            done={(what) => refresh(what, b)}
           />
         ))}
       </section>
@@ -86,7 +100,7 @@ function Bookings({ restaurant }: { restaurant: Restaurant }) {
             headingLevel={3}
             change={async () => ({})}
             cancel={async () => ({})}
-            done={refresh}
+            done={() => {}}
           />
         ))}
       </section>
@@ -137,20 +151,27 @@ function Profile({ user }: { user: UserOut }) {
         <Field label="Phone" type="tel" autoComplete="tel" value={phone} onChange={(e) => setPhone(e.target.value)}
           error={error?.fields.phone} hint="Leave empty to remove it." />
         <FormError message={error?.message} />
-        {saved && <p role="status" className="notice">{saved}</p>}
+        <p role="status" className={saved ? "notice" : "sr-only"}>{saved ?? ""}</p>
         <button type="submit" className="primary" disabled={busy}>Save details</button>
       </form>
     </section>
   );
 }
 
-function Password() {
+function Password({ email }: { email: string }) {
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const { busy, error, saved, save } = useSave();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    if (await save(() => usersUpdateMe({ body: { password: next, current_password: current } }), "Password changed.")) {
+    // A new password signs the account out everywhere (every refresh token revoked),
+    // this browser too: it signs in again with the new one at once.
+    const changed = await save(
+      () => usersUpdateMe({ body: { password: next, current_password: current } }),
+      "Password changed. Other devices are signed out.",
+    );
+    if (changed) {
+      await signIn(email, next);
       setCurrent("");
       setNext("");
     }
@@ -164,7 +185,7 @@ function Password() {
         <Field label="New password" type="password" autoComplete="new-password" value={next}
           onChange={(e) => setNext(e.target.value)} error={error?.fields.password} hint="At least 8 characters." />
         <FormError message={error?.message} />
-        {saved && <p role="status" className="notice">{saved}</p>}
+        <p role="status" className={saved ? "notice" : "sr-only"}>{saved ?? ""}</p>
         <button type="submit" className="primary" disabled={busy}>Change password</button>
       </form>
     </section>
@@ -174,6 +195,7 @@ function Password() {
 /** /account/reset?token=…: the link from a password-reset e-mail. */
 export function ResetPage() {
   const token = new URLSearchParams(useSearch()).get("token") ?? "";
+  useTitle("Choose a new password");
   const [password, setPassword] = useState("");
   const { busy, error, saved, save } = useSave();
   const submit = (event: FormEvent) => {

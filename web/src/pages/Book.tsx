@@ -8,7 +8,8 @@ import { Calendar } from "../components/Calendar";
 import { FormError } from "../components/Field";
 import { addDays, describeMinutes, formatDate, hhmm, restaurantNow, weekday, type IsoDate } from "../dates";
 import { offline, problem, type Problem } from "../errors";
-import { openingOn, type Restaurant } from "../restaurant";
+import { openingOn, useTitle, type Restaurant } from "../restaurant";
+import { newKey } from "../keys";
 import { useSession } from "../session";
 
 const NEARBY_DAYS = 14;
@@ -61,11 +62,14 @@ export function SlotPicker({
   chosen,
   onChoose,
   label,
+  fullChoosable = false,
 }: {
   slots: DaySlot[];
   chosen: string | null;
   onChoose: (time: string) => void;
   label: string;
+  /** Times with no free table stay choosable (a booking being changed may keep its own). */
+  fullChoosable?: boolean;
 }) {
   return (
     <ul className="slots" aria-label={label}>
@@ -78,7 +82,7 @@ export function SlotPicker({
               type="button"
               className={`slot${chosen === time ? " chosen" : ""}`}
               aria-pressed={chosen === time}
-              disabled={full}
+              disabled={full && !fullChoosable}
               aria-label={full ? `${time}, fully booked` : `${time}, free`}
               onClick={() => onChoose(time)}
             >
@@ -103,11 +107,13 @@ export function BookPage({ restaurant }: { restaurant: Restaurant }) {
   const [requests, setRequests] = useState("");
   const [error, setError] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
-  const [key, setKey] = useState(() => crypto.randomUUID());
+  const [key, setKey] = useState(() => newKey());
   const { user, ready, signOut } = useSession();
   const [, navigate] = useLocation();
   const queries = useQueryClient();
   const detailsHeading = useRef<HTMLHeadingElement>(null);
+  const timeHeading = useRef<HTMLHeadingElement>(null);
+  useTitle("Book a table");
   const partyId = useId();
 
   const closed = closedReason(restaurant, date);
@@ -116,16 +122,18 @@ export function BookPage({ restaurant }: { restaurant: Restaurant }) {
   const nothing = !tooMany && (closed !== null || (day.isSuccess && free.length === 0));
   const nearby = useNearby(restaurant, date, party, last, nothing);
 
+  // Focus follows the step: to the details once a time is chosen, and again once the
+  // guest has signed in (the form they were in is gone).
   useEffect(() => {
     if (time) detailsHeading.current?.focus();
-  }, [time]);
+  }, [time, user?.id]);
 
   const choose = (next: { date?: IsoDate; party?: number; time?: string | null }) => {
     if (next.date !== undefined) setDate(next.date);
     if (next.party !== undefined) setParty(next.party);
     setTime(next.time ?? null);
     setError(null);
-    setKey(crypto.randomUUID());
+    setKey(newKey());
   };
 
   async function confirm(event: FormEvent) {
@@ -142,7 +150,7 @@ export function BookPage({ restaurant }: { restaurant: Restaurant }) {
         const found = problem(made.error, made.response);
         setError(found);
         if (made.response?.status === 409) {
-          setKey(crypto.randomUUID());
+          setKey(newKey());
           void queries.invalidateQueries({ queryKey: ["day", date, party] });
         }
         return;
@@ -212,7 +220,9 @@ export function BookPage({ restaurant }: { restaurant: Restaurant }) {
 
       {!tooMany && !closed && (
         <section className="panel" aria-labelledby="time-title" aria-busy={day.isFetching}>
-          <h2 id="time-title">Time</h2>
+          <h2 id="time-title" tabIndex={-1} ref={timeHeading}>
+            Time
+          </h2>
           {day.isPending && <p role="status">Looking for free tables…</p>}
           {day.isError && <FormError message={(day.error as unknown as Problem).message ?? offline.message} />}
           {day.isSuccess && day.data.slots.length === 0 && (
@@ -239,13 +249,25 @@ export function BookPage({ restaurant }: { restaurant: Restaurant }) {
               <ul className="nearby">
                 {nearby.data.map((d) => (
                   <li key={d.date}>
-                    <button type="button" onClick={() => choose({ date: d.date })}>
+                    <button
+                      type="button"
+                      onClick={() => {
+                        choose({ date: d.date });
+                        setTimeout(() => timeHeading.current?.focus());
+                      }}
+                    >
                       {formatDate(d.date, "short")} · {d.free} {d.free === 1 ? "time" : "times"} free
                     </button>
                   </li>
                 ))}
               </ul>
             </>
+          )}
+          {nearby.isError && (
+            <p role="alert">
+              We could not look at the next days just now.
+              {restaurant.phone ? ` Call us on ${restaurant.phone}, or try again shortly.` : " Please try again shortly."}
+            </p>
           )}
           {nearby.isSuccess && nearby.data.length === 0 && (
             <p>

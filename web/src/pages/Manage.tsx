@@ -6,13 +6,14 @@ import type { BookingOut } from "../client/types.gen";
 import { BookingCard } from "../components/BookingCard";
 import { formatDate, hhmm } from "../dates";
 import { problem } from "../errors";
-import type { Restaurant } from "../restaurant";
+import { useTitle, type Restaurant } from "../restaurant";
 
 /** The booking behind an e-mail's link: no sign-in, the token is the key. */
 export function ManagePage({ token, restaurant }: { token: string; restaurant: Restaurant }) {
   const booked = new URLSearchParams(useSearch()).get("booked") === "1";
   const queries = useQueryClient();
   const heading = useRef<HTMLHeadingElement>(null);
+  useTitle(booked ? "Booked" : "Your booking");
   // A cancelled booking's link opens nothing any more: what was cancelled stays shown.
   const [cancelled, setCancelled] = useState<BookingOut | null>(null);
   const booking = useQuery({
