@@ -95,7 +95,7 @@ async def available_tables(
     "",
     response_model=TableView,
     status_code=status.HTTP_201_CREATED,
-    summary="Add a table (admin)",
+    summary="Add a table (admin), placed on the floor plan or not yet",
     responses={**AUTH, **responses(TableNumberTaken)},
     name="create",
 )
@@ -127,7 +127,9 @@ async def get_table(
     "refused with 409 listing the confirmed bookings it strands (`affected`), unless "
     "`cancel_affected=true`: then each moves to another fitting table free at the same "
     "time (`moved`) or, where none is, is cancelled with an e-mail to its guest "
-    "(`cancelled`). An occupied or merged table is never shrunk.",
+    "(`cancelled`). An occupied or merged table is never shrunk. Its place on the floor "
+    "plan (`pos_x` and `pos_y` together; both null takes it off the plan), size, shape "
+    "and rotation change like any other field.",
     responses={
         **AUTH,
         **responses(TableNotFound),
