@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse
 
-from app.deps import MAX_ID, IdPath, Now, SessionDep, StaffUser
+from app.deps import MAX_ID, IdPath, Now, SessionDep, StaffUser, StreamUser
 from app.errors import Forbidden, Unauthorized, responses
 from app.kitchen import service, stream
 from app.kitchen.exceptions import (
@@ -96,13 +96,15 @@ async def remove_ticket(
     summary="Server-sent events: ticket_created, ticket_updated, ticket_cancelled, "
     "ticket_removed (data: the ticket as JSON; a move back also carries `moved_back`); "
     "`station=bar` for the bar's tickets only",
+    description="Staff, by bearer token or, from a browser's EventSource, by the stream "
+    "cookie (POST /auth/session/stream). Resumes after `Last-Event-ID` (or `after`).",
     responses={**AUTH, 200: {"content": {"text/event-stream": {}}}},
     response_class=EventSourceResponse,
     name="stream",
 )
 async def kitchen_stream(
     request: Request,
-    _staff: StaffUser,
+    _staff: StreamUser,
     session: SessionDep,
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[
