@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse
 
+from app import streams
 from app.deps import MAX_ID, IdPath, Now, SessionDep, StaffUser, StreamUser
 from app.errors import Forbidden, Unauthorized, responses
 from app.kitchen import service, stream
@@ -16,7 +17,7 @@ from app.kitchen.exceptions import (
     TicketInProgress,
     TicketNotFound,
 )
-from app.kitchen.models import Station, TicketStatus
+from app.kitchen.models import KitchenEvent, Station, TicketStatus
 from app.kitchen.schemas import TicketOut, TicketStatusUpdate, TicketUndo
 
 router = APIRouter(prefix="/api/kitchen", tags=["kitchen"])
@@ -112,14 +113,9 @@ async def kitchen_stream(
     ] = None,
     station: StationQuery = None,
 ) -> EventSourceResponse:
-    database = request.app.state.db
-    start = after
-    if start is None and last_event_id and last_event_id.isdigit():
-        start = min(int(last_event_id), MAX_ID)
-    if start is None:
-        # On the request's session, which holds its connection until this returns: a
-        # second one here could wait for a free connection while holding one.
-        start = await stream.latest_event_id(session)
-    poll = request.app.state.settings.kitchen_stream_poll_seconds
-    events = stream.events(request, database, after=start, poll=poll, station=station)
-    return EventSourceResponse(events, ping=15)
+    start = await streams.resume_point(
+        session, KitchenEvent, after=after, last_event_id=last_event_id
+    )
+    poll = request.app.state.settings.stream_poll_seconds
+    events = stream.events(request, request.app.state.db, after=start, poll=poll, station=station)
+    return streams.respond(events)
