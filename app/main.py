@@ -24,6 +24,7 @@ from app.config import Settings, get_settings
 from app.db.base import utcnow
 from app.db.engine import Database
 from app.errors import install_error_handlers
+from app.floor.router import floor_router
 from app.floor.router import router as tables_router
 from app.guests.router import router as guests_router
 from app.kitchen.router import router as kitchen_router
@@ -43,7 +44,8 @@ OPENAPI_TAGS = [
     {"name": "restaurant", "description": "Opening hours, booking rules and other settings"},
     {
         "name": "tables",
-        "description": "Tables and seats: status, seating, merging (staff; admin edits)",
+        "description": "Tables and seats: status, seating, merging, the floor's live stream "
+        "(staff; admin edits)",
     },
     {
         "name": "guests",
@@ -173,6 +175,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(users_router)
     app.include_router(restaurant_router)
     app.include_router(tables_router)
+    app.include_router(floor_router)
     app.include_router(guests_router)
     app.include_router(menu_router)
     app.include_router(orders_router)

@@ -14,7 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, UTCDateTime, utcnow
+from app.db.base import Base, EventRow, UTCDateTime, utcnow
 
 
 class TableState(enum.StrEnum):
@@ -113,3 +113,24 @@ class SeatAssignment(Base):
     order_id: Mapped[int | None] = mapped_column(
         ForeignKey("orders.id", ondelete="CASCADE"), nullable=True, index=True
     )
+
+
+class FloorEvent(EventRow, Base):
+    """A table or a booking was created, changed or deleted. Written by the database's
+    own triggers (migration 0017) in the transaction of the change, whoever makes it (the
+    ORM, the booking function book_table, a script), so the floor's stream
+    (GET /api/floor/stream) misses nothing and a reconnect resumes by id. A screen
+    fetches what it shows again; the event only says what changed."""
+
+    __tablename__ = "floor_events"
+    __table_args__ = (
+        CheckConstraint("kind IN ('table', 'booking')", name="kind"),
+        CheckConstraint("change IN ('created', 'updated', 'deleted')", name="change"),
+        # SQLite: never hand out an id again (a screen resumes after the last id it saw).
+        {"sqlite_autoincrement": True},
+    )
+
+    kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    change: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
