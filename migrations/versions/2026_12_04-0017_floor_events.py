@@ -7,7 +7,8 @@ Create Date: 2026-12-04 11:00:00
 `floor_events` gets a row for every table or booking created, changed or deleted
 (`kind` table or booking, `subject_id`, `change` created, updated or deleted), written by
 triggers in the transaction of the change, whoever makes it: the ORM, PostgreSQL's
-book_table function (the fast booking path), stranding, a script. GET /api/floor/stream
+book_table function (the fast booking path), the statement layer (a changed booking's
+MOVE_IF_FREE), a script. GET /api/floor/stream
 follows it by id (app.streams); housekeeping deletes rows after two days. On SQLite the
 ids are AUTOINCREMENT, so an id is never handed out twice.
 
