@@ -35,6 +35,7 @@ from app.notifications.router import router as admin_outbox_router
 from app.observability import RequestContextMiddleware, configure_logging
 from app.orders.router import router as orders_router
 from app.ratelimit import RateLimiter
+from app.reports.router import router as reports_router
 from app.venue.router import router as restaurant_router
 
 OPENAPI_TAGS = [
@@ -54,6 +55,7 @@ OPENAPI_TAGS = [
     {"name": "menu", "description": "The menu (public reads, admin edits)"},
     {"name": "orders", "description": "Orders, bills and splits (staff)"},
     {"name": "kitchen", "description": "The kitchen queue and its live stream (staff)"},
+    {"name": "reports", "description": "The manager's figures, from the database (admin)"},
     {"name": "admin", "description": "Operations: the e-mail outbox (admin)"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
@@ -180,6 +182,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(menu_router)
     app.include_router(orders_router)
     app.include_router(kitchen_router)
+    app.include_router(reports_router)
     app.include_router(admin_outbox_router)
     web.install(app, settings)  # last: its pages and files never stand before an API route
     return app

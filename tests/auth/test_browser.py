@@ -189,6 +189,7 @@ async def test_the_stream_cookie_opens_no_other_route(
         ("GET", "/api/kitchen/orders"),
         ("GET", "/api/orders"),
         ("GET", "/users/me"),
+        ("GET", "/api/reports/day"),
         ("POST", "/api/tables/1/clean"),
         ("POST", "/auth/session/stream"),
     ):
