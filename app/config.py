@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 INSECURE_SECRET_KEYS = {"", "changeme", "change-me", "secret", "dev", "development"}
@@ -118,7 +118,14 @@ class Settings(BaseSettings):
     frame_ancestors: Annotated[list[str], NoDecode] = []
     # PostgreSQL: keep days ahead in memory, dropped on change via LISTEN/NOTIFY.
     availability_cache: bool = True
-    kitchen_stream_poll_seconds: float = Field(default=0.5, gt=0, le=10)
+    # How often each live stream (kitchen, floor) looks for new events. Its former name,
+    # KITCHEN_STREAM_POLL_SECONDS, still works.
+    stream_poll_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=10,
+        validation_alias=AliasChoices("stream_poll_seconds", "kitchen_stream_poll_seconds"),
+    )
     # PostgreSQL connections per process. A request finding all of them busy waits for one
     # (up to db_pool_timeout seconds, then 503). Connections beyond the pool (overflow) are
     # opened for one request and closed after it: under sustained load that is a new

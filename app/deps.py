@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Cookie, Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import Field, StrictInt
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,11 +60,15 @@ async def get_token_user_id(
 TokenUserId = Annotated[int, Depends(get_token_user_id)]
 
 
-async def get_current_user(user_id: TokenUserId, session: SessionDep) -> User:
+async def _active_user(session: AsyncSession, user_id: int) -> User:
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
         raise AccountInactive()
     return user
+
+
+async def get_current_user(user_id: TokenUserId, session: SessionDep) -> User:
+    return await _active_user(session, user_id)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -84,6 +88,42 @@ async def get_admin_user(user: CurrentUser) -> User:
 
 StaffUser = Annotated[User, Depends(get_staff_user)]
 AdminUser = Annotated[User, Depends(get_admin_user)]
+
+StreamCookie = Annotated[
+    str | None,
+    Cookie(
+        alias=security.STREAM_COOKIE,
+        max_length=4096,
+        description="Set by POST /auth/session/stream, for a browser's EventSource (which "
+        "cannot send an Authorization header); only the live streams read it",
+    ),
+]
+
+
+async def get_stream_user(
+    settings: SettingsDep,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    cookie: StreamCookie = None,
+) -> User:
+    """Staff opening a live stream: by access token as on every route or, from a browser,
+    by the stream cookie (a bearer token, when sent, decides). Either way the user is read
+    again now: still there, active, staff or admin. No other route reads the cookie."""
+    if token or not cookie:
+        user_id = token_user_id(settings, token)
+    else:
+        try:
+            claims = security.decode_token(
+                cookie, secret=settings.secret_key, expected_type="stream"
+            )
+        except security.InvalidToken as exc:
+            raise Unauthorized(f"Stream cookie: {exc}") from exc
+        user_id = claims.sub
+    return await get_staff_user(await _active_user(session, user_id))
+
+
+# The live streams' user: a staff access token, or the stream cookie.
+StreamUser = Annotated[User, Depends(get_stream_user)]
 
 
 async def get_now(request: Request) -> datetime:

@@ -14,24 +14,24 @@ from app.background import pause
 from app.bookings.models import IdempotencyKey
 from app.db.base import utcnow
 from app.db.engine import Database
+from app.floor.models import FloorEvent
 from app.kitchen.models import KitchenEvent
 from app.notifications.models import WorkerHeartbeat
 
 logger = logging.getLogger("app.housekeeping")
 
-KITCHEN_EVENTS_KEPT = timedelta(days=2)
+EVENTS_KEPT = timedelta(days=2)  # the live screens' events (kitchen, floor)
 IDEMPOTENCY_KEYS_KEPT = timedelta(hours=24)
 HEARTBEATS_KEPT = timedelta(days=1)
 
 
 async def purge(database: Database, now: datetime) -> dict[str, int]:
-    """Delete kitchen events older than two days, idempotency keys past their 24 hours,
-    expired refresh tokens and the heartbeats of dispatchers gone for a day. Returns how
-    many rows of each went."""
+    """Delete the kitchen's and the floor's events older than two days, idempotency keys
+    past their 24 hours, expired refresh tokens and the heartbeats of dispatchers gone for
+    a day. Returns how many rows of each went."""
     statements = {
-        "kitchen_events": delete(KitchenEvent).where(
-            KitchenEvent.created_at < now - KITCHEN_EVENTS_KEPT
-        ),
+        "kitchen_events": delete(KitchenEvent).where(KitchenEvent.created_at < now - EVENTS_KEPT),
+        "floor_events": delete(FloorEvent).where(FloorEvent.created_at < now - EVENTS_KEPT),
         "idempotency_keys": delete(IdempotencyKey).where(
             IdempotencyKey.created_at < now - IDEMPOTENCY_KEYS_KEPT
         ),

@@ -24,6 +24,7 @@ from app.config import Settings, get_settings
 from app.db.base import utcnow
 from app.db.engine import Database
 from app.errors import install_error_handlers
+from app.floor.router import floor_router
 from app.floor.router import router as tables_router
 from app.guests.router import router as guests_router
 from app.kitchen.router import router as kitchen_router
@@ -34,6 +35,7 @@ from app.notifications.router import router as admin_outbox_router
 from app.observability import RequestContextMiddleware, configure_logging
 from app.orders.router import router as orders_router
 from app.ratelimit import RateLimiter
+from app.reports.router import router as reports_router
 from app.venue.router import router as restaurant_router
 
 OPENAPI_TAGS = [
@@ -43,7 +45,8 @@ OPENAPI_TAGS = [
     {"name": "restaurant", "description": "Opening hours, booking rules and other settings"},
     {
         "name": "tables",
-        "description": "Tables and seats: status, seating, merging (staff; admin edits)",
+        "description": "Tables and seats: status, seating, merging, the floor's live stream "
+        "(staff; admin edits)",
     },
     {
         "name": "guests",
@@ -52,6 +55,7 @@ OPENAPI_TAGS = [
     {"name": "menu", "description": "The menu (public reads, admin edits)"},
     {"name": "orders", "description": "Orders, bills and splits (staff)"},
     {"name": "kitchen", "description": "The kitchen queue and its live stream (staff)"},
+    {"name": "reports", "description": "The manager's figures, from the database (admin)"},
     {"name": "admin", "description": "Operations: the e-mail outbox (admin)"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
@@ -173,10 +177,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(users_router)
     app.include_router(restaurant_router)
     app.include_router(tables_router)
+    app.include_router(floor_router)
     app.include_router(guests_router)
     app.include_router(menu_router)
     app.include_router(orders_router)
     app.include_router(kitchen_router)
+    app.include_router(reports_router)
     app.include_router(admin_outbox_router)
     web.install(app, settings)  # last: its pages and files never stand before an API route
     return app

@@ -14,7 +14,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-FAST_STREAM = [{"kitchen_stream_poll_seconds": 0.05}]  # settings_overrides for stream tests
+FAST_STREAM = [{"stream_poll_seconds": 0.05}]  # settings_overrides for stream tests
 STREAM_TIMEOUT = 10.0  # seconds to wait for the events a test expects
 
 

@@ -7,7 +7,13 @@ Every route here also wants the `X-Requested-With` header: a page on another sit
 send it without the browser first asking (a CORS preflight, which only CORS_ORIGINS
 pass), so a forged form or link cannot sign someone in or out, or refresh. Rotation and
 reuse detection are the API's own (app.auth.service.refresh): a refresh cookie used
-twice revokes every token of that sign-in."""
+twice revokes every token of that sign-in.
+
+The live streams (GET /api/kitchen/stream, /api/floor/stream) are read with EventSource,
+which cannot send an Authorization header, and a token in the URL would land in logs: a
+signed-in staff page asks POST /auth/session/stream for a stream cookie (HttpOnly,
+SameSite=Strict, Path=/api/) holding a ten-minute stream token that only those routes
+accept (app.deps.StreamUser), and asks again before it (re)connects after that."""
 
 from __future__ import annotations
 
@@ -16,12 +22,12 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Depends, Header, Request, Response, status
 from pydantic import BaseModel, Field
 
-from app.auth import service
+from app.auth import security, service
 from app.auth.exceptions import BadCredentials, InvalidRefreshToken
 from app.auth.schemas import LoginJSON, TokenPair
 from app.config import Settings
-from app.deps import DeferredSessionDep, SessionDep, SettingsDep
-from app.errors import Forbidden, TooManyRequests, responses
+from app.deps import DeferredSessionDep, SessionDep, SettingsDep, StaffUser
+from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
 from app.ratelimit import LimiterDep, failed_login_limits
 
 COOKIE = "restaurant_refresh"
@@ -78,10 +84,11 @@ def _answer(pair: TokenPair, response: Response, settings: Settings) -> BrowserS
 
 
 def _forget(response: Response, settings: Settings) -> None:
-    response.delete_cookie(
-        COOKIE, path=PATH, secure=settings.environment != "development", httponly=True,
-        samesite="strict",
-    )  # fmt: skip
+    for name, path in ((COOKIE, PATH), (security.STREAM_COOKIE, security.STREAM_COOKIE_PATH)):
+        response.delete_cookie(
+            name, path=path, secure=settings.environment != "development", httponly=True,
+            samesite="strict",
+        )  # fmt: skip
 
 
 @router.post(
@@ -125,10 +132,41 @@ async def refresh(
     return _answer(pair, response, settings)
 
 
+@router.post(
+    "/stream",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="A cookie for the live streams (staff): EventSource cannot send the access token",
+    description="Sets `restaurant_stream` (HttpOnly, SameSite=Strict, Secure outside "
+    "development, Path=/api/): a stream token valid ten minutes that GET "
+    "/api/kitchen/stream and GET /api/floor/stream accept instead of the bearer token, "
+    "and no other route does. The user is checked again whenever a stream opens with it. "
+    "Ask again before (re)connecting once it has expired.",
+    responses=responses(Unauthorized, Forbidden),
+    name="session_stream",
+)
+async def stream_cookie(_: SameSite, staff: StaffUser, settings: SettingsDep) -> Response:
+    token = security.stream_token(
+        secret=settings.secret_key, user_id=staff.id, role=staff.role.value
+    )
+    answer = Response(status_code=status.HTTP_204_NO_CONTENT)
+    answer.set_cookie(
+        security.STREAM_COOKIE,
+        token,
+        max_age=int(security.STREAM_TOKEN_LIFETIME.total_seconds()),
+        path=security.STREAM_COOKIE_PATH,
+        secure=settings.environment != "development",
+        httponly=True,
+        samesite="strict",
+    )
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
 @router.delete(
     "",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Sign out from the browser: the refresh token is revoked and its cookie cleared",
+    summary="Sign out from the browser: the refresh token is revoked, its cookie and the "
+    "stream cookie cleared",
     responses=responses(CrossSiteRefused),
     name="session_end",
 )

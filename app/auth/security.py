@@ -16,7 +16,14 @@ import jwt
 from app.auth.passwords import MAX_PASSWORD_BYTES
 
 ALGORITHM = "HS256"
-TokenType = Literal["access", "refresh"]
+# access: every API route; refresh: a new access token; stream: only the live streams.
+TokenType = Literal["access", "refresh", "stream"]
+
+# A browser's EventSource cannot send an Authorization header: POST /auth/session/stream
+# puts a short-lived stream token in this cookie, which only the live streams read.
+STREAM_COOKIE = "restaurant_stream"
+STREAM_COOKIE_PATH = "/api/"
+STREAM_TOKEN_LIFETIME = timedelta(minutes=10)
 
 
 def _hash_sync(password: str, rounds: int) -> str:
@@ -141,6 +148,16 @@ def decode_access_token(token: str, *, secret: str, now: datetime | None = None)
     if claims.exp <= (now or datetime.now(UTC)):
         raise InvalidToken("Token has expired")
     return claims
+
+
+def stream_token(*, secret: str, user_id: int, role: str) -> str:
+    """A token for the live streams only (type `stream`: never an access token), valid
+    STREAM_TOKEN_LIFETIME; the user is checked again whenever a stream opens with it."""
+    token, _ = encode_token(
+        secret=secret, user_id=user_id, role=role, token_type="stream",
+        lifetime=STREAM_TOKEN_LIFETIME,
+    )  # fmt: skip
+    return token
 
 
 def token_digest(jti: str) -> str:

@@ -16,7 +16,6 @@ from app.floor.models import RestaurantTable
 from app.guests import service as guests
 from app.guests.models import Guest
 from app.venue import service as venue_service
-from app.venue.calendar import Venue
 
 
 async def list_bookings(
@@ -48,9 +47,9 @@ async def list_bookings(
         query = query.where(Booking.status == status)
     start_day, end_day = (on, on) if on else (date_from, date_to)
     if start_day:
-        query = query.where(Booking.starts_at >= _day_start(venue, start_day))
+        query = query.where(Booking.starts_at >= venue.start_of(start_day))
     if end_day and end_day < date.max:
-        query = query.where(Booking.starts_at < _day_start(venue, end_day + timedelta(days=1)))
+        query = query.where(Booking.starts_at < venue.start_of(end_day + timedelta(days=1)))
     total = await session.scalar(select(func.count()).select_from(query.subquery()))
     upcoming = Booking.starts_at >= now
     order = (
@@ -79,11 +78,3 @@ async def guest_bookings(session: AsyncSession, guest_id: int) -> list[BookingOu
         .limit(100)
     )
     return [to_out(b, n, venue, guest_out(g)) for b, n, g in rows]
-
-
-def _day_start(venue: Venue, day: date) -> datetime:
-    start = venue.to_utc(day, 0)
-    if start is None:  # midnight skipped by a clock change: the day starts an hour later
-        start = venue.to_utc(day, 60)
-    assert start is not None
-    return start

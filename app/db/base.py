@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -45,6 +45,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class EventRow:
+    """A mixin for the tables live screens follow (kitchen_events, floor_events): ids in
+    the order the events were written (app.streams reads them)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
 
 
 def utcnow() -> datetime:

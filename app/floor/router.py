@@ -3,14 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Header, Query, Request, Response, status
+from sse_starlette import EventSourceResponse
 
+from app import streams
 from app.bookings.exceptions import BookingsStranded
 from app.bookings.schemas import StrandedError
-from app.deps import AdminUser, IdPath, Now, SessionDep, SettingsDep, StaffUser
+from app.deps import MAX_ID, AdminUser, IdPath, Now, SessionDep, SettingsDep, StaffUser, StreamUser
 from app.errors import Forbidden, InvalidInput, Unauthorized, responses
 from app.fields import QueryInstant
-from app.floor import operations, service, views
+from app.floor import operations, service, stream, views
 from app.floor.exceptions import (
     InvalidMerge,
     InvalidSeat,
@@ -20,6 +22,7 @@ from app.floor.exceptions import (
     TableNotFound,
     TableNumberTaken,
 )
+from app.floor.models import FloorEvent
 from app.floor.schemas import (
     GroupView,
     SeatRequest,
@@ -34,6 +37,7 @@ from app.orders.exceptions import OrderNotFound, OrderNotOpen, SettleBillFirst
 from app.orders.schemas import SplitRequest, SplitResult
 
 router = APIRouter(prefix="/api/tables", tags=["tables"])
+floor_router = APIRouter(prefix="/api/floor", tags=["tables"])
 AUTH = responses(Unauthorized, Forbidden)
 ACTION = {**AUTH, **responses(TableNotFound, TableBusy)}
 
@@ -95,7 +99,7 @@ async def available_tables(
     "",
     response_model=TableView,
     status_code=status.HTTP_201_CREATED,
-    summary="Add a table (admin)",
+    summary="Add a table (admin), placed on the floor plan or not yet",
     responses={**AUTH, **responses(TableNumberTaken)},
     name="create",
 )
@@ -127,7 +131,9 @@ async def get_table(
     "refused with 409 listing the confirmed bookings it strands (`affected`), unless "
     "`cancel_affected=true`: then each moves to another fitting table free at the same "
     "time (`moved`) or, where none is, is cancelled with an e-mail to its guest "
-    "(`cancelled`). An occupied or merged table is never shrunk.",
+    "(`cancelled`). An occupied or merged table is never shrunk. Its place on the floor "
+    "plan (`pos_x` and `pos_y` together; both null takes it off the plan), size, shape "
+    "and rotation change like any other field.",
     responses={
         **AUTH,
         **responses(TableNotFound),
@@ -269,3 +275,32 @@ async def split_bill(
     data: Annotated[SplitRequest | None, Body()] = None,
 ) -> SplitResult:
     return await bills.split_table_bill(session, table_id, data or SplitRequest())
+
+
+@floor_router.get(
+    "/stream",
+    summary="Server-sent events whenever a table or a booking changes: table_changed, "
+    "booking_changed (data: kind, id, change, at); fetch what you show again",
+    description="For the host stand: every seat, release, clean, merge and table edit "
+    "(its place on the plan too), every booking made, changed, cancelled, seated, marked "
+    "a no-show or completed, walk-ins included, whoever made it. Staff, by bearer token "
+    "or, from a browser's EventSource, by the stream cookie (POST /auth/session/stream). "
+    "Resumes after `Last-Event-ID` (or `after`).",
+    responses={**AUTH, 200: {"content": {"text/event-stream": {}}}},
+    response_class=EventSourceResponse,
+    name="stream",
+)
+async def floor_stream(
+    request: Request,
+    _staff: StreamUser,
+    session: SessionDep,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="Resume after this event id")
+    ] = None,
+) -> EventSourceResponse:
+    start = await streams.resume_point(
+        session, FloorEvent, after=after, last_event_id=last_event_id
+    )
+    poll = request.app.state.settings.stream_poll_seconds
+    return streams.respond(stream.events(request, request.app.state.db, after=start, poll=poll))

@@ -1,27 +1,60 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.bookings.schemas import StrandOutcome
 from app.deps import IdField
 from app.fields import Flag, Number
+from app.floor.models import GRID_MAX, SIZE_MAX, TableShape
+
+# Where the floor plan draws a table, in grid units (0 to GRID_MAX across and down).
+Coordinate = Annotated[Number, Field(ge=0, le=GRID_MAX)]
+Size = Annotated[Number, Field(ge=1, le=SIZE_MAX)]
+Rotation = Annotated[Number, Field(ge=0, le=359, description="Degrees clockwise")]
+POSITION = "Grid units from the plan's left (x) or top (y) edge, 0 to 1000; null: not placed"
+SIZE = "Grid units, 1 to 200; default from the seats (2x2 up to 4, one wider per 2 more)"
 
 
-class TableCreate(BaseModel):
+class Placement(BaseModel):
+    """Where and how the floor plan draws the table. `pos_x` and `pos_y` go together:
+    both numbers (placed) or both null (not placed yet)."""
+
     model_config = ConfigDict(extra="forbid")
 
+    pos_x: Coordinate | None = Field(default=None, description=POSITION)
+    pos_y: Coordinate | None = Field(default=None, description=POSITION)
+    width: Size | None = Field(default=None, description=SIZE)
+    height: Size | None = Field(default=None, description=SIZE)
+    shape: TableShape | None = Field(
+        default=None, description="round, square or rect; default: square, or rect when "
+        "width and height differ",
+    )  # fmt: skip
+    rotation: Rotation | None = None
+
+    @model_validator(mode="after")
+    def _whole_position(self) -> Self:
+        given = {name for name in ("pos_x", "pos_y") if name in self.model_fields_set}
+        if len(given) == 1:
+            raise ValueError(
+                "give pos_x and pos_y together (both numbers to place the table, both null "
+                "to take it off the plan)"
+            )
+        if (self.pos_x is None) != (self.pos_y is None):
+            raise ValueError("pos_x and pos_y are both numbers or both null")
+        return self
+
+
+class TableCreate(Placement):
     table_number: Number = Field(ge=1, le=10_000)
     capacity: Number = Field(ge=1, le=50)
     area: str = Field(default="main", min_length=1, max_length=40)
     bookable: Flag = True
 
 
-class TableUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TableUpdate(Placement):
     table_number: Number | None = Field(default=None, ge=1, le=10_000)
     capacity: Number | None = Field(default=None, ge=1, le=50)
     area: str | None = Field(default=None, min_length=1, max_length=40)
@@ -36,6 +69,12 @@ class TableOut(BaseModel):
     capacity: int
     area: str
     bookable: bool
+    pos_x: int | None = Field(description=POSITION)
+    pos_y: int | None = Field(description=POSITION)
+    width: int
+    height: int
+    shape: TableShape
+    rotation: int
 
 
 class SeatView(BaseModel):

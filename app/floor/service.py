@@ -14,10 +14,14 @@ from app.bookings.schemas import StrandOutcome
 from app.config import Settings
 from app.floor import operations, views
 from app.floor.exceptions import TableHasBookings, TableNotFound, TableNumberTaken
-from app.floor.models import RestaurantTable, TableState
+from app.floor.models import RestaurantTable, TableShape, TableState, default_size
 from app.floor.schemas import TableCreate, TableUpdate, TableView
 from app.venue import service as venue_service
 from app.venue.calendar import MAX_DURATION
+
+# Fields an update may set to null: the position (null takes the table off the plan).
+# Any other field given as null is left as it is.
+PLACE_OFF = frozenset({"pos_x", "pos_y"})
 
 
 async def list_tables(session: AsyncSession) -> Sequence[RestaurantTable]:
@@ -45,9 +49,20 @@ async def _ensure_number_free(
         raise TableNumberTaken(f"Table number {number} is already in use")
 
 
+def _shape_for(width: int, height: int) -> TableShape:
+    return TableShape.square if width == height else TableShape.rect
+
+
 async def create_table(session: AsyncSession, data: TableCreate) -> RestaurantTable:
+    """A new table; its footprint, when not given, fits its seats (default_size)."""
     await _ensure_number_free(session, data.table_number)
-    table = RestaurantTable(**data.model_dump())
+    fields = data.model_dump()
+    default_width, default_height = default_size(data.capacity)
+    fields["width"] = data.width or default_width
+    fields["height"] = data.height or default_height
+    fields["shape"] = data.shape or _shape_for(fields["width"], fields["height"])
+    fields["rotation"] = data.rotation or 0
+    table = RestaurantTable(**fields)
     session.add(table)
     await session.flush()
     return table
@@ -94,7 +109,7 @@ async def update_table(
                 "release it before shrinking it"
             )
     for key, value in data.model_dump(exclude_unset=True).items():
-        if value is not None:
+        if value is not None or key in PLACE_OFF:
             setattr(table, key, value)
     await session.flush()
     stranded = await stranding.for_table(session, table, now)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, UTCDateTime, utcnow
+from app.db.base import Base, EventRow, UTCDateTime, utcnow
 
 
 class TicketStatus(enum.StrEnum):
@@ -64,13 +64,12 @@ class KitchenTicket(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class KitchenEvent(Base):
+class KitchenEvent(EventRow, Base):
     """Written with each ticket change, in the same transaction; the SSE stream reads it,
     so every web worker's screens see every change, and a reconnect resumes by id."""
 
     __tablename__ = "kitchen_events"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(Integer, index=True)
     type: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse
 
-from app.deps import MAX_ID, IdPath, Now, SessionDep, StaffUser
+from app import streams
+from app.deps import MAX_ID, IdPath, Now, SessionDep, StaffUser, StreamUser
 from app.errors import Forbidden, Unauthorized, responses
 from app.kitchen import service, stream
 from app.kitchen.exceptions import (
@@ -16,7 +17,7 @@ from app.kitchen.exceptions import (
     TicketInProgress,
     TicketNotFound,
 )
-from app.kitchen.models import Station, TicketStatus
+from app.kitchen.models import KitchenEvent, Station, TicketStatus
 from app.kitchen.schemas import TicketOut, TicketStatusUpdate, TicketUndo
 
 router = APIRouter(prefix="/api/kitchen", tags=["kitchen"])
@@ -96,13 +97,15 @@ async def remove_ticket(
     summary="Server-sent events: ticket_created, ticket_updated, ticket_cancelled, "
     "ticket_removed (data: the ticket as JSON; a move back also carries `moved_back`); "
     "`station=bar` for the bar's tickets only",
+    description="Staff, by bearer token or, from a browser's EventSource, by the stream "
+    "cookie (POST /auth/session/stream). Resumes after `Last-Event-ID` (or `after`).",
     responses={**AUTH, 200: {"content": {"text/event-stream": {}}}},
     response_class=EventSourceResponse,
     name="stream",
 )
 async def kitchen_stream(
     request: Request,
-    _staff: StaffUser,
+    _staff: StreamUser,
     session: SessionDep,
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[
@@ -110,14 +113,9 @@ async def kitchen_stream(
     ] = None,
     station: StationQuery = None,
 ) -> EventSourceResponse:
-    database = request.app.state.db
-    start = after
-    if start is None and last_event_id and last_event_id.isdigit():
-        start = min(int(last_event_id), MAX_ID)
-    if start is None:
-        # On the request's session, which holds its connection until this returns: a
-        # second one here could wait for a free connection while holding one.
-        start = await stream.latest_event_id(session)
-    poll = request.app.state.settings.kitchen_stream_poll_seconds
-    events = stream.events(request, database, after=start, poll=poll, station=station)
-    return EventSourceResponse(events, ping=15)
+    start = await streams.resume_point(
+        session, KitchenEvent, after=after, last_event_id=last_event_id
+    )
+    poll = request.app.state.settings.stream_poll_seconds
+    events = stream.events(request, request.app.state.db, after=start, poll=poll, station=station)
+    return streams.respond(events)

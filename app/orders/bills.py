@@ -32,6 +32,16 @@ class InvalidSplit(InvalidInput):
     default_message = "The split does not fit the order"
 
 
+def charges(
+    subtotal: Decimal, service_percent: Decimal, tax_percent: Decimal
+) -> tuple[Decimal, Decimal]:
+    """The bill's service charge and tax: service = subtotal x service %, tax = (subtotal
+    + service) x tax %, each rounded to the cent. The total is subtotal + both."""
+    service = round_money(subtotal * service_percent / HUNDRED)
+    tax = round_money((subtotal + service) * tax_percent / HUNDRED)
+    return service, tax
+
+
 async def bill_for(session: AsyncSession, order: Order) -> tuple[Bill, list[OrderItem]]:
     venue = await venue_service.venue_for(session)
     # A closed order keeps the percentages it was closed with; an open one uses today's.
@@ -41,8 +51,7 @@ async def bill_for(session: AsyncSession, order: Order) -> tuple[Bill, list[Orde
         service_percent, tax_percent = venue.service_charge_percent, venue.tax_percent
     items = await orders_service.items_of(session, order.id)
     subtotal = sum((i.unit_price * i.quantity for i in items), Decimal("0.00"))
-    service = round_money(subtotal * service_percent / HUNDRED)
-    tax = round_money((subtotal + service) * tax_percent / HUNDRED)
+    service, tax = charges(subtotal, service_percent, tax_percent)
     bill = Bill(
         order_id=order.id,
         lines=[

@@ -102,6 +102,15 @@ class Venue:
             return None  # skipped by a spring-forward change
         return instant
 
+    def start_of(self, day: date) -> datetime:
+        """The instant the local day begins: midnight, or an hour later where a clock
+        change skips midnight."""
+        start = self.to_utc(day, 0)
+        if start is None:
+            start = self.to_utc(day, 60)
+        assert start is not None
+        return start
+
     def closing(self, day: date, minute_of_day: int) -> datetime:
         """The instant a service that ends at this local wall time ends: a wall time the
         clocks pass twice counts at its first reading, and one they skip at the moment

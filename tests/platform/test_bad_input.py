@@ -23,6 +23,7 @@ HUGE = "99999999999999999999"
         (Role.admin, "/admin/outbox", {"offset": HUGE}),
         (Role.staff, "/api/tables/available/", {"at": "2030-01-01T12:00:00"}),
         (Role.staff, "/api/kitchen/stream", {"after": HUGE}),
+        (Role.staff, "/api/floor/stream", {"after": HUGE}),
         (Role.customer, "/bookings/availability", {"date": "10000-01-01", "party_size": 2}),
     ],
 )

@@ -294,3 +294,53 @@ async def test_0014_gives_each_customers_bookings_their_guest_and_round_trips(
                 assert count.scalar_one() == 2
         finally:
             await engine.dispose()
+
+
+async def test_0016_places_every_table_on_a_grid_and_round_trips(
+    scratch_url: AbstractAsyncContextManager[str],
+) -> None:
+    """0016 gives every table a footprint for its seats and a place five to a row in
+    order of number (a table an admin added too); down to 0015 and up again keeps the
+    tables and lays them out the same way."""
+    async with scratch_url as url:
+        config = alembic_config(url)
+        await asyncio.to_thread(command.upgrade, config, "0015")
+        engine = create_engine(url)
+        now = datetime(2026, 1, 1, 12, tzinfo=UTC)
+        query = text(
+            "SELECT table_number, pos_x, pos_y, width, height, shape, rotation FROM tables "
+            "ORDER BY table_number"
+        )
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(
+                        "INSERT INTO tables (table_number, capacity, area, bookable, created_at) "
+                        "VALUES (30, 50, 'hall', true, :now)"
+                    ),
+                    {"now": now},
+                )
+            await asyncio.to_thread(command.upgrade, config, "0016")
+            async with engine.connect() as conn:
+                rows = [tuple(r) for r in (await conn.execute(query)).all()]
+            assert [r[0] for r in rows] == [*range(1, 21), 30]
+            widths = {number: width for number, _, _, width, *_ in rows}
+            assert widths[1] == 2 and widths[6] == 3 and widths[20] == 6 and widths[30] == 25
+            cell = 25 + 2  # the widest table and a gap
+            for index, (_n, x, y, width, height, shape, rotation) in enumerate(rows):
+                assert (x, y) == (2 + (index % 5) * cell, 2 + (index // 5) * 4)
+                assert height == 2 and rotation == 0
+                assert shape == ("square" if width == 2 else "rect")
+            with pytest.raises(IntegrityError, match=r"(?i)check|constraint"):
+                async with engine.begin() as conn:
+                    await conn.execute(text("UPDATE tables SET pos_y = NULL WHERE id = 1"))
+            await asyncio.to_thread(command.downgrade, config, "0015")
+            async with engine.connect() as conn:
+                count = await conn.execute(text("SELECT count(*) FROM tables"))
+                assert count.scalar_one() == 21
+            await asyncio.to_thread(command.upgrade, config, "head")
+            async with engine.connect() as conn:
+                again = [tuple(r) for r in (await conn.execute(query)).all()]
+            assert again == rows
+        finally:
+            await engine.dispose()

@@ -17,7 +17,7 @@ from tests.answers import RECEIVED
 from tests.conftest import UserFactory, make_settings
 
 # A live stream never ends; its refusals (401, 403, 422) are probed, its 200 is not.
-ENDLESS = {("get", "/api/kitchen/stream")}
+ENDLESS = {("get", "/api/kitchen/stream"), ("get", "/api/floor/stream")}
 MISSING_ID = str(MAX_ID - 7)
 METHODS_WITH_BODY = {"post", "put", "patch"}
 
