@@ -2,7 +2,7 @@
 
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client';
 import { client } from './client.gen';
-import type { AdminListOutboxData, AdminListOutboxErrors, AdminListOutboxResponses, AdminRetryMessageData, AdminRetryMessageErrors, AdminRetryMessageResponses, AuthConfirmPasswordResetData, AuthConfirmPasswordResetErrors, AuthConfirmPasswordResetResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthRefreshData, AuthRefreshErrors, AuthRefreshResponses, AuthRegisterData, AuthRegisterErrors, AuthRegisterResponses, AuthRequestPasswordResetData, AuthRequestPasswordResetErrors, AuthRequestPasswordResetResponses, AuthSessionEndData, AuthSessionEndErrors, AuthSessionEndResponses, AuthSessionRefreshData, AuthSessionRefreshErrors, AuthSessionRefreshResponses, AuthSessionStartData, AuthSessionStartErrors, AuthSessionStartResponses, AuthTokenData, AuthTokenErrors, AuthTokenResponses, BookingsAvailabilityData, BookingsAvailabilityErrors, BookingsAvailabilityResponses, BookingsCalendarData, BookingsCalendarErrors, BookingsCalendarResponses, BookingsCancelData, BookingsCancelErrors, BookingsCancelResponses, BookingsChangeData, BookingsChangeErrors, BookingsChangeResponses, BookingsCompleteData, BookingsCompleteErrors, BookingsCompleteResponses, BookingsCreateData, BookingsCreateErrors, BookingsCreateResponses, BookingsGetData, BookingsGetErrors, BookingsGetResponses, BookingsListData, BookingsListErrors, BookingsListResponses, BookingsManageCalendarData, BookingsManageCalendarErrors, BookingsManageCalendarResponses, BookingsManageCancelData, BookingsManageCancelErrors, BookingsManageCancelResponses, BookingsManageChangeData, BookingsManageChangeErrors, BookingsManageChangeResponses, BookingsManageGetData, BookingsManageGetErrors, BookingsManageGetResponses, BookingsManageLinkData, BookingsManageLinkErrors, BookingsManageLinkResponses, BookingsNoShowData, BookingsNoShowErrors, BookingsNoShowResponses, BookingsSeatData, BookingsSeatErrors, BookingsSeatResponses, GuestsGetData, GuestsGetErrors, GuestsGetResponses, GuestsListData, GuestsListErrors, GuestsListResponses, GuestsUpdateData, GuestsUpdateErrors, GuestsUpdateResponses, HealthLiveData, HealthLiveResponses, HealthReadyData, HealthReadyErrors, HealthReadyResponses, KitchenQueueData, KitchenQueueErrors, KitchenQueueResponses, KitchenRemoveTicketData, KitchenRemoveTicketErrors, KitchenRemoveTicketResponses, KitchenStreamData, KitchenStreamErrors, KitchenStreamResponses, KitchenUndoData, KitchenUndoErrors, KitchenUndoResponses, KitchenUpdateTicketData, KitchenUpdateTicketErrors, KitchenUpdateTicketResponses, MenuCreateData, MenuCreateErrors, MenuCreateResponses, MenuDeleteData, MenuDeleteErrors, MenuDeleteResponses, MenuGetData, MenuGetErrors, MenuGetResponses, MenuListData, MenuListErrors, MenuListResponses, MenuUpdateData, MenuUpdateErrors, MenuUpdateResponses, OrdersBillData, OrdersBillErrors, OrdersBillResponses, OrdersCancelData, OrdersCancelErrors, OrdersCancelResponses, OrdersCloseData, OrdersCloseErrors, OrdersCloseResponses, OrdersCreateData, OrdersCreateErrors, OrdersCreateResponses, OrdersGetData, OrdersGetErrors, OrdersGetResponses, OrdersListData, OrdersListErrors, OrdersListResponses, OrdersUpdateData, OrdersUpdateErrors, OrdersUpdateResponses, RestaurantGetData, RestaurantGetErrors, RestaurantGetResponses, RestaurantPatchData, RestaurantPatchErrors, RestaurantPatchResponses, RestaurantUpdateData, RestaurantUpdateErrors, RestaurantUpdateResponses, TablesAssignData, TablesAssignErrors, TablesAssignResponses, TablesAssignSeatData, TablesAssignSeatErrors, TablesAssignSeatResponses, TablesAvailableData, TablesAvailableErrors, TablesAvailableResponses, TablesCleanData, TablesCleanErrors, TablesCleanResponses, TablesCreateData, TablesCreateErrors, TablesCreateResponses, TablesDeleteData, TablesDeleteErrors, TablesDeleteResponses, TablesGetData, TablesGetErrors, TablesGetResponses, TablesListData, TablesListErrors, TablesListResponses, TablesMergeData, TablesMergeErrors, TablesMergeResponses, TablesOccupiedData, TablesOccupiedErrors, TablesOccupiedResponses, TablesReleaseData, TablesReleaseErrors, TablesReleaseResponses, TablesReleaseSeatData, TablesReleaseSeatErrors, TablesReleaseSeatResponses, TablesSplitBillData, TablesSplitBillErrors, TablesSplitBillResponses, TablesUpdateData, TablesUpdateErrors, TablesUpdateResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersLoginData, UsersLoginErrors, UsersLoginResponses, UsersMeData, UsersMeErrors, UsersMeResponses, UsersRegisterData, UsersRegisterErrors, UsersRegisterResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses, UsersUpdateResponses } from './types.gen';
+import type { AdminListOutboxData, AdminListOutboxErrors, AdminListOutboxResponses, AdminRetryMessageData, AdminRetryMessageErrors, AdminRetryMessageResponses, AuthConfirmPasswordResetData, AuthConfirmPasswordResetErrors, AuthConfirmPasswordResetResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthRefreshData, AuthRefreshErrors, AuthRefreshResponses, AuthRegisterData, AuthRegisterErrors, AuthRegisterResponses, AuthRequestPasswordResetData, AuthRequestPasswordResetErrors, AuthRequestPasswordResetResponses, AuthSessionEndData, AuthSessionEndErrors, AuthSessionEndResponses, AuthSessionRefreshData, AuthSessionRefreshErrors, AuthSessionRefreshResponses, AuthSessionStartData, AuthSessionStartErrors, AuthSessionStartResponses, AuthSessionStreamData, AuthSessionStreamErrors, AuthSessionStreamResponses, AuthTokenData, AuthTokenErrors, AuthTokenResponses, BookingsAvailabilityData, BookingsAvailabilityErrors, BookingsAvailabilityResponses, BookingsCalendarData, BookingsCalendarErrors, BookingsCalendarResponses, BookingsCancelData, BookingsCancelErrors, BookingsCancelResponses, BookingsChangeData, BookingsChangeErrors, BookingsChangeResponses, BookingsCompleteData, BookingsCompleteErrors, BookingsCompleteResponses, BookingsCreateData, BookingsCreateErrors, BookingsCreateResponses, BookingsGetData, BookingsGetErrors, BookingsGetResponses, BookingsListData, BookingsListErrors, BookingsListResponses, BookingsManageCalendarData, BookingsManageCalendarErrors, BookingsManageCalendarResponses, BookingsManageCancelData, BookingsManageCancelErrors, BookingsManageCancelResponses, BookingsManageChangeData, BookingsManageChangeErrors, BookingsManageChangeResponses, BookingsManageGetData, BookingsManageGetErrors, BookingsManageGetResponses, BookingsManageLinkData, BookingsManageLinkErrors, BookingsManageLinkResponses, BookingsNoShowData, BookingsNoShowErrors, BookingsNoShowResponses, BookingsSeatData, BookingsSeatErrors, BookingsSeatResponses, GuestsGetData, GuestsGetErrors, GuestsGetResponses, GuestsListData, GuestsListErrors, GuestsListResponses, GuestsUpdateData, GuestsUpdateErrors, GuestsUpdateResponses, HealthLiveData, HealthLiveResponses, HealthReadyData, HealthReadyErrors, HealthReadyResponses, KitchenQueueData, KitchenQueueErrors, KitchenQueueResponses, KitchenRemoveTicketData, KitchenRemoveTicketErrors, KitchenRemoveTicketResponses, KitchenStreamData, KitchenStreamErrors, KitchenStreamResponses, KitchenUndoData, KitchenUndoErrors, KitchenUndoResponses, KitchenUpdateTicketData, KitchenUpdateTicketErrors, KitchenUpdateTicketResponses, MenuCreateData, MenuCreateErrors, MenuCreateResponses, MenuDeleteData, MenuDeleteErrors, MenuDeleteResponses, MenuGetData, MenuGetErrors, MenuGetResponses, MenuListData, MenuListErrors, MenuListResponses, MenuUpdateData, MenuUpdateErrors, MenuUpdateResponses, OrdersBillData, OrdersBillErrors, OrdersBillResponses, OrdersCancelData, OrdersCancelErrors, OrdersCancelResponses, OrdersCloseData, OrdersCloseErrors, OrdersCloseResponses, OrdersCreateData, OrdersCreateErrors, OrdersCreateResponses, OrdersGetData, OrdersGetErrors, OrdersGetResponses, OrdersListData, OrdersListErrors, OrdersListResponses, OrdersUpdateData, OrdersUpdateErrors, OrdersUpdateResponses, ReportsDayData, ReportsDayErrors, ReportsDayResponses, RestaurantGetData, RestaurantGetErrors, RestaurantGetResponses, RestaurantPatchData, RestaurantPatchErrors, RestaurantPatchResponses, RestaurantUpdateData, RestaurantUpdateErrors, RestaurantUpdateResponses, TablesAssignData, TablesAssignErrors, TablesAssignResponses, TablesAssignSeatData, TablesAssignSeatErrors, TablesAssignSeatResponses, TablesAvailableData, TablesAvailableErrors, TablesAvailableResponses, TablesCleanData, TablesCleanErrors, TablesCleanResponses, TablesCreateData, TablesCreateErrors, TablesCreateResponses, TablesDeleteData, TablesDeleteErrors, TablesDeleteResponses, TablesGetData, TablesGetErrors, TablesGetResponses, TablesListData, TablesListErrors, TablesListResponses, TablesMergeData, TablesMergeErrors, TablesMergeResponses, TablesOccupiedData, TablesOccupiedErrors, TablesOccupiedResponses, TablesReleaseData, TablesReleaseErrors, TablesReleaseResponses, TablesReleaseSeatData, TablesReleaseSeatErrors, TablesReleaseSeatResponses, TablesSplitBillData, TablesSplitBillErrors, TablesSplitBillResponses, TablesStreamData, TablesStreamErrors, TablesStreamResponses, TablesUpdateData, TablesUpdateErrors, TablesUpdateResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersLoginData, UsersLoginErrors, UsersLoginResponses, UsersMeData, UsersMeErrors, UsersMeResponses, UsersRegisterData, UsersRegisterErrors, UsersRegisterResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses, UsersUpdateResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -276,7 +276,7 @@ export const authConfirmPasswordReset = <ThrowOnError extends boolean = false>(o
 });
 
 /**
- * Sign out from the browser: the refresh token is revoked and its cookie cleared
+ * Sign out from the browser: the refresh token is revoked, its cookie and the stream cookie cleared
  */
 export const authSessionEnd = <ThrowOnError extends boolean = false>(options?: Options<AuthSessionEndData, ThrowOnError>) => (options?.client ?? client).delete<AuthSessionEndResponses, AuthSessionEndErrors, ThrowOnError>({ url: '/auth/session', ...options });
 
@@ -296,6 +296,17 @@ export const authSessionStart = <ThrowOnError extends boolean = false>(options: 
  * A new access token for the browser's sign-in (the cookie rotates)
  */
 export const authSessionRefresh = <ThrowOnError extends boolean = false>(options?: Options<AuthSessionRefreshData, ThrowOnError>) => (options?.client ?? client).post<AuthSessionRefreshResponses, AuthSessionRefreshErrors, ThrowOnError>({ url: '/auth/session/refresh', ...options });
+
+/**
+ * A cookie for the live streams (staff): EventSource cannot send the access token
+ *
+ * Sets `restaurant_stream` (HttpOnly, SameSite=Strict, Secure outside development, Path=/api/): a stream token valid ten minutes that GET /api/kitchen/stream and GET /api/floor/stream accept instead of the bearer token, and no other route does. The user is checked again whenever a stream opens with it. Ask again before (re)connecting once it has expired.
+ */
+export const authSessionStream = <ThrowOnError extends boolean = false>(options?: Options<AuthSessionStreamData, ThrowOnError>) => (options?.client ?? client).post<AuthSessionStreamResponses, AuthSessionStreamErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/auth/session/stream',
+    ...options
+});
 
 /**
  * Register a guest account (same as POST /auth/register)
@@ -432,7 +443,7 @@ export const tablesList = <ThrowOnError extends boolean = false>(options?: Optio
 });
 
 /**
- * Add a table (admin)
+ * Add a table (admin), placed on the floor plan or not yet
  */
 export const tablesCreate = <ThrowOnError extends boolean = false>(options: Options<TablesCreateData, ThrowOnError>) => (options.client ?? client).post<TablesCreateResponses, TablesCreateErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -483,7 +494,7 @@ export const tablesGet = <ThrowOnError extends boolean = false>(options: Options
 /**
  * Change a table (admin); retiring or shrinking it under a booking asks first
  *
- * Making the table unbookable, or smaller than a party booked at it, is refused with 409 listing the confirmed bookings it strands (`affected`), unless `cancel_affected=true`: then each moves to another fitting table free at the same time (`moved`) or, where none is, is cancelled with an e-mail to its guest (`cancelled`). An occupied or merged table is never shrunk.
+ * Making the table unbookable, or smaller than a party booked at it, is refused with 409 listing the confirmed bookings it strands (`affected`), unless `cancel_affected=true`: then each moves to another fitting table free at the same time (`moved`) or, where none is, is cancelled with an e-mail to its guest (`cancelled`). An occupied or merged table is never shrunk. Its place on the floor plan (`pos_x` and `pos_y` together; both null takes it off the plan), size, shape and rotation change like any other field.
  */
 export const tablesUpdate = <ThrowOnError extends boolean = false>(options: Options<TablesUpdateData, ThrowOnError>) => (options.client ?? client).put<TablesUpdateResponses, TablesUpdateErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -564,6 +575,17 @@ export const tablesSplitBill = <ThrowOnError extends boolean = false>(options: O
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * Server-sent events whenever a table or a booking changes: table_changed, booking_changed (data: kind, id, change, at); fetch what you show again
+ *
+ * For the host stand: every seat, release, clean, merge and table edit (its place on the plan too), every booking made, changed, cancelled, seated, marked a no-show or completed, walk-ins included, whoever made it. Staff, by bearer token or, from a browser's EventSource, by the stream cookie (POST /auth/session/stream). Resumes after `Last-Event-ID` (or `after`).
+ */
+export const tablesStream = <ThrowOnError extends boolean = false>(options?: Options<TablesStreamData, ThrowOnError, unknown>) => (options?.client ?? client).sse.get<TablesStreamResponses, TablesStreamErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/floor/stream',
+    ...options
 });
 
 /**
@@ -767,10 +789,23 @@ export const kitchenUndo = <ThrowOnError extends boolean = false>(options: Optio
 
 /**
  * Server-sent events: ticket_created, ticket_updated, ticket_cancelled, ticket_removed (data: the ticket as JSON; a move back also carries `moved_back`); `station=bar` for the bar's tickets only
+ *
+ * Staff, by bearer token or, from a browser's EventSource, by the stream cookie (POST /auth/session/stream). Resumes after `Last-Event-ID` (or `after`).
  */
 export const kitchenStream = <ThrowOnError extends boolean = false>(options?: Options<KitchenStreamData, ThrowOnError, unknown>) => (options?.client ?? client).sse.get<KitchenStreamResponses, KitchenStreamErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/kitchen/stream',
+    ...options
+});
+
+/**
+ * A day's figures (admin): covers booked and seated, no-shows, cancellations, orders closed and revenue
+ *
+ * Counted from the database when asked. `date` is the restaurant's local day (default: today there).
+ */
+export const reportsDay = <ThrowOnError extends boolean = false>(options?: Options<ReportsDayData, ThrowOnError>) => (options?.client ?? client).get<ReportsDayResponses, ReportsDayErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/reports/day',
     ...options
 });
 

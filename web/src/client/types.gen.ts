@@ -445,6 +445,80 @@ export type DayAvailability = {
 };
 
 /**
+ * DayReport
+ *
+ * One local day's figures, counted from the database when asked (nothing kept).
+ * A booking counts on the day it starts; an order on the day it was opened (seated
+ * covers) or closed (orders closed, revenue).
+ */
+export type DayReport = {
+    /**
+     * Date
+     */
+    date: string;
+    /**
+     * Timezone
+     *
+     * The restaurant's time zone: the day's bounds
+     */
+    timezone: string;
+    /**
+     * Covers Booked
+     *
+     * Guests booked for the day: the party sizes of its bookings not cancelled (confirmed, seated, completed or no-show)
+     */
+    covers_booked: number;
+    /**
+     * Bookings
+     *
+     * The day's bookings not cancelled
+     */
+    bookings: number;
+    /**
+     * Seated Covers
+     *
+     * Guests who sat down: the parties of orders opened that day and not cancelled, booked parties (seating a booking opens its order) and walk-ins alike
+     */
+    seated_covers: number;
+    /**
+     * Walk In Covers
+     *
+     * Of seated_covers, the parties without a booking or with one staff took as a walk-in
+     */
+    walk_in_covers: number;
+    /**
+     * No Shows
+     *
+     * The day's bookings marked no-show
+     */
+    no_shows: number;
+    /**
+     * No Show Covers
+     *
+     * Their party sizes
+     */
+    no_show_covers: number;
+    /**
+     * Cancellations
+     *
+     * The day's bookings cancelled (whenever that was)
+     */
+    cancellations: number;
+    /**
+     * Orders Closed
+     *
+     * Orders closed (paid) that day
+     */
+    orders_closed: number;
+    /**
+     * Revenue
+     *
+     * The totals of the orders closed that day (items, service charge and tax, as each bill was closed)
+     */
+    revenue: string;
+};
+
+/**
  * DaySlot
  */
 export type DaySlot = {
@@ -1863,6 +1937,31 @@ export type TableChanged = {
      */
     bookable: boolean;
     /**
+     * Pos X
+     *
+     * Grid units from the plan's left (x) or top (y) edge, 0 to 1000; null: not placed
+     */
+    pos_x: number | null;
+    /**
+     * Pos Y
+     *
+     * Grid units from the plan's left (x) or top (y) edge, 0 to 1000; null: not placed
+     */
+    pos_y: number | null;
+    /**
+     * Width
+     */
+    width: number;
+    /**
+     * Height
+     */
+    height: number;
+    shape: TableShape;
+    /**
+     * Rotation
+     */
+    rotation: number;
+    /**
      * Status
      */
     status: 'available' | 'occupied' | 'reserved' | 'cleaning';
@@ -1911,6 +2010,38 @@ export type TableChanged = {
  */
 export type TableCreate = {
     /**
+     * Pos X
+     *
+     * Grid units from the plan's left (x) or top (y) edge, 0 to 1000; null: not placed
+     */
+    pos_x?: number | null;
+    /**
+     * Pos Y
+     *
+     * Grid units from the plan's left (x) or top (y) edge, 0 to 1000; null: not placed
+     */
+    pos_y?: number | null;
+    /**
+     * Width
+     *
+     * Grid units, 1 to 200; default from the seats (2x2 up to 4, one wider per 2 more)
+     */
+    width?: number | null;
+    /**
+     * Height
+     *
+     * Grid units, 1 to 200; default from the seats (2x2 up to 4, one wider per 2 more)
+     */
+    height?: number | null;
+    /**
+     * round, square or rect; default: square, or rect when width and height differ
+     */
+    shape?: TableShape | null;
+    /**
+     * Rotation
+     */
+    rotation?: number | null;
+    /**
      * Table Number
      */
     table_number: number;
@@ -1951,9 +2082,48 @@ export type TableOption = {
 };
 
 /**
+ * TableShape
+ *
+ * How the floor plan draws a table.
+ */
+export type TableShape = 'round' | 'square' | 'rect';
+
+/**
  * TableUpdate
  */
 export type TableUpdate = {
+    /**
+     * Pos X
+     *
+     * Grid units from the plan's left (x) or top (y) edge, 0 to 1000; null: not placed
+     */
+    pos_x?: number | null;
+    /**
+     * Pos Y
+     *
+     * Grid units from the plan's left (x) or top (y) edge, 0 to 1000; null: not placed
+     */
+    pos_y?: number | null;
+    /**
+     * Width
+     *
+     * Grid units, 1 to 200; default from the seats (2x2 up to 4, one wider per 2 more)
+     */
+    width?: number | null;
+    /**
+     * Height
+     *
+     * Grid units, 1 to 200; default from the seats (2x2 up to 4, one wider per 2 more)
+     */
+    height?: number | null;
+    /**
+     * round, square or rect; default: square, or rect when width and height differ
+     */
+    shape?: TableShape | null;
+    /**
+     * Rotation
+     */
+    rotation?: number | null;
     /**
      * Table Number
      */
@@ -1998,6 +2168,31 @@ export type TableView = {
      * Bookable
      */
     bookable: boolean;
+    /**
+     * Pos X
+     *
+     * Grid units from the plan's left (x) or top (y) edge, 0 to 1000; null: not placed
+     */
+    pos_x: number | null;
+    /**
+     * Pos Y
+     *
+     * Grid units from the plan's left (x) or top (y) edge, 0 to 1000; null: not placed
+     */
+    pos_y: number | null;
+    /**
+     * Width
+     */
+    width: number;
+    /**
+     * Height
+     */
+    height: number;
+    shape: TableShape;
+    /**
+     * Rotation
+     */
+    rotation: number;
     /**
      * Status
      */
@@ -3527,6 +3722,51 @@ export type AuthSessionRefreshResponses = {
 
 export type AuthSessionRefreshResponse = AuthSessionRefreshResponses[keyof AuthSessionRefreshResponses];
 
+export type AuthSessionStreamData = {
+    body?: never;
+    headers?: {
+        /**
+         * X-Requested-With
+         *
+         * Must be `restaurant-web`: proves a page allowed by CORS sent it
+         */
+        'x-requested-with'?: string | null;
+    };
+    path?: never;
+    query?: never;
+    url: '/auth/session/stream';
+};
+
+export type AuthSessionStreamErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type AuthSessionStreamError = AuthSessionStreamErrors[keyof AuthSessionStreamErrors];
+
+export type AuthSessionStreamResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type AuthSessionStreamResponse = AuthSessionStreamResponses[keyof AuthSessionStreamResponses];
+
 export type UsersRegisterData = {
     body: UserCreate;
     path?: never;
@@ -4749,6 +4989,54 @@ export type TablesSplitBillResponses = {
 
 export type TablesSplitBillResponse = TablesSplitBillResponses[keyof TablesSplitBillResponses];
 
+export type TablesStreamData = {
+    body?: never;
+    headers?: {
+        /**
+         * Last-Event-Id
+         */
+        'last-event-id'?: string | null;
+    };
+    path?: never;
+    query?: {
+        /**
+         * After
+         *
+         * Resume after this event id
+         */
+        after?: number | null;
+    };
+    url: '/api/floor/stream';
+};
+
+export type TablesStreamErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type TablesStreamError = TablesStreamErrors[keyof TablesStreamErrors];
+
+export type TablesStreamResponses = {
+    /**
+     * Successful Response
+     */
+    200: unknown;
+};
+
 export type GuestsListData = {
     body?: never;
     path?: never;
@@ -5774,6 +6062,50 @@ export type KitchenStreamResponses = {
      */
     200: unknown;
 };
+
+export type ReportsDayData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Date
+         *
+         * YYYY-MM-DD, the restaurant's local day; default today
+         */
+        date?: string | null;
+    };
+    url: '/api/reports/day';
+};
+
+export type ReportsDayErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * Invalid input
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type ReportsDayError = ReportsDayErrors[keyof ReportsDayErrors];
+
+export type ReportsDayResponses = {
+    /**
+     * Successful Response
+     */
+    200: DayReport;
+};
+
+export type ReportsDayResponse = ReportsDayResponses[keyof ReportsDayResponses];
 
 export type AdminListOutboxData = {
     body?: never;
