@@ -7,7 +7,7 @@ const API = ["/bookings", "/auth", "/users", "/restaurant", "/api", "/admin", "/
 
 export default defineConfig({
   plugins: [react()],
-  build: { outDir: "dist", sourcemap: false, target: "es2022" },
+  build: { outDir: "dist", sourcemap: false, target: "es2022", manifest: true },
   server: {
     proxy: Object.fromEntries(API.map((path) => [path, "http://127.0.0.1:8000"])),
   },

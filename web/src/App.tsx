@@ -1,10 +1,13 @@
-import { useEffect } from "react";
+import { lazy, Suspense, useEffect } from "react";
 import { Link, Route, Switch } from "wouter";
 import { AccountPage, ResetPage } from "./pages/Account";
 import { BookPage } from "./pages/Book";
 import { ManagePage } from "./pages/Manage";
 import { applyTheme, useRestaurant } from "./restaurant";
 import { useSession } from "./session";
+
+// The staff screens load only when one is opened: the guests' pages stay small.
+const Staff = lazy(() => import("./staff/Staff"));
 
 export function App() {
   const restaurant = useRestaurant();
@@ -28,6 +31,11 @@ export function App() {
     );
   }
   const data = restaurant.data;
+  const staff = (
+    <Suspense fallback={<p role="status" className="loading">Loading…</p>}>
+      <Staff restaurant={data} />
+    </Suspense>
+  );
   return (
     <>
       <a className="skip" href="#main">
@@ -46,6 +54,8 @@ export function App() {
         <Route path="/manage/:token">{(params) => <ManagePage token={params.token} restaurant={data} />}</Route>
         <Route path="/account/reset">{() => <ResetPage />}</Route>
         <Route path="/account">{() => <AccountPage restaurant={data} />}</Route>
+        <Route path="/staff">{() => staff}</Route>
+        <Route path="/staff/*">{() => staff}</Route>
         <Route>
           {() => (
             <main id="main">

@@ -9,8 +9,8 @@ type Mode = "signin" | "signup" | "forgot";
 
 /** Sign in, sign up or ask for a reset link, in place: whatever the page holds (the
  * chosen table, a draft) stays as it is. */
-export function AuthPanel({ intro }: { intro?: string }) {
-  const [mode, setMode] = useState<Mode>("signup");
+export function AuthPanel({ intro, staff = false }: { intro?: string; staff?: boolean }) {
+  const [mode, setMode] = useState<Mode>(staff ? "signin" : "signup");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Problem | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -72,7 +72,7 @@ export function AuthPanel({ intro }: { intro?: string }) {
     <section className="panel" aria-labelledby="auth-title">
       <h2 id="auth-title">{title}</h2>
       {intro && <p>{intro}</p>}
-      <div className="tabs" role="group" aria-label="Account">
+      <div className="tabs" role="group" aria-label="Account" hidden={staff}>
         <button type="button" aria-pressed={mode === "signup"} onClick={() => switchTo("signup")}>
           New here
         </button>

@@ -1,0 +1,139 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { ADMIN, apiToken, restaurantDate, screenshot } from "./helpers";
+
+const STAFF = { email: "staff@example.com", password: "staff-password" };
+const WEEK = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+
+async function signInAt(page: Page, path: string, who: { email: string; password: string }) {
+  await page.goto(path);
+  await page.getByLabel("E-mail").fill(who.email);
+  await page.getByLabel("Password").fill(who.password);
+  await page.getByRole("button", { name: "Sign in and continue" }).click();
+}
+
+async function noSeriousViolations(page: Page): Promise<void> {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
+  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+}
+
+/** A booking the host can seat now, whatever the time of day: the restaurant opens all
+ * day with no lead time, and a table is held (seatable) four hours ahead. */
+async function bookingSeatableNow(request: APIRequestContext, auth: Record<string, string>) {
+  const hours = Object.fromEntries(WEEK.map((day) => [day, [{ opens: "00:00", closes: "23:59" }]]));
+  const opened = await request.patch("/restaurant", {
+    headers: auth,
+    data: { opening_hours: hours, lead_minutes: 0, hold_minutes: 240 },
+  });
+  expect(opened.status(), await opened.text()).toBe(200);
+  for (const date of [restaurantDate(0), restaurantDate(1)]) {
+    const day = await (await request.get(`/bookings/availability?date=${date}&party_size=3`)).json();
+    const slot = (day.slots as { time: string; starts_at: string; available_tables: number }[]).find(
+      (s) => s.available_tables > 0,
+    );
+    if (!slot) continue;
+    expect(Date.parse(slot.starts_at) - Date.now()).toBeLessThan(4 * 3600_000);
+    const made = await request.post("/bookings", {
+      headers: auth,
+      data: { date, time: slot.time, party_size: 3, source: "phone", guest: { name: "Hana Host", phone: "+442079460777" } },
+    });
+    expect(made.status(), await made.text()).toBe(201);
+    return { ...(await made.json()), date } as { id: number; table_number: number; date: string };
+  }
+  throw new Error("no slot within four hours");
+}
+
+test("the host seats a booked party and a walk-in, merges two tables and releases them", async ({ page, request }, info) => {
+  const admin = { Authorization: `Bearer ${await apiToken(request, ADMIN.email, ADMIN.password)}` };
+  const booking = await bookingSeatableNow(request, admin);
+
+  await page.setViewportSize({ width: 1280, height: 1000 });
+  await signInAt(page, "/staff/host", STAFF);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Host stand");
+  await expect(page.getByText("Live", { exact: true })).toBeVisible();
+  await page.getByLabel("Day", { exact: true }).fill(booking.date);
+  await page.getByRole("button", { name: "Seat Hana Host" }).click();
+  await expect(page.getByRole("status").filter({ hasText: `Hana Host seated at table ${booking.table_number}` })).toBeVisible();
+  await expect(page.locator(`[data-table="${booking.table_number}"]`)).toHaveClass(/occupied/);
+
+  // A walk-in of 2: seat them at the first free table offered.
+  await page.getByLabel("Party size", { exact: true }).fill("2");
+  const offer = page.getByRole("button", { name: /^Seat at table \d+/ }).first();
+  const walkInTable = (await offer.textContent())!.match(/table (\d+)/)![1];
+  await offer.click();
+  await expect(page.locator(`[data-table="${walkInTable}"]`)).toHaveClass(/occupied/);
+
+  // Merge two free tables, then release the group: both free again, not merged.
+  const free = page.locator(".table-box.available:not(.merged)");
+  const first = (await free.nth(0).getAttribute("data-table"))!;
+  await free.nth(0).click();
+  const merge = page.getByLabel("Merge with");
+  const second = (await merge.locator("option").nth(1).textContent())!.match(/Table (\d+)/)![1];
+  await merge.selectOption({ index: 1 });
+  await page.getByRole("button", { name: "Merge", exact: true }).click();
+  await expect(page.locator(`[data-table="${first}"]`)).toHaveClass(/merged/);
+  await expect(page.locator(`[data-table="${second}"]`)).toHaveClass(/merged/);
+  await screenshot(page, info, "staff-host");
+  await noSeriousViolations(page);
+  await page.getByRole("button", { name: "Release" }).click();
+  await expect(page.locator(`[data-table="${first}"]`)).not.toHaveClass(/merged/);
+  await expect(page.locator(`[data-table="${second}"]`)).not.toHaveClass(/merged/);
+});
+
+test("a waiter's order reaches the kitchen display live, and the cook's taps reach the waiter", async ({ browser, request }, info) => {
+  const staff = { Authorization: `Bearer ${await apiToken(request, STAFF.email, STAFF.password)}` };
+  const kitchen = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+  const pass = await kitchen.newPage();
+  await signInAt(pass, "/staff/kitchen", STAFF);
+  await expect(pass.getByRole("heading", { level: 1 })).toHaveText("Kitchen display");
+  await expect(pass.getByText("Live", { exact: true })).toBeVisible();
+
+  // The waiter (another screen, through the API) sends an order for a free table.
+  const menu = (await (await request.get("/api/menu")).json()) as { id: number; name: string; category: string }[];
+  const dish = menu.find((m) => m.category === "mains")!;
+  const tables = (await (await request.get("/api/tables/available/?party_size=2", { headers: staff })).json()) as { id: number; table_number: number }[];
+  const table = tables[tables.length - 1];
+  const sent = await request.post("/api/orders", {
+    headers: staff,
+    data: { table_id: table.id, customer_count: 2, items: [{ menu_item_id: dish.id, quantity: 2, seat_number: 1, notes: "no salt" }] },
+  });
+  expect(sent.status(), await sent.text()).toBe(201);
+  const order = await sent.json();
+
+  const card = pass.getByRole("article", { name: new RegExp(`table ${table.table_number}, pending`) });
+  await expect(card).toBeVisible({ timeout: 2_000 }); // live, no reload
+  await expect(card).toContainText(`2 × ${dish.name}`);
+  await expect(card).toContainText("seat 1");
+  await expect(card).toContainText("no salt");
+  await screenshot(pass, info, "staff-kitchen");
+  await noSeriousViolations(pass);
+
+  await card.getByRole("button", { name: "pending → preparing" }).click();
+  const preparing = pass.getByRole("article", { name: new RegExp(`table ${table.table_number}, preparing`) });
+  await preparing.getByRole("button", { name: "preparing → ready" }).click();
+  await expect(pass.getByRole("article", { name: new RegExp(`table ${table.table_number}, ready`) })).toBeVisible();
+  // The waiter's view (the order through the API) shows it ready.
+  await expect
+    .poll(async () => {
+      const tickets = (await (await request.get("/api/kitchen/orders", { headers: staff })).json()) as { order_id: number; status: string }[];
+      return tickets.find((t) => t.order_id === order.id)?.status;
+    })
+    .toBe("ready");
+  // A mistaken tap is undone.
+  await pass.getByRole("button", { name: /^Undo last tap/ }).click();
+  await expect(pass.getByRole("article", { name: new RegExp(`table ${table.table_number}, preparing`) })).toBeVisible();
+  await kitchen.close();
+});
+
+test("a customer who opens a staff page is refused, and so is their API call", async ({ page, request }) => {
+  await signInAt(page, "/staff/host", { email: "guest@example.com", password: "guest-password" });
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("This page is for the restaurant's staff");
+  const token = await apiToken(request, "guest@example.com", "guest-password");
+  const refused = await request.get("/api/tables", { headers: { Authorization: `Bearer ${token}` } });
+  expect(refused.status()).toBe(403);
+  const stream = await request.post("/auth/session/stream", {
+    headers: { Authorization: `Bearer ${token}`, "X-Requested-With": "restaurant-web" },
+  });
+  expect(stream.status()).toBe(403);
+});

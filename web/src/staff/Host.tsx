@@ -1,0 +1,377 @@
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useState, type FormEvent } from "react";
+import {
+  bookingsCancel,
+  bookingsComplete,
+  bookingsList,
+  bookingsNoShow,
+  bookingsSeat,
+  guestsList,
+  ordersCreate,
+  tablesAvailable,
+  tablesClean,
+  tablesList,
+  tablesMerge,
+  tablesRelease,
+} from "../client/sdk.gen";
+import type { BookingOut, TableView } from "../client/types.gen";
+import { FormError } from "../components/Field";
+import { formatDate, hhmm, restaurantNow } from "../dates";
+import { problem } from "../errors";
+import { useTitle, type Restaurant } from "../restaurant";
+import { LiveBadge, useLiveStream } from "./live";
+
+type Answer = { error?: unknown; response?: Response };
+
+function localTime(iso: string, zone: string): string {
+  return new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(
+    new Date(iso),
+  );
+}
+
+/** The host stand: the floor, the day's bookings, walk-ins and guests, all live. */
+export function HostPage({ restaurant }: { restaurant: Restaurant }) {
+  useTitle("Host stand");
+  const today = restaurantNow(restaurant.timezone).date;
+  const [day, setDay] = useState(today);
+  const queries = useQueryClient();
+  const [selected, setSelected] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const tables = useQuery({
+    queryKey: ["staff", "tables"],
+    queryFn: async () => {
+      const { data, error: failed, response } = await tablesList();
+      if (failed || !data) throw problem(failed, response);
+      return data;
+    },
+  });
+  const bookings = useQuery({
+    queryKey: ["staff", "bookings", day],
+    queryFn: async () => {
+      const { data, error: failed, response } = await bookingsList({ query: { date: day, limit: 200 } });
+      if (failed || !data) throw problem(failed, response);
+      return data.items;
+    },
+  });
+
+  const refetch = useCallback(() => void queries.invalidateQueries({ queryKey: ["staff"] }), [queries]);
+  const live = useLiveStream("/api/floor/stream", ["table_changed", "booking_changed"], refetch, refetch);
+
+  async function act(action: () => Promise<Answer>, done: string) {
+    setError(null);
+    setNotice(null);
+    const result = await action();
+    if (result.error) {
+      setError(problem(result.error, result.response).message);
+      return false;
+    }
+    setNotice(done);
+    refetch();
+    return true;
+  }
+
+  const list = tables.data ?? [];
+  const table = list.find((t) => t.id === selected) ?? null;
+  return (
+    <main id="main" className="host">
+      <div className="staff-head">
+        <h1>Host stand</h1>
+        <LiveBadge state={live} />
+      </div>
+      <FormError message={error} />
+      <p role="status" className={notice ? "notice" : "sr-only"}>
+        {notice ?? ""}
+      </p>
+      <div className="host-grid">
+        <section className="panel" aria-labelledby="floor-title">
+          <h2 id="floor-title">Floor</h2>
+          <FloorPlan tables={list} zone={restaurant.timezone} selected={selected} onSelect={setSelected} />
+          {table && (
+            <TablePanel
+              table={table}
+              tables={list}
+              act={act}
+              onClose={() => setSelected(null)}
+            />
+          )}
+        </section>
+        <section className="panel" aria-labelledby="today-title">
+          <h2 id="today-title">{day === today ? "Today's bookings" : `Bookings on ${formatDate(day)}`}</h2>
+          <div className="field">
+            <label htmlFor="host-day">Day</label>
+            <input id="host-day" type="date" value={day} onChange={(e) => setDay(e.target.value || today)} />
+          </div>
+          {bookings.isPending && <p role="status">Loading…</p>}
+          {bookings.isSuccess && bookings.data.length === 0 && <p>No bookings today.</p>}
+          <ul className="day-list">
+            {(bookings.data ?? []).map((b) => (
+              <BookingRow key={b.id} booking={b} act={act} />
+            ))}
+          </ul>
+        </section>
+        <WalkIn act={act} tables={list} zone={restaurant.timezone} />
+        <GuestSearch />
+      </div>
+    </main>
+  );
+}
+
+function FloorPlan({
+  tables,
+  zone,
+  selected,
+  onSelect,
+}: {
+  tables: TableView[];
+  zone: string;
+  selected: number | null;
+  onSelect: (id: number) => void;
+}) {
+  const placed = tables.filter((t) => t.pos_x !== null && t.pos_y !== null);
+  const right = Math.max(10, ...placed.map((t) => (t.pos_x ?? 0) + t.width));
+  const bottom = Math.max(10, ...placed.map((t) => (t.pos_y ?? 0) + t.height));
+  const left = Math.min(...placed.map((t) => t.pos_x ?? 0), right);
+  const top = Math.min(...placed.map((t) => t.pos_y ?? 0), bottom);
+  const spanX = right - left + 2;
+  const spanY = bottom - top + 2;
+  return (
+    <div className="floor" style={{ aspectRatio: `${spanX} / ${spanY}` }}>
+      {placed.map((t) => {
+        const next = t.next_booking ?? t.held_for_booking;
+        return (
+          <button
+            key={t.id}
+            type="button"
+            data-table={t.table_number}
+            className={`table-box ${t.status}${t.shape === "round" ? " round" : ""}${t.merge_group ? " merged" : ""}${selected === t.id ? " selected" : ""}`}
+            style={{
+              left: `${(((t.pos_x ?? 0) - left + 1) / spanX) * 100}%`,
+              top: `${(((t.pos_y ?? 0) - top + 1) / spanY) * 100}%`,
+              width: `${(t.width / spanX) * 100}%`,
+              height: `${(t.height / spanY) * 100}%`,
+              transform: t.rotation ? `rotate(${t.rotation}deg)` : undefined,
+            }}
+            aria-pressed={selected === t.id}
+            aria-label={`Table ${t.table_number}, ${t.capacity} seats, ${t.status}${t.merged_with.length ? `, merged with ${t.merged_with.join(" and ")}` : ""}${next ? `, next booking ${localTime(next.starts_at, zone)} for ${next.party_size}` : ""}`}
+            onClick={() => onSelect(t.id)}
+          >
+            <strong>{t.table_number}</strong>
+            <span>{t.status}</span>
+            {next && <span>{localTime(next.starts_at, zone)}·{next.party_size}</span>}
+          </button>
+        );
+      })}
+      {placed.length < tables.length && (
+        <p className="hint">{tables.length - placed.length} tables are not on the plan yet.</p>
+      )}
+    </div>
+  );
+}
+
+function TablePanel({
+  table,
+  tables,
+  act,
+  onClose,
+}: {
+  table: TableView;
+  tables: TableView[];
+  act: (action: () => Promise<Answer>, done: string) => Promise<boolean>;
+  onClose: () => void;
+}) {
+  const [other, setOther] = useState("");
+  const mergeable = tables.filter((t) => t.id !== table.id && t.status === "available" && !t.merge_group);
+  return (
+    <div className="table-panel" role="group" aria-labelledby="table-panel-title">
+      <h3 id="table-panel-title">
+        Table {table.table_number} · {table.capacity} seats · {table.status}
+        {table.merged_with.length > 0 && ` · merged with ${table.merged_with.join(", ")}`}
+      </h3>
+      <div className="actions">
+        {(table.status === "occupied" || table.merge_group !== null) && (
+          <button type="button" onClick={() => void act(() => tablesRelease({ path: { table_id: table.id } }), `Table ${table.table_number} released`)}>
+            Release
+          </button>
+        )}
+        {table.status === "cleaning" && (
+          <button type="button" onClick={() => void act(() => tablesClean({ path: { table_id: table.id } }), `Table ${table.table_number} is clean`)}>
+            Mark clean
+          </button>
+        )}
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
+      </div>
+      {table.status === "available" && mergeable.length > 0 && (
+        <div className="field">
+          <label htmlFor="merge-with">Merge with</label>
+          <select id="merge-with" value={other} onChange={(e) => setOther(e.target.value)}>
+            <option value="">Choose a table</option>
+            {mergeable.map((t) => (
+              <option key={t.id} value={t.id}>
+                Table {t.table_number} ({t.capacity} seats)
+              </option>
+            ))}
+          </select>
+          <button
+            type="button"
+            disabled={!other}
+            onClick={() =>
+              void act(
+                () => tablesMerge({ path: { table_id_1: table.id, table_id_2: Number(other) } }),
+                `Tables ${table.table_number} and ${tables.find((t) => t.id === Number(other))?.table_number} merged`,
+              )
+            }
+          >
+            Merge
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function BookingRow({
+  booking,
+  act,
+}: {
+  booking: BookingOut;
+  act: (action: () => Promise<Answer>, done: string) => Promise<boolean>;
+}) {
+  const id = { path: { booking_id: booking.id } };
+  const who = booking.guest?.name ?? `Booking #${booking.id}`;
+  return (
+    <li className={`day-row status-${booking.status}`}>
+      <div>
+        <strong>{hhmm(booking.time)}</strong> · {who} · {booking.party_size} · table {booking.table_number} ·{" "}
+        <span className="state">{booking.status}</span>
+        {booking.special_requests && <div className="hint">{booking.special_requests}</div>}
+      </div>
+      {booking.status === "confirmed" && (
+        <div className="actions">
+          <button type="button" onClick={() => void act(() => bookingsSeat({ ...id, body: {} }), `${who} seated at table ${booking.table_number}`)}>
+            Seat {who}
+          </button>
+          <button type="button" onClick={() => void act(() => bookingsNoShow(id), `${who} marked as a no-show`)}>
+            No-show
+          </button>
+          <button type="button" className="danger" onClick={() => void act(() => bookingsCancel(id), `${who}'s booking cancelled`)}>
+            Cancel
+          </button>
+        </div>
+      )}
+      {booking.status === "seated" && (
+        <div className="actions">
+          <button type="button" onClick={() => void act(() => bookingsComplete(id), `${who} has left`)}>
+            Complete
+          </button>
+        </div>
+      )}
+    </li>
+  );
+}
+
+function WalkIn({
+  act,
+  tables,
+  zone,
+}: {
+  act: (action: () => Promise<Answer>, done: string) => Promise<boolean>;
+  tables: TableView[];
+  zone: string;
+}) {
+  const [party, setParty] = useState(2);
+  const [name, setName] = useState("");
+  const free = useQuery({
+    queryKey: ["staff", "free", party],
+    queryFn: async () => {
+      const { data, error, response } = await tablesAvailable({ query: { party_size: party } });
+      if (error || !data) throw problem(error, response);
+      return data;
+    },
+  });
+  const freeIds = new Set((free.data ?? []).map((t) => t.id));
+  // Tables that fit and look free but are booked before the party would finish.
+  const bookedSoon = tables.filter((t) => t.status === "available" && t.group_capacity >= party && !freeIds.has(t.id));
+  const seat = (t: TableView) =>
+    act(
+      () =>
+        ordersCreate({
+          body: { table_id: t.id, customer_count: party, special_requests: name.trim() ? `Walk-in: ${name.trim()}` : null },
+        }),
+      `Walk-in of ${party} seated at table ${t.table_number}`,
+    );
+  return (
+    <section className="panel" aria-labelledby="walkin-title">
+      <h2 id="walkin-title">Walk-in</h2>
+      <div className="field">
+        <label htmlFor="walkin-party">Party size</label>
+        <input id="walkin-party" type="number" min={1} max={50} value={party} onChange={(e) => setParty(Math.max(1, Number(e.target.value) || 1))} />
+      </div>
+      <div className="field">
+        <label htmlFor="walkin-name">Name (optional)</label>
+        <input id="walkin-name" value={name} onChange={(e) => setName(e.target.value)} />
+      </div>
+      <p id="walkin-free">Free tables that fit:</p>
+      <ul className="slots" aria-labelledby="walkin-free">
+        {(free.data ?? []).map((t) => (
+          <li key={t.id}>
+            <button type="button" onClick={() => void seat(t)}>
+              Seat at table {t.table_number} ({t.capacity})
+            </button>
+          </li>
+        ))}
+      </ul>
+      {free.isSuccess && free.data.length === 0 && <p>No free table fits {party} now.</p>}
+      {bookedSoon.length > 0 && (
+        <p className="hint">
+          Booked before they would finish:{" "}
+          {bookedSoon
+            .map((t) => `table ${t.table_number}${t.next_booking ? ` (${localTime(t.next_booking.starts_at, zone)})` : ""}`)
+            .join(", ")}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function GuestSearch() {
+  const [q, setQ] = useState("");
+  const [term, setTerm] = useState("");
+  const found = useQuery({
+    queryKey: ["staff", "guests", term],
+    enabled: term.length > 1,
+    queryFn: async () => {
+      const { data, error, response } = await guestsList({ query: { q: term } });
+      if (error || !data) throw problem(error, response);
+      return data.items;
+    },
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setTerm(q.trim());
+  };
+  return (
+    <section className="panel" aria-labelledby="guests-title">
+      <h2 id="guests-title">Find a guest</h2>
+      <form onSubmit={submit} className="inline-form" role="search">
+        <label htmlFor="guest-q">Name or phone</label>
+        <input id="guest-q" value={q} onChange={(e) => setQ(e.target.value)} />
+        <button type="submit">Search</button>
+      </form>
+      <ul className="guest-list">
+        {(found.data ?? []).map((g) => (
+          <li key={g.id}>
+            <strong>{g.name}</strong> {g.phone ?? ""} {g.email ?? ""} · {g.visits} visits · {g.no_shows} no-shows ·{" "}
+            {g.cancellations} cancellations
+            {g.allergies && <div className="allergy">Allergies: {g.allergies}</div>}
+            {g.notes && <div className="hint">{g.notes}</div>}
+          </li>
+        ))}
+      </ul>
+      {found.isSuccess && found.data.length === 0 && <p>No guest matches “{term}”.</p>}
+    </section>
+  );
+}
