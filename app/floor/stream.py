@@ -2,9 +2,10 @@
 the database's triggers whenever a table or a booking changes) through app.streams.
 
 Each event says what changed, not how: `table_changed` or `booking_changed`, with data
-{"kind": "table"|"booking", "id", "change": "created"|"updated"|"deleted", "at"}. A
-screen fetches what it shows again (GET /api/tables, GET /bookings?date=...); one action
-can send several events (seating a merged group changes each of its tables)."""
+{"kind": "table"|"booking", "id", "change": "created"|"updated"|"deleted", "at": when the
+database wrote it}. A screen fetches what it shows again (GET /api/tables, GET
+/bookings?date=...); one action can send several events (seating a merged group changes
+each of its tables)."""
 
 from __future__ import annotations
 
