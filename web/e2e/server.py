@@ -57,19 +57,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def fresh_postgres(url: str) -> str:
-    """A new, empty database beside the one TEST_POSTGRES_URL names (dropped first)."""
+async def postgres(url: str, name: str, *, keep: bool) -> str:
+    """A database beside the one TEST_POSTGRES_URL names: new and empty (dropped first),
+    or as another server left it (`keep`, to restart a server on its data)."""
     import asyncpg
 
-    plain = url.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(plain)
-    try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {E2E_DATABASE} WITH (FORCE)")
-        await conn.execute(f"CREATE DATABASE {E2E_DATABASE}")
-    finally:
-        await conn.close()
+    if not name.replace("_", "").isalnum():
+        raise SystemExit(f"not a database name: {name!r}")
+    if not keep:
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            await conn.execute(f"CREATE DATABASE {name}")
+        finally:
+            await conn.close()
     base, _, _name = url.rpartition("/")
-    return f"{base}/{E2E_DATABASE}"
+    return f"{base}/{name}"
 
 
 def main() -> int:
@@ -77,20 +80,27 @@ def main() -> int:
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--mail-dir", type=Path, required=True)
+    parser.add_argument("--name", default=E2E_DATABASE, help="database, or SQLite file stem")
+    parser.add_argument("--keep", action="store_true", help="serve the data a previous server left")
+    parser.add_argument("--data-dir", type=Path, default=None, help="where the SQLite file lives")
     args = parser.parse_args()
 
-    if args.mail_dir.exists():
+    if args.mail_dir.exists() and not args.keep:
         shutil.rmtree(args.mail_dir)
-    args.mail_dir.mkdir(parents=True)
+    args.mail_dir.mkdir(parents=True, exist_ok=True)
     if args.database == "postgres":
         url = os.environ.get("TEST_POSTGRES_URL")
         if not url:
             print("TEST_POSTGRES_URL is not set", file=sys.stderr)
             return 2
-        database_url = asyncio.run(fresh_postgres(url))
+        database_url = asyncio.run(postgres(url, args.name, keep=args.keep))
     else:
-        folder = Path(tempfile.mkdtemp(prefix="restaurant-e2e-"))
-        database_url = f"sqlite+aiosqlite:///{folder}/e2e.db"
+        folder = args.data_dir or Path(tempfile.mkdtemp(prefix="restaurant-e2e-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        file = folder / f"{args.name}.db"
+        if not args.keep:
+            file.unlink(missing_ok=True)
+        database_url = f"sqlite+aiosqlite:///{file}"
 
     from aiosmtpd.controller import Controller
 
@@ -102,7 +112,8 @@ def main() -> int:
         {
             "ENVIRONMENT": "development",  # plain http on loopback: no Secure cookie
             "DATABASE_URL": database_url,
-            "SECRET_KEY": secrets.token_urlsafe(32),
+            # Servers restarted on one database keep their tokens valid (E2E_SECRET_KEY).
+            "SECRET_KEY": os.environ.get("E2E_SECRET_KEY") or secrets.token_urlsafe(32),
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{args.port}",
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(smtp_port),

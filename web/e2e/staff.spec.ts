@@ -137,3 +137,46 @@ test("a customer who opens a staff page is refused, and so is their API call", a
   });
   expect(stream.status()).toBe(403);
 });
+
+test("the host takes a phone booking, moves it to another table and finds the guest", async ({ page }, info) => {
+  const date = restaurantDate(2);
+  await page.setViewportSize({ width: 1280, height: 1000 });
+  await signInAt(page, "/staff/host", STAFF);
+  const phone = page.getByRole("region", { name: "Phone booking" });
+  await phone.getByLabel("Date").fill(date);
+  await phone.getByLabel("Time").fill("19:00");
+  await phone.getByLabel("Guests").fill("2");
+  await phone.getByLabel("Guest's name").fill("Piet Phone");
+  await phone.getByLabel("Guest's phone").fill("12");
+  await phone.getByRole("button", { name: "Book for the guest" }).click();
+  await expect(phone.getByLabel("Guest's phone")).toHaveAttribute("aria-invalid", "true");
+  await phone.getByLabel("Guest's phone").fill("020 7946 0888");
+  await phone.getByRole("button", { name: "Book for the guest" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Booked Piet Phone for 2" })).toBeVisible();
+
+  await page.getByLabel("Day", { exact: true }).fill(date);
+  const row = page.locator(".day-row").filter({ hasText: "Piet Phone" });
+  await expect(row).toContainText("19:00");
+  const before = (await row.textContent())!.match(/table (\d+)/)![1];
+  const timeline = page.getByRole("table", { name: /Bookings per table/ });
+  await expect(timeline.getByRole("row").filter({ has: page.getByRole("rowheader", { name: before, exact: true }) })).toContainText("Piet Phone");
+
+  await row.getByRole("button", { name: "Change" }).click();
+  const tableChoice = row.getByLabel("Table");
+  const other = await tableChoice.locator("option").evaluateAll(
+    (options, current) => options.map((o) => (o as HTMLOptionElement).textContent!.split(" ")[0]).find((n) => n !== current),
+    before,
+  );
+  await tableChoice.selectOption({ label: (await tableChoice.locator("option", { hasText: new RegExp(`^${other} `) }).textContent())! });
+  await row.getByRole("button", { name: "Save change" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Piet Phone's booking changed" })).toBeVisible();
+  await expect(row).toContainText(`table ${other}`);
+  await expect(timeline.getByRole("row").filter({ has: page.getByRole("rowheader", { name: other!, exact: true }) })).toContainText("Piet Phone");
+  await screenshot(page, info, "staff-host-timeline");
+
+  const guests = page.getByRole("region", { name: "Find a guest" });
+  await guests.getByLabel("Name or phone").fill("Piet");
+  await guests.getByRole("button", { name: "Search" }).click();
+  await expect(guests.getByText("Piet Phone")).toBeVisible();
+  await expect(guests).toContainText("+442079460888");
+});

@@ -2,7 +2,9 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useState, type FormEvent } from "react";
 import {
   bookingsCancel,
+  bookingsChange,
   bookingsComplete,
+  bookingsCreate,
   bookingsList,
   bookingsNoShow,
   bookingsSeat,
@@ -15,9 +17,9 @@ import {
   tablesRelease,
 } from "../client/sdk.gen";
 import type { BookingOut, TableView } from "../client/types.gen";
-import { FormError } from "../components/Field";
-import { formatDate, hhmm, restaurantNow } from "../dates";
-import { problem } from "../errors";
+import { Field, FormError } from "../components/Field";
+import { formatDate, hhmm, restaurantNow, toMinutes, weekday } from "../dates";
+import { problem, type Problem } from "../errors";
 import { useTitle, type Restaurant } from "../restaurant";
 import { LiveBadge, useLiveStream } from "./live";
 
@@ -107,10 +109,12 @@ export function HostPage({ restaurant }: { restaurant: Restaurant }) {
           {bookings.isSuccess && bookings.data.length === 0 && <p>No bookings today.</p>}
           <ul className="day-list">
             {(bookings.data ?? []).map((b) => (
-              <BookingRow key={b.id} booking={b} act={act} />
+              <BookingRow key={b.id} booking={b} act={act} tables={list} />
             ))}
           </ul>
         </section>
+        <Timeline restaurant={restaurant} day={day} tables={list} bookings={bookings.data ?? []} />
+        <PhoneBooking act={act} day={day} />
         <WalkIn act={act} tables={list} zone={restaurant.timezone} />
         <GuestSearch />
       </div>
@@ -236,12 +240,25 @@ function TablePanel({
 function BookingRow({
   booking,
   act,
+  tables,
 }: {
   booking: BookingOut;
   act: (action: () => Promise<Answer>, done: string) => Promise<boolean>;
+  tables: TableView[];
 }) {
   const id = { path: { booking_id: booking.id } };
   const who = booking.guest?.name ?? `Booking #${booking.id}`;
+  const [moving, setMoving] = useState(false);
+  const [time, setTime] = useState(hhmm(booking.time));
+  const [tableId, setTableId] = useState(String(booking.table_id));
+  const fitting = tables.filter((t) => t.capacity >= booking.party_size);
+  const move = async (event: FormEvent) => {
+    event.preventDefault();
+    const body: { time?: string; table_id?: number } = {};
+    if (time !== hhmm(booking.time)) body.time = time;
+    if (Number(tableId) !== booking.table_id) body.table_id = Number(tableId);
+    if (await act(() => bookingsChange({ ...id, body }), `${who}'s booking changed`)) setMoving(false);
+  };
   return (
     <li className={`day-row status-${booking.status}`}>
       <div>
@@ -257,10 +274,28 @@ function BookingRow({
           <button type="button" onClick={() => void act(() => bookingsNoShow(id), `${who} marked as a no-show`)}>
             No-show
           </button>
+          <button type="button" onClick={() => setMoving(!moving)} aria-expanded={moving}>
+            Change
+          </button>
           <button type="button" className="danger" onClick={() => void act(() => bookingsCancel(id), `${who}'s booking cancelled`)}>
             Cancel
           </button>
         </div>
+      )}
+      {moving && (
+        <form className="inline-form" onSubmit={move} aria-label={`Change ${who}'s booking`}>
+          <label htmlFor={`move-time-${booking.id}`}>Time</label>
+          <input id={`move-time-${booking.id}`} type="time" step={900} value={time} onChange={(e) => setTime(e.target.value)} />
+          <label htmlFor={`move-table-${booking.id}`}>Table</label>
+          <select id={`move-table-${booking.id}`} value={tableId} onChange={(e) => setTableId(e.target.value)}>
+            {fitting.map((t) => (
+              <option key={t.id} value={t.id}>
+                {t.table_number} ({t.capacity} seats)
+              </option>
+            ))}
+          </select>
+          <button type="submit">Save change</button>
+        </form>
       )}
       {booking.status === "seated" && (
         <div className="actions">
@@ -372,6 +407,125 @@ function GuestSearch() {
         ))}
       </ul>
       {found.isSuccess && found.data.length === 0 && <p>No guest matches “{term}”.</p>}
+    </section>
+  );
+}
+
+/** The day's bookings per table: tables down, time across the opening hours. */
+function Timeline({
+  restaurant,
+  day,
+  tables,
+  bookings,
+}: {
+  restaurant: Restaurant;
+  day: string;
+  tables: TableView[];
+  bookings: BookingOut[];
+}) {
+  const services = restaurant.opening_hours[weekday(day)] ?? [];
+  if (services.length === 0) return null;
+  const start = Math.min(...services.map((s) => toMinutes(s.opens)));
+  const end = Math.max(...services.map((s) => toMinutes(s.closes)));
+  const span = Math.max(60, end - start);
+  const hours: number[] = [];
+  for (let m = Math.ceil(start / 60) * 60; m < end; m += 60) hours.push(m);
+  const shown = bookings.filter((b) => b.status !== "cancelled");
+  return (
+    <section className="panel timeline-panel" aria-labelledby="timeline-title">
+      <h2 id="timeline-title">Timeline</h2>
+      <div className="timeline" role="table" aria-label={`Bookings per table on ${formatDate(day)}`}>
+        <div className="tl-row tl-head" role="row">
+          <span role="columnheader" className="tl-table">Table</span>
+          <span role="columnheader" className="tl-track">
+            {hours.map((m) => (
+              <span key={m} className="tl-hour" style={{ left: `${((m - start) / span) * 100}%` }}>
+                {String(m / 60).padStart(2, "0")}
+              </span>
+            ))}
+          </span>
+        </div>
+        {tables.map((t) => (
+          <div className="tl-row" role="row" key={t.id}>
+            <span role="rowheader" className="tl-table">{t.table_number}</span>
+            <span role="cell" className="tl-track">
+              {shown
+                .filter((b) => b.table_id === t.id)
+                .map((b) => {
+                  const from = toMinutes(b.time);
+                  const minutes = (Date.parse(b.ends_at) - Date.parse(b.starts_at)) / 60_000;
+                  return (
+                    <span
+                      key={b.id}
+                      className={`tl-bar status-${b.status}`}
+                      style={{ left: `${((from - start) / span) * 100}%`, width: `${(minutes / span) * 100}%` }}
+                      title={b.special_requests ?? undefined}
+                    >
+                      {hhmm(b.time)} {b.guest?.name ?? ""} · {b.party_size}
+                    </span>
+                  );
+                })}
+            </span>
+          </div>
+        ))}
+      </div>
+    </section>
+  );
+}
+
+/** A booking taken on the phone: for the guest, who gets the e-mails if they gave an address. */
+function PhoneBooking({
+  act,
+  day,
+}: {
+  act: (action: () => Promise<Answer>, done: string) => Promise<boolean>;
+  day: string;
+}) {
+  const empty = { date: day, time: "19:00", party: 2, name: "", phone: "", email: "", notes: "" };
+  const [form, setForm] = useState(empty);
+  const [problemFound, setProblem] = useState<Problem | null>(null);
+  const set = (key: keyof typeof form) => (e: { target: { value: string } }) => {
+    const value = e.target.value;
+    setForm((current) => ({ ...current, [key]: key === "party" ? Number(value) : value }));
+  };
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setProblem(null);
+    let refused: Problem | null = null;
+    const ok = await act(async () => {
+      const result = await bookingsCreate({
+        body: {
+          date: form.date,
+          time: form.time,
+          party_size: form.party,
+          special_requests: form.notes || null,
+          source: "phone",
+          guest: { name: form.name, phone: form.phone || null, email: form.email || null },
+        },
+      });
+      if (result.error) refused = problem(result.error, result.response);
+      return result;
+    }, `Booked ${form.name} for ${form.party} on ${formatDate(form.date)} at ${form.time}`);
+    setProblem(refused);
+    if (ok) setForm({ ...empty, date: form.date });
+  };
+  const fields = problemFound?.fields ?? {};
+  return (
+    <section className="panel" aria-labelledby="phone-title">
+      <h2 id="phone-title">Phone booking</h2>
+      <form onSubmit={submit} noValidate>
+        <Field label="Date" type="date" value={form.date} onChange={set("date")} error={fields.date} />
+        <Field label="Time" type="time" step={900} value={form.time} onChange={set("time")} error={fields.time} />
+        <Field label="Guests" type="number" min={1} max={50} value={form.party} onChange={set("party")} error={fields.party_size} />
+        <Field label="Guest's name" value={form.name} onChange={set("name")} error={fields.name} />
+        <Field label="Guest's phone" type="tel" value={form.phone} onChange={set("phone")} error={fields.phone} />
+        <Field label="Guest's e-mail (optional)" type="email" value={form.email} onChange={set("email")} error={fields.email} />
+        <Field label="Notes" value={form.notes} onChange={set("notes")} error={fields.special_requests} />
+        {problemFound && problemFound.alternatives.length > 0 && (
+          <p>Free nearby: {problemFound.alternatives.map(hhmm).join(", ")}</p>
+        )}
+        <button type="submit" className="primary">Book for the guest</button>
+      </form>
     </section>
   );
 }
