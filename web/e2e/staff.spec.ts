@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { ADMIN, apiToken, restaurantDate, screenshot } from "./helpers";
+import { ADMIN, apiToken, restaurantDate, screenshot, tabTo } from "./helpers";
 
 const STAFF = { email: "staff@example.com", password: "staff-password" };
 const WEEK = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
@@ -179,4 +179,41 @@ test("the host takes a phone booking, moves it to another table and finds the gu
   await guests.getByRole("button", { name: "Search" }).click();
   await expect(guests.getByText("Piet Phone")).toBeVisible();
   await expect(guests).toContainText("+442079460888");
+  await guests.getByRole("button", { name: "History" }).click();
+  await expect(guests.getByRole("list", { name: "Piet Phone's bookings" })).toContainText("19:00 · 2 · confirmed");
+});
+
+test("the kitchen display is worked by keyboard, and shows the guest's allergies to the host", async ({ page, request }) => {
+  const staff = { Authorization: `Bearer ${await apiToken(request, STAFF.email, STAFF.password)}` };
+  // A phone booking whose guest record has allergies: the host's list shows them.
+  const date = restaurantDate(3);
+  const made = await request.post("/bookings", {
+    headers: staff,
+    data: { date, time: "12:30", party_size: 2, source: "phone", guest: { name: "Ana Allergy", phone: "+442079460555" } },
+  });
+  expect(made.status(), await made.text()).toBe(201);
+  const guestId = (await made.json()).guest.id;
+  expect((await request.patch(`/api/guests/${guestId}`, { headers: staff, data: { allergies: "peanuts" } })).status()).toBe(200);
+  await page.setViewportSize({ width: 1280, height: 1000 });
+  await signInAt(page, "/staff/host", STAFF);
+  await page.getByLabel("Day", { exact: true }).fill(date);
+  await expect(page.locator(".day-row").filter({ hasText: "Ana Allergy" })).toContainText("Allergies: peanuts");
+
+  const menu = (await (await request.get("/api/menu")).json()) as { id: number; category: string }[];
+  const drink = menu.find((m) => m.category === "drinks")!;
+  const free = (await (await request.get("/api/tables/available/?party_size=1", { headers: staff })).json()) as { id: number; table_number: number }[];
+  const table = free[0];
+  await page.goto("/staff/kitchen");
+  await expect(page.getByText("Live", { exact: true })).toBeVisible();
+  const sent = await request.post("/api/orders", {
+    headers: staff,
+    data: { table_id: table.id, customer_count: 1, items: [{ menu_item_id: drink.id, quantity: 1 }] },
+  });
+  expect(sent.status()).toBe(201);
+  const card = page.getByRole("article", { name: new RegExp(`table ${table.table_number}, pending`) });
+  await expect(card).toBeVisible();
+  const move = card.getByRole("button", { name: "pending → preparing" });
+  await tabTo(page, move);
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("article", { name: new RegExp(`table ${table.table_number}, preparing`) })).toBeVisible();
 });

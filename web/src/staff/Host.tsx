@@ -8,6 +8,7 @@ import {
   bookingsList,
   bookingsNoShow,
   bookingsSeat,
+  guestsGet,
   guestsList,
   ordersCreate,
   tablesAvailable,
@@ -24,6 +25,20 @@ import { useTitle, type Restaurant } from "../restaurant";
 import { LiveBadge, useLiveStream } from "./live";
 
 type Answer = { error?: unknown; response?: Response };
+
+/** A guest's record (notes, allergies, history), cached for the screen. */
+function useGuest(id: number | null | undefined) {
+  return useQuery({
+    queryKey: ["staff", "guest", id],
+    enabled: typeof id === "number",
+    staleTime: 30_000,
+    queryFn: async () => {
+      const { data, error, response } = await guestsGet({ path: { guest_id: id! } });
+      if (error || !data) throw problem(error, response);
+      return data;
+    },
+  });
+}
 
 function localTime(iso: string, zone: string): string {
   return new Intl.DateTimeFormat("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(
@@ -140,6 +155,17 @@ function FloorPlan({
   const top = Math.min(...placed.map((t) => t.pos_y ?? 0), bottom);
   const spanX = right - left + 2;
   const spanY = bottom - top + 2;
+  // Merged tables are drawn as one: an outline around each group's tables.
+  const groups = [...new Set(placed.map((t) => t.merge_group).filter((g): g is number => g !== null))].map((id) => {
+    const members = placed.filter((t) => t.merge_group === id);
+    return {
+      id,
+      x1: Math.min(...members.map((t) => t.pos_x!)) - 0.3,
+      y1: Math.min(...members.map((t) => t.pos_y!)) - 0.3,
+      x2: Math.max(...members.map((t) => t.pos_x! + t.width)) + 0.3,
+      y2: Math.max(...members.map((t) => t.pos_y! + t.height)) + 0.3,
+    };
+  });
   return (
     <div className="floor" style={{ aspectRatio: `${spanX} / ${spanY}` }}>
       {placed.map((t) => {
@@ -167,6 +193,19 @@ function FloorPlan({
           </button>
         );
       })}
+      {groups.map((g) => (
+        <div
+          key={g.id}
+          className="merge-outline"
+          aria-hidden="true"
+          style={{
+            left: `${((g.x1 - left + 1) / spanX) * 100}%`,
+            top: `${((g.y1 - top + 1) / spanY) * 100}%`,
+            width: `${((g.x2 - g.x1) / spanX) * 100}%`,
+            height: `${((g.y2 - g.y1) / spanY) * 100}%`,
+          }}
+        />
+      ))}
       {placed.length < tables.length && (
         <p className="hint">{tables.length - placed.length} tables are not on the plan yet.</p>
       )}
@@ -252,6 +291,7 @@ function BookingRow({
   const [time, setTime] = useState(hhmm(booking.time));
   const [tableId, setTableId] = useState(String(booking.table_id));
   const fitting = tables.filter((t) => t.capacity >= booking.party_size);
+  const guest = useGuest(booking.guest?.id);
   const move = async (event: FormEvent) => {
     event.preventDefault();
     const body: { time?: string; table_id?: number } = {};
@@ -265,6 +305,8 @@ function BookingRow({
         <strong>{hhmm(booking.time)}</strong> · {who} · {booking.party_size} · table {booking.table_number} ·{" "}
         <span className="state">{booking.status}</span>
         {booking.special_requests && <div className="hint">{booking.special_requests}</div>}
+        {guest.data?.allergies && <div className="allergy">Allergies: {guest.data.allergies}</div>}
+        {guest.data?.notes && <div className="hint">Guest notes: {guest.data.notes}</div>}
       </div>
       {booking.status === "confirmed" && (
         <div className="actions">
@@ -375,6 +417,7 @@ function WalkIn({
 function GuestSearch() {
   const [q, setQ] = useState("");
   const [term, setTerm] = useState("");
+  const [open, setOpen] = useState<number | null>(null);
   const found = useQuery({
     queryKey: ["staff", "guests", term],
     enabled: term.length > 1,
@@ -403,6 +446,10 @@ function GuestSearch() {
             {g.cancellations} cancellations
             {g.allergies && <div className="allergy">Allergies: {g.allergies}</div>}
             {g.notes && <div className="hint">{g.notes}</div>}
+            <button type="button" className="link" aria-expanded={open === g.id} onClick={() => setOpen(open === g.id ? null : g.id)}>
+              {open === g.id ? "Hide history" : "History"}
+            </button>
+            {open === g.id && <GuestHistory id={g.id} />}
           </li>
         ))}
       </ul>
@@ -527,5 +574,21 @@ function PhoneBooking({
         <button type="submit" className="primary">Book for the guest</button>
       </form>
     </section>
+  );
+}
+
+function GuestHistory({ id }: { id: number }) {
+  const guest = useGuest(id);
+  if (guest.isPending) return <p role="status">Loading…</p>;
+  if (!guest.data) return null;
+  return (
+    <ul className="history" aria-label={`${guest.data.name}'s bookings`}>
+      {guest.data.bookings.length === 0 && <li>No bookings yet.</li>}
+      {guest.data.bookings.map((b) => (
+        <li key={b.id}>
+          {formatDate(b.date, "short")} {hhmm(b.time)} · {b.party_size} · {b.status}
+        </li>
+      ))}
+    </ul>
   );
 }
