@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.deps import AdminUser, IdPath, SessionDep
+from app.deps import AdminUser, IdPath, SessionDep, StaffUser
 from app.errors import Forbidden, Unauthorized, responses
 from app.menu import service
 from app.menu.exceptions import MenuItemNotFound, MenuNameTaken
@@ -25,6 +25,24 @@ async def list_menu(
     category: Annotated[str | None, Query(max_length=40, examples=["mains"])] = None,
 ) -> list[MenuItemOut]:
     items = await service.list_items(session, category=category)
+    return [MenuItemOut.model_validate(i) for i in items]
+
+
+@router.get(
+    "/all",
+    response_model=list[MenuItemOut],
+    summary="The whole menu for staff: unavailable items too, in position order",
+    responses=ADMIN,
+    name="list_all",
+)
+async def list_whole_menu(
+    _staff: StaffUser,
+    session: SessionDep,
+    category: Annotated[str | None, Query(max_length=40, examples=["mains"])] = None,
+) -> list[MenuItemOut]:
+    """What the manager's console edits: an item taken off (unavailable) stays listed, so
+    it can be put back."""
+    items = await service.list_items(session, category=category, include_unavailable=True)
     return [MenuItemOut.model_validate(i) for i in items]
 
 

@@ -47,6 +47,39 @@ async def test_public_menu_lists_available_items_in_position_order(
     assert missing.status_code == 404 and "999999" in missing.json()["detail"]
 
 
+async def test_staff_see_the_whole_menu_with_unavailable_items(
+    client: AsyncClient, admin: Headers, staff: Headers, guest: Headers
+) -> None:
+    soup = await add_item(client, admin, "6.50", name="Soup", category="starters", position=1)
+    off = await add_item(
+        client, admin, "9.00", name="Off", category="mains", position=0, is_available=False
+    )
+    fish = await add_item(client, admin, "17.00", name="Fish", category="mains", position=10)
+
+    for headers in (admin, staff):
+        whole = await client.get("/api/menu/all", headers=headers)
+        assert whole.status_code == 200
+        assert [(i["name"], i["is_available"]) for i in whole.json()] == [
+            ("Off", False),
+            ("Soup", True),
+            ("Fish", True),
+        ]
+    mains = await client.get("/api/menu/all", params={"category": "mains"}, headers=admin)
+    assert [i["id"] for i in mains.json()] == [off["id"], fish["id"]]
+    # Put back on, it is on the public menu again.
+    assert (
+        await client.put(f"/api/menu/{off['id']}", json={"is_available": True}, headers=admin)
+    ).status_code == 200
+    assert [i["id"] for i in (await client.get("/api/menu")).json()] == [
+        off["id"],
+        soup["id"],
+        fish["id"],
+    ]
+    # Guests see only what they can order.
+    assert (await client.get("/api/menu/all")).status_code == 401
+    assert (await client.get("/api/menu/all", headers=guest)).status_code == 403
+
+
 # -- Writing -------------------------------------------------------------------------------
 
 

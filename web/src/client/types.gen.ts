@@ -5276,6 +5276,50 @@ export type MenuCreateResponses = {
 
 export type MenuCreateResponse = MenuCreateResponses[keyof MenuCreateResponses];
 
+export type MenuListAllData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Category
+         */
+        category?: string | null;
+    };
+    url: '/api/menu/all';
+};
+
+export type MenuListAllErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type MenuListAllError = MenuListAllErrors[keyof MenuListAllErrors];
+
+export type MenuListAllResponses = {
+    /**
+     * Response Menu List All
+     *
+     * Successful Response
+     */
+    200: Array<MenuItemOut>;
+};
+
+export type MenuListAllResponse = MenuListAllResponses[keyof MenuListAllResponses];
+
 export type MenuDeleteData = {
     body?: never;
     path: {

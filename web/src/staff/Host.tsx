@@ -175,6 +175,8 @@ function FloorPlan({
             key={t.id}
             type="button"
             data-table={t.table_number}
+            data-x={t.pos_x ?? undefined}
+            data-y={t.pos_y ?? undefined}
             className={`table-box ${t.status}${t.shape === "round" ? " round" : ""}${t.merge_group ? " merged" : ""}${selected === t.id ? " selected" : ""}`}
             style={{
               left: `${(((t.pos_x ?? 0) - left + 1) / spanX) * 100}%`,

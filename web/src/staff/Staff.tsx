@@ -1,3 +1,4 @@
+import { lazy, Suspense } from "react";
 import { Link, Route, Switch } from "wouter";
 import { AuthPanel } from "../components/AuthPanel";
 import type { Restaurant } from "../restaurant";
@@ -6,6 +7,9 @@ import { useSession } from "../session";
 import { HostPage } from "./Host";
 import { KitchenPage } from "./Kitchen";
 import "./staff.css";
+
+// The console loads only when an admin opens it: the host's and the kitchen's screens stay small.
+const ConsolePage = lazy(() => import("./Console"));
 
 /** The staff screens (loaded only when a /staff page is opened): signed-in staff and
  * admins only. A customer gets a refusal page; the API refuses them anyway. */
@@ -37,10 +41,18 @@ export default function Staff({ restaurant }: { restaurant: Restaurant }) {
       <nav className="staff-nav" aria-label="Staff screens">
         <Link href="/staff/host">Host stand</Link>
         <Link href="/staff/kitchen">Kitchen</Link>
+        {user.role === "admin" && <Link href="/staff/console">Console</Link>}
       </nav>
       <Switch>
         <Route path="/staff/host">{() => <HostPage restaurant={restaurant} />}</Route>
         <Route path="/staff/kitchen">{() => <KitchenPage />}</Route>
+        <Route path="/staff/console">
+          {() => (
+            <Suspense fallback={<p role="status" className="loading">Loading…</p>}>
+              <ConsolePage restaurant={restaurant} />
+            </Suspense>
+          )}
+        </Route>
         <Route>
           {() => (
             <main id="main">
@@ -52,6 +64,12 @@ export default function Staff({ restaurant }: { restaurant: Restaurant }) {
                 <li>
                   <Link href="/staff/kitchen">Kitchen display</Link>: tickets by station, live
                 </li>
+                {user.role === "admin" && (
+                  <li>
+                    <Link href="/staff/console">Manager's console</Link>: figures, tables and floor plan, menu,
+                    settings, users, failed e-mails
+                  </li>
+                )}
               </ul>
             </main>
           )}
