@@ -29,7 +29,7 @@ test("a table is booked with the keyboard alone", async ({ page }) => {
   await expect(page.locator(`button.day[data-date="${target}"]`)).toHaveAttribute("aria-pressed", "true");
 
   const slot = page.getByRole("button", { name: "20:00, free" });
-  await tabTo(page, slot);
+  await tabTo(page, slot, 200); // a day's times are one tab stop each
   await page.keyboard.press("Enter");
   // Focus moves to what comes next: the step's heading.
   await expect(page.getByRole("heading", { name: /^3 guests, .* at 20:00$/ })).toBeFocused();

@@ -1,47 +1,11 @@
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { ADMIN, apiToken, restaurantDate, screenshot, tabTo } from "./helpers";
-
-const STAFF = { email: "staff@example.com", password: "staff-password" };
-const WEEK = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
-
-async function signInAt(page: Page, path: string, who: { email: string; password: string }) {
-  await page.goto(path);
-  await page.getByLabel("E-mail").fill(who.email);
-  await page.getByLabel("Password").fill(who.password);
-  await page.getByRole("button", { name: "Sign in and continue" }).click();
-}
+import { expect, test, type Page } from "@playwright/test";
+import { ADMIN, apiToken, bookingSeatableNow, restaurantDate, screenshot, signInAt, STAFF, tabTo } from "./helpers";
 
 async function noSeriousViolations(page: Page): Promise<void> {
   const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
   const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
-
-/** A booking the host can seat now, whatever the time of day: the restaurant opens all
- * day with no lead time, and a table is held (seatable) four hours ahead. */
-async function bookingSeatableNow(request: APIRequestContext, auth: Record<string, string>) {
-  const hours = Object.fromEntries(WEEK.map((day) => [day, [{ opens: "00:00", closes: "23:59" }]]));
-  const opened = await request.patch("/restaurant", {
-    headers: auth,
-    data: { opening_hours: hours, lead_minutes: 0, hold_minutes: 240 },
-  });
-  expect(opened.status(), await opened.text()).toBe(200);
-  for (const date of [restaurantDate(0), restaurantDate(1)]) {
-    const day = await (await request.get(`/bookings/availability?date=${date}&party_size=3`)).json();
-    const slot = (day.slots as { time: string; starts_at: string; available_tables: number }[]).find(
-      (s) => s.available_tables > 0,
-    );
-    if (!slot) continue;
-    expect(Date.parse(slot.starts_at) - Date.now()).toBeLessThan(4 * 3600_000);
-    const made = await request.post("/bookings", {
-      headers: auth,
-      data: { date, time: slot.time, party_size: 3, source: "phone", guest: { name: "Hana Host", phone: "+442079460777" } },
-    });
-    expect(made.status(), await made.text()).toBe(201);
-    return { ...(await made.json()), date } as { id: number; table_number: number; date: string };
-  }
-  throw new Error("no slot within four hours");
 }
 
 test("the host seats a booked party and a walk-in, merges two tables and releases them", async ({ page, request }, info) => {

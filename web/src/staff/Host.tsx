@@ -23,6 +23,7 @@ import { formatDate, hhmm, restaurantNow, toMinutes, weekday } from "../dates";
 import { problem, type Problem } from "../errors";
 import { useTitle, type Restaurant } from "../restaurant";
 import { LiveBadge, useLiveStream } from "./live";
+import { OrderPanel } from "./Order";
 
 type Answer = { error?: unknown; response?: Response };
 
@@ -249,6 +250,7 @@ function TablePanel({
           Close
         </button>
       </div>
+      {table.status === "occupied" && table.current_order_id !== null && <OrderPanel table={table} act={act} />}
       {table.status === "available" && mergeable.length > 0 && (
         <div className="field">
           <label htmlFor="merge-with">Merge with</label>
