@@ -10,7 +10,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const python = process.env.RESTAURANT_PYTHON ?? path.resolve(here, "../.venv/bin/python");
 const databases = ["sqlite", ...(process.env.TEST_POSTGRES_URL ? ["postgres"] : [])];
-const PORTS: Record<string, number> = { sqlite: 8101, postgres: 8102 };
+// E2E_PORT moves the two servers (default 8101 and 8102), for runs side by side.
+const BASE = Number(process.env.E2E_PORT ?? 8101);
+const PORTS: Record<string, number> = { sqlite: BASE, postgres: BASE + 1 };
 
 export const mailDir = (database: string) => path.resolve(here, "test-results", `mail-${database}`);
 

@@ -48,6 +48,8 @@ test("a service evening across the host stand, the kitchen display and the conso
   await pass.getByRole("button", { name: "preparing → ready" }).first().click();
   const ready = pass.getByRole("article", { name: new RegExp(`table ${booking.table_number}, ready`) });
   await expect(ready).toBeVisible();
+  // The waiter's view at the table shows it ready, without a reload.
+  await expect(panel.getByRole("list", { name: "In the kitchen" })).toContainText("3 × Fish and chips — ready");
   await ready.getByRole("button", { name: "ready → served" }).click();
   await expect(ready).toHaveCount(0);
 

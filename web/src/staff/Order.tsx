@@ -1,6 +1,6 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { menuList, ordersBill, ordersClose, ordersGet, ordersUpdate, tablesSplitBill } from "../client/sdk.gen";
+import { kitchenQueue, menuList, ordersBill, ordersClose, ordersGet, ordersUpdate, tablesSplitBill } from "../client/sdk.gen";
 import type { Bill, SplitResult, TableView } from "../client/types.gen";
 import { problem } from "../errors";
 
@@ -27,6 +27,17 @@ export function OrderPanel({ table, act }: { table: TableView; act: Act }) {
       const { data, error, response } = await menuList();
       if (error || !data) throw problem(error, response);
       return data;
+    },
+  });
+  // Where the kitchen is with this order's tickets, while the panel is open: looked up
+  // every two seconds (the kitchen's own screen follows its stream).
+  const tickets = useQuery({
+    queryKey: ["staff", "tickets", orderId],
+    refetchInterval: 2_000,
+    queryFn: async () => {
+      const { data, error, response } = await kitchenQueue();
+      if (error || !data) throw problem(error, response);
+      return data.filter((t) => t.order_id === orderId);
     },
   });
   const [dish, setDish] = useState("");
@@ -82,6 +93,16 @@ export function OrderPanel({ table, act }: { table: TableView; act: Act }) {
               {i.quantity} × {i.name}
               {i.seat_number ? ` · seat ${i.seat_number}` : ""}
               {i.notes ? ` — ${i.notes}` : ""} · {i.amount}
+            </li>
+          ))}
+        </ul>
+      )}
+      {(tickets.data ?? []).length > 0 && (
+        <ul className="kitchen-state" aria-label="In the kitchen">
+          {tickets.data!.map((t) => (
+            <li key={t.id}>
+              {t.station === "bar" ? "Bar" : "Kitchen"}: {t.items.map((i) => `${i.quantity} × ${i.name}`).join(", ")} —{" "}
+              <strong>{t.status}</strong>
             </li>
           ))}
         </ul>
