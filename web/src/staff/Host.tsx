@@ -192,7 +192,11 @@ function FloorPlan({
           >
             <strong>{t.table_number}</strong>
             <span>{t.status}</span>
-            {next && <span>{localTime(next.starts_at, zone)}·{next.party_size}</span>}
+            {t.status === "occupied" && t.occupied_since ? (
+              <span>since {localTime(t.occupied_since, zone)}</span>
+            ) : (
+              next && <span>{localTime(next.starts_at, zone)}·{next.party_size}</span>
+            )}
           </button>
         );
       })}
