@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     restaurant_timezone: str = "Europe/London"
     restaurant_name: str = "The Restaurant"
-    # How guests reach the restaurant: shown in every e-mail (empty ones are left out).
+    # How guests reach the restaurant (every e-mail, GET /restaurant; empty ones left out):
+    # the defaults for what an admin sets in the console (app.venue.contact).
     restaurant_phone: str = ""
     restaurant_email: str = ""
     restaurant_address: str = ""

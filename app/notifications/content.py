@@ -1,7 +1,8 @@
 """What an e-mail says: the templates, and the values they are given.
 
-Guest e-mails speak to people: the restaurant's name and how to reach it (RESTAURANT_*
-settings, in every e-mail's footer, empty ones left out), the booking's local date and
+Guest e-mails speak to people: the restaurant's name and how to reach it (in every
+e-mail's footer, as an admin set it else the RESTAURANT_* settings: app.venue.contact;
+details not set are left out), the booking's local date and
 time, a booking reference, and a link to change or cancel it (Links.manage_url), never
 an API path, an HTTP verb or an internal id."""
 
@@ -17,7 +18,9 @@ from app.bookings.models import Booking
 from app.config import Settings
 from app.links import Links
 from app.notifications.models import MessageKind
+from app.venue import contact
 from app.venue.calendar import Venue
+from app.venue.contact import Contact
 
 
 @lru_cache
@@ -62,24 +65,21 @@ def _contact(phone: str, email: str, address: str, website: str) -> tuple[dict[s
     return tuple(items)
 
 
-def contact_details(settings: Settings) -> tuple[dict[str, str], ...]:
+def contact_details(reach: Contact) -> tuple[dict[str, str], ...]:
     """The restaurant's contact details that are set, each with a label, its text and a
     link (tel:, mailto:, https:; none for the address), in the order they are shown."""
-    return _contact(
-        settings.restaurant_phone.strip(),
-        settings.restaurant_email.strip(),
-        settings.restaurant_address.strip(),
-        settings.restaurant_website.strip(),
-    )
+    return _contact(reach.phone, reach.email, reach.address, reach.website)
 
 
-def common_context(settings: Settings, restaurant: str) -> dict[str, Any]:
-    """What every e-mail's layout needs: the restaurant's name and how to reach it."""
+def common_context(settings: Settings, venue: Venue) -> dict[str, Any]:
+    """What every e-mail's layout needs: the restaurant's name and how to reach it (from
+    the settings row the `venue` snapshot was read from, else the environment)."""
+    reach = contact.effective(settings, venue.contact)
     return {
-        "restaurant": restaurant,
-        "contact": contact_details(settings),
-        "phone": settings.restaurant_phone.strip(),
-        "phone_href": _tel(settings.restaurant_phone),
+        "restaurant": venue.name,
+        "contact": contact_details(reach),
+        "phone": reach.phone,
+        "phone_href": _tel(reach.phone),
         "site_url": settings.public_base_url.rstrip("/"),
     }
 
@@ -90,7 +90,7 @@ def booking_context(
     """The values of a booking e-mail, from the booking as it stands."""
     local = venue.local(booking.starts_at)
     return {
-        **common_context(settings, venue.name),
+        **common_context(settings, venue),
         "name": guest_name,
         "timezone": venue.zone.key,
         "date": f"{local:%A} {local.day} {local:%B %Y}",

@@ -31,6 +31,7 @@ from app.bookings.models import Booking
 from app.config import Settings
 from app.links import Links
 from app.notifications.models import MessageKind
+from app.venue import contact
 from app.venue.calendar import Venue
 
 # The kinds that carry an invitation, and its method.
@@ -176,8 +177,9 @@ def _event(
     if method != "CANCEL":
         manage_url = Links(settings).manage_url(booking.id, booking.guest_id)
         lines.append(f"Change or cancel your booking: {manage_url}")
-    if phone := settings.restaurant_phone.strip():
-        lines.append(f"Call us on {phone}.")
+    reach = contact.effective(settings, venue.contact)
+    if reach.phone:
+        lines.append(f"Call us on {reach.phone}.")
     return Invitation(
         method=method,
         uid=booking_uid(booking.id, settings.mail_from),
@@ -186,10 +188,10 @@ def _event(
         ends_at=venue.local(booking.ends_at),
         stamp=now,
         summary=f"{venue.name}: table for {party}",
-        location=settings.restaurant_address.strip(),
+        location=reach.address,
         description="\n".join(lines),
         organizer_name=venue.name,
-        organizer_email=settings.restaurant_email.strip() or sender_address(settings.mail_from),
+        organizer_email=reach.email or sender_address(settings.mail_from),
         attendee_name=guest_name,
         attendee_email=attendee,
     )

@@ -111,7 +111,7 @@ async def account_message(
     written now; `context` adds to what its templates are given (password_reset: reset_url
     and minutes)."""
     venue = await venue_service.venue_for(session)
-    context = {**common_context(settings, venue.name), "name": name, "reset_url": None,
+    context = {**common_context(settings, venue), "name": name, "reset_url": None,
                **context}  # fmt: skip
     subject, text, html = render(kind, context)
     row = {

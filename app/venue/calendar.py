@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from app.errors import InvalidInput
+from app.venue.contact import Contact, stored_of
 from app.venue.models import RestaurantSettings
 from app.venue.schemas import WEEKDAYS, minutes_of
 
@@ -55,6 +56,9 @@ class Venue:
     service_charge_percent: Decimal
     tax_percent: Decimal
     max_active_bookings: int = 4
+    # The contact details the settings row holds (app.venue.contact.effective adds the
+    # environment's defaults).
+    contact: Contact = field(default_factory=Contact)
     _slot_cache: dict[tuple[date, timedelta], list[Slot]] = field(
         default_factory=dict, compare=False, repr=False
     )
@@ -84,6 +88,7 @@ class Venue:
             service_charge_percent=row.service_charge_percent,
             tax_percent=row.tax_percent,
             max_active_bookings=getattr(row, "max_active_bookings_per_guest", 4),
+            contact=stored_of(row),
         )
 
     # -- conversions -------------------------------------------------------------------

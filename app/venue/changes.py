@@ -34,7 +34,9 @@ async def change_settings(
 ) -> RestaurantSettingsChanged:
     """PUT (merge_hours=False) and PATCH /restaurant: check what the change strands,
     settle it (refuse, or cancel and tell each guest), then write the change."""
-    pending = await venue_service.prepare_update(session, data, merge_hours=merge_hours)
+    pending = await venue_service.prepare_update(
+        session, data, merge_hours=merge_hours, phone_region=settings.phone_region
+    )
     outcome = StrandOutcome()
     if pending.moves_the_calendar:
         stranded = await stranding.for_settings(session, pending.before, pending.after, now)

@@ -43,6 +43,12 @@ class RestaurantSettings(Base):
     bar_categories: Mapped[list[str]] = mapped_column(
         JSON, default=lambda: ["drinks"], server_default='["drinks"]'
     )
+    # How guests reach the restaurant, as an admin set it; null: the environment's
+    # RESTAURANT_PHONE, RESTAURANT_EMAIL ... (app.venue.contact).
+    phone: Mapped[str | None] = mapped_column(String(32))  # E.164
+    email: Mapped[str | None] = mapped_column(String(320))
+    address: Mapped[str | None] = mapped_column(String(300))
+    website: Mapped[str | None] = mapped_column(String(300))
     service_charge_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     tax_percent: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

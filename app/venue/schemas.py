@@ -5,14 +5,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from itertools import pairwise
 from typing import Annotated, Self
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    EmailStr,
     Field,
     PlainSerializer,
+    TypeAdapter,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -115,10 +119,46 @@ def _check_categories(value: list[str]) -> list[str]:
     return seen
 
 
+def _one_line(value: str) -> str:
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("must be one line, without control characters")
+    return value
+
+
+_EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
+
+
+def _contact_email(value: str) -> str:
+    text = value.strip()
+    if not text:
+        return ""
+    try:
+        return _EMAIL.validate_python(text)
+    except ValidationError:
+        raise ValueError(f"{text!r} is not an e-mail address, e.g. hello@example.com") from None
+
+
+def _website(value: str) -> str:
+    text = _one_line(value.strip())
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in text:
+        raise ValueError(f"{text!r} is not a web address; give it whole, e.g. https://example.com")
+    return text
+
+
+def _address(value: str) -> str:
+    return _one_line(value.strip())
+
+
 OpeningHours = Annotated[dict[str, list[Service]], AfterValidator(_check_services)]
 Durations = Annotated[list[DurationRule], AfterValidator(_check_durations)]
 Zone = Annotated[str, AfterValidator(_check_zone)]
 Categories = Annotated[list[str], Field(max_length=50), AfterValidator(_check_categories)]
+ContactEmail = Annotated[str, Field(max_length=320), AfterValidator(_contact_email)]
+Website = Annotated[str, Field(max_length=300), AfterValidator(_website)]
+Address = Annotated[str, Field(max_length=300), AfterValidator(_address)]
 
 
 class RestaurantRules(BaseModel):
@@ -147,13 +187,22 @@ class RestaurantRules(BaseModel):
 
 
 class RestaurantSettingsOut(RestaurantRules):
-    """The restaurant's rules, and what a guest page shows that the service's settings
-    (the environment) hold rather than the database."""
+    """The restaurant's rules, and what a guest page shows: how to reach the restaurant
+    (each detail as an admin set it, else the environment's; null when neither is set)
+    and what only the environment holds."""
 
-    phone: str | None = Field(description="How to call the restaurant (RESTAURANT_PHONE)")
-    email: str | None = Field(description="The restaurant's e-mail address (RESTAURANT_EMAIL)")
-    address: str | None = Field(description="Where the restaurant is (RESTAURANT_ADDRESS)")
-    website: str | None = Field(description="The restaurant's own site (RESTAURANT_WEBSITE)")
+    phone: str | None = Field(
+        description="How to call the restaurant: as an admin set it (E.164), else RESTAURANT_PHONE"
+    )
+    email: str | None = Field(
+        description="The restaurant's e-mail address: as an admin set it, else RESTAURANT_EMAIL"
+    )
+    address: str | None = Field(
+        description="Where the restaurant is: as an admin set it, else RESTAURANT_ADDRESS"
+    )
+    website: str | None = Field(
+        description="The restaurant's own site: as an admin set it, else RESTAURANT_WEBSITE"
+    )
     brand_color: str = Field(
         description="The guest pages' accent colour, #rrggbb (BRAND_COLOR)",
         examples=["#7a2e1f"],
@@ -198,6 +247,29 @@ class RestaurantSettingsUpdate(BaseModel):
     )
     service_charge_percent: Percent | None = None
     tax_percent: Percent | None = None
+    phone: str | None = Field(
+        default=None,
+        max_length=64,
+        description="How to call the restaurant, stored in E.164; a number without "
+        "+country code is read in PHONE_REGION. An empty string goes back to RESTAURANT_PHONE",
+        examples=["+44 20 7946 0000"],
+    )
+    email: ContactEmail | None = Field(
+        default=None,
+        description="The restaurant's e-mail address; an empty string goes back to "
+        "RESTAURANT_EMAIL",
+    )
+    address: Address | None = Field(
+        default=None,
+        description="Where the restaurant is, one line; an empty string goes back to "
+        "RESTAURANT_ADDRESS",
+    )
+    website: Website | None = Field(
+        default=None,
+        description="The restaurant's own site, an http(s) address; an empty string goes "
+        "back to RESTAURANT_WEBSITE",
+        examples=["https://www.example.com"],
+    )
 
     @model_validator(mode="after")
     def _no_explicit_nulls(self) -> Self:
@@ -210,9 +282,7 @@ class RestaurantSettingsUpdate(BaseModel):
     @classmethod
     def _one_line(cls, value: str | None) -> str | None:
         # The name goes into e-mail subjects: a line break there would add headers.
-        if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
-            raise ValueError("must be one line, without control characters")
-        return value
+        return None if value is None else _one_line(value)
 
     @field_validator("closed_dates")
     @classmethod

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db.statements import Conn, Query, session_conn
 from app.errors import NotFound
+from app.guests.contact import e164
+from app.venue import contact
 from app.venue.calendar import Venue
 from app.venue.models import RestaurantSettings
 from app.venue.schemas import RestaurantRules, RestaurantSettingsOut, RestaurantSettingsUpdate
@@ -28,29 +30,29 @@ async def get_settings_row(
     return row
 
 
-def large_party_note(settings: Settings, max_party_size: int) -> str:
+def large_party_note(settings: Settings, max_party_size: int, phone: str) -> str:
     """LARGE_PARTY_NOTE, or else who a party larger than the largest booked online
-    should call."""
+    should call (`phone`: the restaurant's, "" when none)."""
     if note := settings.large_party_note.strip():
         return note
     guests = "guest" if max_party_size == 1 else "guests"
-    phone = settings.restaurant_phone.strip()
     reach = f"call us on {phone}" if phone else "contact the restaurant"
     return f"For more than {max_party_size} {guests}, please {reach}."
 
 
 def settings_out(row: RestaurantSettings, settings: Settings) -> RestaurantSettingsOut:
-    """The row's rules and what the guest pages show from the service's settings (an
-    empty contact setting is null)."""
+    """The row's rules and what the guest pages show: the contact details in effect
+    (the row's, else the environment's; null when neither is set) and the colour."""
     rules = RestaurantRules.model_validate(row)
+    reach = contact.effective(settings, contact.stored_of(row))
     return RestaurantSettingsOut(
         **dict(rules),
-        phone=settings.restaurant_phone.strip() or None,
-        email=settings.restaurant_email.strip() or None,
-        address=settings.restaurant_address.strip() or None,
-        website=settings.restaurant_website.strip() or None,
+        phone=reach.phone or None,
+        email=reach.email or None,
+        address=reach.address or None,
+        website=reach.website or None,
         brand_color=settings.brand_color,
-        large_party_note=large_party_note(settings, rules.max_party_size),
+        large_party_note=large_party_note(settings, rules.max_party_size, reach.phone),
     )
 
 
@@ -132,14 +134,30 @@ class PendingUpdate:
         )
 
 
+def _contact_changes(data: RestaurantSettingsUpdate, phone_region: str) -> dict[str, Any]:
+    """The contact details to store: the phone in E.164 (a 422 naming the field when it
+    cannot be dialled), and null for a detail given empty (the environment's again)."""
+    given = data.model_dump(include=set(contact.FIELDS), exclude_unset=True)
+    out: dict[str, str | None] = {key: value.strip() or None for key, value in given.items()}
+    if phone := out.get("phone"):
+        out["phone"] = e164(phone, phone_region, ("body", "phone"))
+    return out
+
+
 async def prepare_update(
-    session: AsyncSession, data: RestaurantSettingsUpdate, *, merge_hours: bool = False
+    session: AsyncSession,
+    data: RestaurantSettingsUpdate,
+    *,
+    merge_hours: bool = False,
+    phone_region: str,
 ) -> PendingUpdate:
     """Lock the row and work out the change without writing it. With `merge_hours`
     (PATCH) `opening_hours` changes only the weekdays it names: a weekday left out keeps
-    its hours, one given an empty list is closed. Without it (PUT) it is the whole week."""
+    its hours, one given an empty list is closed. Without it (PUT) it is the whole week.
+    A phone number without +country code is read in `phone_region`."""
+    reach = _contact_changes(data, phone_region)  # before the lock: a 422 waits for nothing
     row = await get_settings_row(session, for_update=True)
-    changes = data.model_dump(exclude_unset=True, mode="json")
+    changes = {**data.model_dump(exclude_unset=True, mode="json"), **reach}
     for key in ("service_charge_percent", "tax_percent"):
         if key in changes:
             changes[key] = getattr(data, key)
@@ -159,8 +177,15 @@ async def apply_update(session: AsyncSession, pending: PendingUpdate) -> Restaur
 
 
 async def update_settings(
-    session: AsyncSession, data: RestaurantSettingsUpdate, *, merge_hours: bool = False
+    session: AsyncSession,
+    data: RestaurantSettingsUpdate,
+    *,
+    merge_hours: bool = False,
+    phone_region: str,
 ) -> RestaurantSettings:
     """Change the settings as asked, whatever bookings depend on them (the routes go
     through app.venue.changes, which checks that first)."""
-    return await apply_update(session, await prepare_update(session, data, merge_hours=merge_hours))
+    pending = await prepare_update(
+        session, data, merge_hours=merge_hours, phone_region=phone_region
+    )
+    return await apply_update(session, pending)

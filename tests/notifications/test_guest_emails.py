@@ -1,7 +1,7 @@
 """E-mails people can use (app/notifications/content.py, invitation.py and the templates),
 read as a real SMTP server (aiosmtpd) received them: a booking's calendar invitation
 from confirmation through change to cancellation, the restaurant's contact details in
-every e-mail, and words for people instead of API paths."""
+every e-mail (an admin's over the environment's), and words for people instead of API paths."""
 
 from __future__ import annotations
 
@@ -310,6 +310,54 @@ async def test_every_email_speaks_to_people_and_says_how_to_reach_the_restaurant
     changed = plain_text(received["booking_changed"][0])
     assert "Your booking at" in changed and "has changed" in changed and "20:00" in changed
     assert "Window seat" in changed
+
+
+async def test_contact_details_an_admin_sets_are_in_the_emails_sent_after(
+    client: httpx.AsyncClient,
+    db: TestDatabase,
+    settings: Settings,
+    smtp: SmtpServer,
+    clock: Clock,
+    admin: Headers,
+    make_user: UserFactory,
+) -> None:
+    """PATCH /restaurant's contact details replace the RESTAURANT_* ones in what is sent
+    from then on (the footer, the "call us" line, the invitation's place and organizer)
+    and in GET /restaurant; an empty one goes back to the environment's."""
+    change = {"phone": "0117 496 0999", "email": "tables@quay.example",
+              "address": "9 Harbour Walk, Bristol BS1 5LL"}  # fmt: skip
+    changed = await client.patch("/restaurant", json=change, headers=admin)
+    assert changed.status_code == 200, changed.text
+    shown = (await client.get("/restaurant")).json()
+    assert (shown["phone"], shown["email"], shown["address"], shown["website"]) == (
+        "+441174960999", "tables@quay.example", "9 Harbour Walk, Bristol BS1 5LL",
+        CONTACT["restaurant_website"],
+    )  # fmt: skip
+    _user, guest = await make_user(Role.customer, email="ada@example.com")
+    day = next_weekday(FRIDAY, at_least_days=3)
+    await booked(client, guest, day, "19:00", 2)
+    sender = dispatcher(db, settings, clock)
+    assert await sender.run_once() == 1
+    message = smtp.inbox.messages[-1]
+    text, html = plain_text(message), plain_text(message, "html")
+    for body in (text, html):
+        assert "+441174960999" in body and "tables@quay.example" in body
+        assert "9 Harbour Walk" in body and CONTACT["restaurant_website"] in body
+        for old in ("restaurant_phone", "restaurant_email", "restaurant_address"):
+            assert CONTACT[old] not in body, old
+    assert "call us on +441174960999" in text.lower()
+    assert '<a href="tel:+441174960999">+441174960999</a>' in html
+    _, _, event = event_of(message)
+    assert str(event["LOCATION"]) == "9 Harbour Walk, Bristol BS1 5LL"
+    assert str(event["ORGANIZER"]) == "mailto:tables@quay.example"
+
+    cleared = await client.patch("/restaurant", json={"phone": ""}, headers=admin)
+    assert cleared.status_code == 200 and cleared.json()["phone"] == CONTACT["restaurant_phone"]
+    await booked(client, guest, day + timedelta(days=7), "19:00", 2)
+    assert await sender.run_once() == 1
+    text = plain_text(smtp.inbox.messages[-1])
+    assert CONTACT["restaurant_phone"] in text and "+441174960999" not in text
+    assert "tables@quay.example" in text  # the others stay as the admin set them
 
 
 @pytest.mark.parametrize("settings_overrides", [BARE], indirect=True)

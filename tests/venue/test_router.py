@@ -1,5 +1,6 @@
 """The restaurant's settings (/restaurant, app/venue/router.py and service.py): public
-reading, admin writes, partial updates, and every invalid update refused whole."""
+reading, admin writes, partial updates, the contact details an admin sets over the
+environment's defaults, and every invalid update refused whole."""
 
 from __future__ import annotations
 
@@ -323,3 +324,81 @@ async def test_the_guest_page_fields_are_documented(client: AsyncClient) -> None
     assert fields <= set(schema["RestaurantSettingsChanged"]["required"])
     for field in ("phone", "email", "address", "website"):
         assert {"type": "null"} in shown["properties"][field]["anyOf"], field
+
+
+@pytest.mark.parametrize("settings_overrides", [CONTACT], indirect=True)
+async def test_an_admin_changes_the_contact_details_and_empty_goes_back_to_the_default(
+    client: AsyncClient, admin: Headers
+) -> None:
+    change = {
+        "phone": "020 7946 0111",  # national: read in PHONE_REGION (GB)
+        "email": " bookings@new-place.example ",
+        "address": "2 Market Square, London N1 2BB",
+        "website": "http://new-place.example/eat",
+    }
+    changed = await client.patch("/restaurant", json=change, headers=admin)
+    assert changed.status_code == 200, changed.text
+    shown = await current(client)
+    for body in (changed.json(), shown):
+        assert body["phone"] == "+442079460111"  # E.164
+        assert body["email"] == "bookings@new-place.example"
+        assert body["address"] == "2 Market Square, London N1 2BB"
+        assert body["website"] == "http://new-place.example/eat"
+        note = "For more than 12 guests, please call us on +442079460111."
+        assert body["large_party_note"] == note
+    # Another change leaves them be; PUT changes them like PATCH.
+    assert (await client.patch("/restaurant", json={"lead_minutes": 45}, headers=admin)).json()[
+        "phone"
+    ] == "+442079460111"
+    put = await client.put("/restaurant", json={"phone": "+33 1 42 68 53 00"}, headers=admin)
+    assert put.status_code == 200 and put.json()["phone"] == "+33142685300"
+
+    cleared = await client.patch(
+        "/restaurant", json={"phone": "", "email": "  ", "address": ""}, headers=admin
+    )
+    assert cleared.status_code == 200, cleared.text
+    body = await current(client)
+    assert body["phone"] == "+44 20 7946 0000"  # RESTAURANT_PHONE again
+    assert body["email"] == "hello@my-restaurant.example"
+    assert body["address"] == "1 High Street, London N1 1AA"
+    assert body["website"] == "http://new-place.example/eat"  # not asked: kept
+
+
+async def test_with_no_default_a_cleared_detail_is_null(
+    client: AsyncClient, admin: Headers
+) -> None:
+    set_ = await client.patch("/restaurant", json={"website": "https://x.example"}, headers=admin)
+    assert set_.json()["website"] == "https://x.example"
+    cleared = await client.patch("/restaurant", json={"website": ""}, headers=admin)
+    assert cleared.json()["website"] is None and (await current(client))["website"] is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("phone", "12", "not a valid phone number"),
+        ("phone", "020 7946 0000 ext. 12", "extension"),
+        ("email", "not-an-address", "not an e-mail address"),
+        ("email", "a@b", "not an e-mail address"),
+        ("address", "x" * 301, "at most 300 characters"),
+        ("address", "1 High Street\nBcc: all@example.com", "one line"),
+        ("website", "ftp://files.example", "not a web address"),
+        ("website", "www.example.com", "not a web address"),
+        ("website", "https://", "not a web address"),
+        ("website", "https://example.com/" + "a" * 300, "at most 300 characters"),
+        ("phone", None, "cannot be null"),
+    ],
+)
+async def test_an_invalid_contact_detail_is_a_422_naming_it_and_changes_nothing(
+    client: AsyncClient, admin: Headers, field: str, value: str | None, says: str
+) -> None:
+    before = await current(client)
+    response = await client.patch(
+        "/restaurant", json={"name": "Renamed", field: value}, headers=admin
+    )
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert says in body["detail"], body
+    if value is not None:  # a field's own error is located at it, for a form to show
+        assert [e["loc"] for e in body["errors"]] == [["body", field]], body
+    assert await current(client) == before

@@ -157,6 +157,39 @@ test("the console shows today's figures and the failed e-mails, saves settings, 
   await expect.poll(async () => (await (await request.get("/restaurant")).json()).lead_minutes).toBe(settings.lead_minutes);
 });
 
+test("an admin changes the restaurant's phone in the console and the API answers it", async ({ page, request }) => {
+  const before = (await (await request.get("/restaurant")).json()) as { phone: string | null };
+  await openConsole(page);
+  const contact = page.getByRole("form", { name: "Contact details" });
+  const phone = contact.getByLabel("Phone");
+  await expect(phone).toHaveValue(before.phone ?? "");
+  const save = contact.getByRole("button", { name: "Save contact details" });
+
+  // A number that cannot be dialled is refused beside its field, and nothing is saved.
+  await phone.fill("12");
+  await save.click();
+  await expect(phone).toHaveAttribute("aria-invalid", "true");
+  const described = (await phone.getAttribute("aria-describedby"))!.split(" ").pop()!;
+  await expect(contact.locator(`[id="${described}"]`)).toContainText("not a valid phone number");
+  expect((await (await request.get("/restaurant")).json()).phone).toBe(before.phone);
+
+  // A national number is saved in international form.
+  await phone.fill("020 7946 0123");
+  await save.click();
+  await expect(contact.getByRole("status")).toHaveText("Contact details saved.");
+  await expect(phone).not.toHaveAttribute("aria-invalid", "true");
+  await expect(phone).toHaveValue("+442079460123");
+  expect((await (await request.get("/restaurant")).json()).phone).toBe("+442079460123");
+  await noSeriousViolations(page);
+
+  // Emptied, it is the service's default again (what it was before).
+  await phone.fill("");
+  await save.click();
+  await expect(contact.getByRole("status")).toHaveText("Contact details saved.");
+  await expect(phone).toHaveValue(before.phone ?? "");
+  expect((await (await request.get("/restaurant")).json()).phone).toBe(before.phone);
+});
+
 test("closing a date shows the bookings it would strand before cancelling them", async ({ page, request }) => {
   const admin = await adminHeaders(request);
   const date = restaurantDate(9);

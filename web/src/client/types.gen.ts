@@ -1510,25 +1510,25 @@ export type RestaurantSettingsChanged = {
     /**
      * Phone
      *
-     * How to call the restaurant (RESTAURANT_PHONE)
+     * How to call the restaurant: as an admin set it (E.164), else RESTAURANT_PHONE
      */
     phone: string | null;
     /**
      * Email
      *
-     * The restaurant's e-mail address (RESTAURANT_EMAIL)
+     * The restaurant's e-mail address: as an admin set it, else RESTAURANT_EMAIL
      */
     email: string | null;
     /**
      * Address
      *
-     * Where the restaurant is (RESTAURANT_ADDRESS)
+     * Where the restaurant is: as an admin set it, else RESTAURANT_ADDRESS
      */
     address: string | null;
     /**
      * Website
      *
-     * The restaurant's own site (RESTAURANT_WEBSITE)
+     * The restaurant's own site: as an admin set it, else RESTAURANT_WEBSITE
      */
     website: string | null;
     /**
@@ -1548,8 +1548,9 @@ export type RestaurantSettingsChanged = {
 /**
  * RestaurantSettingsOut
  *
- * The restaurant's rules, and what a guest page shows that the service's settings
- * (the environment) hold rather than the database.
+ * The restaurant's rules, and what a guest page shows: how to reach the restaurant
+ * (each detail as an admin set it, else the environment's; null when neither is set)
+ * and what only the environment holds.
  */
 export type RestaurantSettingsOut = {
     /**
@@ -1623,25 +1624,25 @@ export type RestaurantSettingsOut = {
     /**
      * Phone
      *
-     * How to call the restaurant (RESTAURANT_PHONE)
+     * How to call the restaurant: as an admin set it (E.164), else RESTAURANT_PHONE
      */
     phone: string | null;
     /**
      * Email
      *
-     * The restaurant's e-mail address (RESTAURANT_EMAIL)
+     * The restaurant's e-mail address: as an admin set it, else RESTAURANT_EMAIL
      */
     email: string | null;
     /**
      * Address
      *
-     * Where the restaurant is (RESTAURANT_ADDRESS)
+     * Where the restaurant is: as an admin set it, else RESTAURANT_ADDRESS
      */
     address: string | null;
     /**
      * Website
      *
-     * The restaurant's own site (RESTAURANT_WEBSITE)
+     * The restaurant's own site: as an admin set it, else RESTAURANT_WEBSITE
      */
     website: string | null;
     /**
@@ -1730,6 +1731,30 @@ export type RestaurantSettingsUpdate = {
      * Tax Percent
      */
     tax_percent?: number | string | null;
+    /**
+     * Phone
+     *
+     * How to call the restaurant, stored in E.164; a number without +country code is read in PHONE_REGION. An empty string goes back to RESTAURANT_PHONE
+     */
+    phone?: string | null;
+    /**
+     * Email
+     *
+     * The restaurant's e-mail address; an empty string goes back to RESTAURANT_EMAIL
+     */
+    email?: string | null;
+    /**
+     * Address
+     *
+     * Where the restaurant is, one line; an empty string goes back to RESTAURANT_ADDRESS
+     */
+    address?: string | null;
+    /**
+     * Website
+     *
+     * The restaurant's own site, an http(s) address; an empty string goes back to RESTAURANT_WEBSITE
+     */
+    website?: string | null;
 };
 
 /**

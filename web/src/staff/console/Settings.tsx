@@ -1,7 +1,8 @@
 // The restaurant's settings (PATCH /restaurant): opening hours per weekday, closed dates,
-// booking rules and the bill's percentages. A change that would strand confirmed bookings
-// (a closed date, a shorter service) is refused with 409 and the bookings it names; they
-// are shown, and going ahead repeats the change with cancel_affected=true.
+// booking rules, the bill's percentages and the contact details. A change that would
+// strand confirmed bookings (a closed date, a shorter service) is refused with 409 and the
+// bookings it names; they are shown, and going ahead repeats the change with
+// cancel_affected=true.
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useId, useState, type FormEvent } from "react";
 import { restaurantPatch } from "../../client/sdk.gen";
@@ -311,25 +312,62 @@ function Rules({ restaurant }: { restaurant: Restaurant }) {
   );
 }
 
+const CONTACT = [
+  ["phone", "Phone", "tel", "Saved in international form, e.g. +44 20 7946 0000."],
+  ["email", "E-mail", "email", undefined],
+  ["address", "Address", "text", "One line, as guests should see it."],
+  ["website", "Website", "url", "The whole address, e.g. https://www.example.com."],
+] as const;
+type ContactName = (typeof CONTACT)[number][0];
+const contactOf = (r: Pick<Restaurant, ContactName>) =>
+  Object.fromEntries(CONTACT.map(([name]) => [name, r[name] ?? ""])) as Record<ContactName, string>;
+
+/** How guests reach the restaurant (every e-mail's footer, the guest pages). An emptied
+ * field goes back to the service's configured default; only changed fields are sent. */
 function Contact({ restaurant }: { restaurant: Restaurant }) {
+  const action = useSettingsAction();
+  const [saved, setSaved] = useState(() => contactOf(restaurant));
+  const [form, setForm] = useState(saved);
   const heading = useId();
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const body: RestaurantSettingsUpdate = {};
+    for (const [name] of CONTACT) if (form[name].trim() !== saved[name]) body[name] = form[name].trim();
+    if (Object.keys(body).length === 0) {
+      action.say("No changes to save.");
+      return;
+    }
+    const answer = await action.act(() => restaurantPatch({ body }), "Contact details saved.");
+    if (answer?.data) {
+      const now = contactOf(answer.data);
+      setSaved(now);
+      setForm(now);
+    }
+  };
   return (
-    <div className="console-form" role="group" aria-labelledby={heading}>
+    <form className="console-form compact" onSubmit={(e) => void submit(e)} aria-labelledby={heading} noValidate>
       <h3 id={heading}>Contact details</h3>
-      <dl className="facts">
-        <dt>Phone</dt>
-        <dd>{restaurant.phone ?? "not set"}</dd>
-        <dt>E-mail</dt>
-        <dd>{restaurant.email ?? "not set"}</dd>
-        <dt>Address</dt>
-        <dd>{restaurant.address ?? "not set"}</dd>
-        <dt>Website</dt>
-        <dd>{restaurant.website ?? "not set"}</dd>
-      </dl>
       <p className="hint">
-        These come from the service's configuration (RESTAURANT_PHONE, RESTAURANT_EMAIL, RESTAURANT_ADDRESS,
-        RESTAURANT_WEBSITE) and change there.
+        Shown on the guest pages and in every e-mail. Leave a field empty to use the service's default (RESTAURANT_PHONE,
+        RESTAURANT_EMAIL, RESTAURANT_ADDRESS, RESTAURANT_WEBSITE in its configuration).
       </p>
-    </div>
+      {CONTACT.map(([name, label, type, hint]) => (
+        <Field
+          key={name}
+          label={label}
+          hint={hint}
+          type={type}
+          autoComplete="off"
+          maxLength={name === "email" ? 320 : name === "phone" ? 64 : 300}
+          value={form[name]}
+          onChange={(e) => setForm({ ...form, [name]: e.target.value })}
+          error={action.error?.fields[name]}
+        />
+      ))}
+      <Outcome action={action} />
+      <button type="submit" className="primary">
+        Save contact details
+      </button>
+    </form>
   );
 }
