@@ -15,13 +15,21 @@ describe("the API's errors in words", () => {
       },
       new Response(null, { status: 422 }),
     );
-    expect(found.message).toBe("Invalid input");
+    expect(found.message).toBe("Please check the fields marked below.");
     expect(found.fields).toEqual({
-      password: "String should have at least 8 characters",
-      phone: "not a valid phone number",
+      password: "Please use at least 8 characters.",
+      phone: "Not a valid phone number",
     });
     expect(found.alternatives).toEqual(["18:45", "19:30"]);
     expect(found.status).toBe(422);
+  });
+
+  it("keeps the whole sentence for an error inside a list, without the body prefix", () => {
+    const found = problem({
+      detail: "body.opening_hours.sunday.0: closes (11:00) must be after opens (12:00)",
+      errors: [{ loc: ["body", "opening_hours", "sunday", 0], msg: "closes (11:00) must be after opens (12:00)" }],
+    });
+    expect(found.message).toBe("opening_hours.sunday.0: closes (11:00) must be after opens (12:00)");
   });
 
   it("says what to do when the answer has no words", () => {

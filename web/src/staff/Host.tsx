@@ -23,7 +23,7 @@ import { formatDate, hhmm, restaurantNow, toMinutes, weekday } from "../dates";
 import { problem, type Problem } from "../errors";
 import { useTitle, type Restaurant } from "../restaurant";
 import { LiveBadge, useLiveStream } from "./live";
-import { OrderPanel } from "./Order";
+import { OrderPanel, useOrder } from "./Order";
 
 type Answer = { error?: unknown; response?: Response };
 
@@ -103,8 +103,14 @@ export function HostPage({ restaurant }: { restaurant: Restaurant }) {
         {notice ?? ""}
       </p>
       <div className="host-grid">
-        <section className="panel" aria-labelledby="floor-title">
+        <section className="panel floor-panel" aria-labelledby="floor-title">
           <h2 id="floor-title">Floor</h2>
+          <ul className="legend" aria-label="Table colours">
+            <li><span className="table-box-key available" style={{ borderColor: "#1e6b35", background: "#fff" }} />available</li>
+            <li><span style={{ borderColor: "#8a5a00", background: "#fff4d6" }} />reserved</li>
+            <li><span style={{ borderColor: "#a4161a", background: "#fde2dd" }} />occupied</li>
+            <li><span style={{ borderColor: "#1a56db", background: "#e6eef8" }} />cleaning</li>
+          </ul>
           <FloorPlan tables={list} zone={restaurant.timezone} selected={selected} onSelect={setSelected} />
           {table && (
             <TablePanel
@@ -191,11 +197,11 @@ function FloorPlan({
             onClick={() => onSelect(t.id)}
           >
             <strong>{t.table_number}</strong>
-            <span>{t.status}</span>
+            <span className="state-word">{t.status}</span>
             {t.status === "occupied" && t.occupied_since ? (
-              <span>since {localTime(t.occupied_since, zone)}</span>
+              <span className="when">since {localTime(t.occupied_since, zone)}</span>
             ) : (
-              next && <span>{localTime(next.starts_at, zone)}·{next.party_size}</span>
+              next && <span className="when">{localTime(next.starts_at, zone)}·{next.party_size}</span>
             )}
           </button>
         );
@@ -232,6 +238,9 @@ function TablePanel({
   onClose: () => void;
 }) {
   const [other, setOther] = useState("");
+  const [confirming, setConfirming] = useState(false);
+  const order = useOrder(table.current_order_id);
+  const unpaid = order.data?.status === "open";
   const mergeable = tables.filter((t) => t.id !== table.id && t.status === "available" && !t.merge_group);
   return (
     <div className="table-panel" role="group" aria-labelledby="table-panel-title">
@@ -240,10 +249,37 @@ function TablePanel({
         {table.merged_with.length > 0 && ` · merged with ${table.merged_with.join(", ")}`}
       </h3>
       <div className="actions">
-        {(table.status === "occupied" || table.merge_group !== null) && (
-          <button type="button" onClick={() => void act(() => tablesRelease({ path: { table_id: table.id } }), `Table ${table.table_number} released`)}>
+        {(table.status === "occupied" || table.merge_group !== null) && !confirming && (
+          <button
+            type="button"
+            onClick={() =>
+              unpaid
+                ? setConfirming(true)
+                : void act(() => tablesRelease({ path: { table_id: table.id } }), `Table ${table.table_number} released`)
+            }
+          >
             Release
           </button>
+        )}
+        {confirming && (
+          <>
+            <p role="alert">
+              Order #{table.current_order_id} is still open: close the bill first if they have paid. Release the table
+              anyway (the order stays open, to be settled at the till)?
+            </p>
+            <button
+              type="button"
+              onClick={() => {
+                setConfirming(false);
+                void act(() => tablesRelease({ path: { table_id: table.id } }), `Table ${table.table_number} released`);
+              }}
+            >
+              Release anyway
+            </button>
+            <button type="button" onClick={() => setConfirming(false)}>
+              Keep the table
+            </button>
+          </>
         )}
         {table.status === "cleaning" && (
           <button type="button" onClick={() => void act(() => tablesClean({ path: { table_id: table.id } }), `Table ${table.table_number} is clean`)}>
@@ -251,7 +287,7 @@ function TablePanel({
           </button>
         )}
         <button type="button" onClick={onClose}>
-          Close
+          Close panel
         </button>
       </div>
       {table.status === "occupied" && table.current_order_id !== null && <OrderPanel table={table} act={act} />}
@@ -380,14 +416,19 @@ function WalkIn({
   const freeIds = new Set((free.data ?? []).map((t) => t.id));
   // Tables that fit and look free but are booked before the party would finish.
   const bookedSoon = tables.filter((t) => t.status === "available" && t.group_capacity >= party && !freeIds.has(t.id));
-  const seat = (t: TableView) =>
-    act(
+  const seat = async (t: TableView) => {
+    const seated = await act(
       () =>
         ordersCreate({
           body: { table_id: t.id, customer_count: party, special_requests: name.trim() ? `Walk-in: ${name.trim()}` : null },
         }),
       `Walk-in of ${party} seated at table ${t.table_number}`,
     );
+    if (seated) {
+      setName("");
+      setParty(2);
+    }
+  };
   return (
     <section className="panel" aria-labelledby="walkin-title">
       <h2 id="walkin-title">Walk-in</h2>

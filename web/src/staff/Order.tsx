@@ -7,19 +7,26 @@ import { problem } from "../errors";
 type Answer = { error?: unknown; response?: Response };
 type Act = (action: () => Promise<Answer>, done: string) => Promise<boolean>;
 
+/** A table's current order (refetched with everything else on the floor's events). */
+export function useOrder(orderId: number | null) {
+  return useQuery({
+    queryKey: ["staff", "order", orderId],
+    enabled: orderId !== null,
+    queryFn: async () => {
+      const { data, error, response } = await ordersGet({ path: { order_id: orderId! } });
+      if (error || !data) throw problem(error, response);
+      return data;
+    },
+  });
+}
+
 /** A seated table's order, where the waiter and the host look: add dishes (they go to the
  * kitchen), see the bill, split it, close it once paid. */
 export function OrderPanel({ table, act }: { table: TableView; act: Act }) {
   const orderId = table.current_order_id!;
   const queries = useQueryClient();
-  const order = useQuery({
-    queryKey: ["staff", "order", orderId],
-    queryFn: async () => {
-      const { data, error, response } = await ordersGet({ path: { order_id: orderId } });
-      if (error || !data) throw problem(error, response);
-      return data;
-    },
-  });
+  const order = useOrder(orderId);
+  const [closeProblem, setCloseProblem] = useState<string | null>(null);
   const menu = useQuery({
     queryKey: ["menu"],
     staleTime: 60_000,
@@ -72,6 +79,20 @@ export function OrderPanel({ table, act }: { table: TableView; act: Act }) {
     else setBill(data);
   };
 
+  // A bill with dishes not yet served is refused: say so here, with the way out.
+  const close = async (cancelTickets: boolean) => {
+    setCloseProblem(null);
+    const answer = await ordersClose({
+      path: { order_id: orderId },
+      body: { payment_note: "paid at the table", cancel_tickets: cancelTickets },
+    });
+    if (answer.response?.status === 409 && !cancelTickets) {
+      setCloseProblem("Some dishes have not been served yet. Close the bill anyway and cancel them in the kitchen?");
+      return;
+    }
+    await act(async () => answer, `Order #${orderId} paid and closed`);
+  };
+
   const splitBill = async () => {
     let result: SplitResult | undefined;
     const ok = await act(async () => {
@@ -107,6 +128,13 @@ export function OrderPanel({ table, act }: { table: TableView; act: Act }) {
           ))}
         </ul>
       )}
+      {order.data && order.data.status !== "open" && (
+        <p className="notice">
+          This order is {order.data.status === "closed" ? "paid and closed" : order.data.status}: release the table
+          when the guests leave.
+        </p>
+      )}
+      <div hidden={!order.data || order.data.status !== "open"}>
       <form className="inline-form" onSubmit={add} aria-label="Add to the order">
         <label htmlFor="order-dish">Dish</label>
         <select id="order-dish" value={dish} onChange={(e) => setDish(e.target.value)}>
@@ -136,15 +164,18 @@ export function OrderPanel({ table, act }: { table: TableView; act: Act }) {
         <button type="button" onClick={() => void splitBill()}>
           Split equally
         </button>
-        <button
-          type="button"
-          className="primary"
-          onClick={() =>
-            void act(() => ordersClose({ path: { order_id: orderId }, body: { payment_note: "paid at the table" } }), `Order #${orderId} paid and closed`)
-          }
-        >
+        <button type="button" className="primary" onClick={() => void close(false)}>
           Paid: close the bill
         </button>
+      </div>
+      {closeProblem && (
+        <div role="alert" className="form-error">
+          <p>{closeProblem}</p>
+          <button type="button" onClick={() => void close(true)}>
+            Close it and cancel what was not served
+          </button>
+        </div>
+      )}
       </div>
       {bill && (
         <table className="bill" aria-label={`Bill for order #${orderId}`}>
