@@ -58,14 +58,12 @@ openapi: $(STAMP) web/node_modules/.installed ## regenerate web/openapi.json and
 run: $(STAMP) web-if-node ## build the web app, migrate SQLite, load demo data, serve (e-mails to outbox-mail/)
 	$(BIN)/restaurant migrate
 	$(BIN)/restaurant seed-demo
-	MAIL_OUTPUT_DIR=$${MAIL_OUTPUT_DIR:-outbox-mail} PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
-		$(BIN)/restaurant serve
+	MAIL_OUTPUT_DIR=$${MAIL_OUTPUT_DIR:-outbox-mail} $(BIN)/restaurant serve
 
 dev: $(STAMP) web-if-node ## like run, with auto-reload
 	$(BIN)/restaurant migrate
 	$(BIN)/restaurant seed-demo
-	MAIL_OUTPUT_DIR=$${MAIL_OUTPUT_DIR:-outbox-mail} PUBLIC_BASE_URL=$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)} \
-		$(BIN)/restaurant serve --reload
+	MAIL_OUTPUT_DIR=$${MAIL_OUTPUT_DIR:-outbox-mail} $(BIN)/restaurant serve --reload
 
 prod: $(STAMP) ## gunicorn with uvicorn workers; refuses settings unfit for production
 	$(BIN)/restaurant preflight --workers $(WORKERS)

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# Addresses a server listens on for every interface: a link needs a real one instead.
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 (compared, not bound)
 INSECURE_SECRET_KEYS = {"", "changeme", "change-me", "secret", "dev", "development"}
 DEV_SECRET_FILE = Path(".dev-secret-key")
 # The web app's build (`make web` writes web/dist), beside the package in a checkout.
@@ -53,7 +55,8 @@ class Settings(BaseSettings):
     restaurant_address: str = ""
     restaurant_website: str = ""
     # Where guests open links from e-mails (the web app): {PUBLIC_BASE_URL}/manage/...
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Unset: this service's own address (HOST and PORT; 127.0.0.1 when HOST is a wildcard).
+    public_base_url: str = ""
     # Phone numbers written without a country code are read in this region (ISO 3166).
     phone_region: str = "GB"
     # The guest pages' accent colour (#rrggbb), and what they say to a party larger than
@@ -207,9 +210,19 @@ class Settings(BaseSettings):
     @classmethod
     def _web_address(cls, value: str) -> str:
         url = value.strip().rstrip("/")
+        if not url:
+            return url  # filled in from HOST and PORT below
         if not url.startswith(("http://", "https://")) or "?" in url or "#" in url:
             raise ValueError(f"{value!r} is not an http(s) address such as https://example.com")
         return url
+
+    @model_validator(mode="after")
+    def _own_address_by_default(self) -> Settings:
+        if not self.public_base_url:
+            host = "127.0.0.1" if self.host in WILDCARD_HOSTS else self.host
+            host = f"[{host}]" if ":" in host else host
+            self.public_base_url = f"http://{host}:{self.port}"
+        return self
 
     @model_validator(mode="after")
     def _require_secret_in_production(self) -> Settings:

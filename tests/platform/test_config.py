@@ -72,3 +72,13 @@ def test_brand_colour_too_light_to_read_on_white_is_refused(color: str) -> None:
 @pytest.mark.parametrize("color", ["#000000", "#1f4e3d", "#767676"])
 def test_brand_colour_readable_on_white_is_kept(color: str) -> None:
     assert Settings(_env_file=None, brand_color=color).brand_color == color
+
+
+def test_links_point_at_this_service_unless_told_otherwise() -> None:
+    """`make run PORT=8170`: the e-mails' links must reach the port it serves on."""
+    assert Settings(_env_file=None).public_base_url == "http://127.0.0.1:8000"
+    assert Settings(_env_file=None, port=8170).public_base_url == "http://127.0.0.1:8170"
+    everywhere = Settings(_env_file=None, host="0.0.0.0", port=80)  # noqa: S104
+    assert everywhere.public_base_url == "http://127.0.0.1:80"
+    given = Settings(_env_file=None, port=8170, public_base_url="https://book.example.com/")
+    assert given.public_base_url == "https://book.example.com"
