@@ -29,6 +29,7 @@ from app.guests import service as guests
 from app.guests.contact import optional_e164
 from app.notifications import outbox
 from app.notifications.models import MessageKind
+from app.venue import service as venue_service
 
 
 async def get_by_email(session: AsyncSession, email: str) -> User | None:
@@ -56,6 +57,7 @@ async def register(
     noted = existing is not None and await outbox.sent_lately(
         session, MessageKind.account_exists, data.email, since=now - ACCOUNT_EXISTS_EVERY
     )
+    venue = await venue_service.venue_for(session)  # for the e-mail, read with the rest
     await session.commit()  # end the read: no connection or lock is held while hashing
     hashed = await security.hash_password(data.password, settings.bcrypt_rounds)
     if existing is None:
@@ -71,13 +73,13 @@ async def register(
         else:
             await outbox.account_message(
                 session, MessageKind.account_welcome, settings=settings, recipient=user.email,
-                name=user.name, now=now,
+                name=user.name, now=now, venue=venue,
             )  # fmt: skip
             return user
     if not noted:
         await outbox.account_message(
             session, MessageKind.account_exists, settings=settings, recipient=data.email,
-            name=existing.name if existing is not None else data.name, now=now,
+            name=existing.name if existing is not None else data.name, now=now, venue=venue,
         )  # fmt: skip
     return None
 

@@ -24,6 +24,7 @@ from app.notifications.content import booking_context, common_context, render
 from app.notifications.invitation import Invitation
 from app.notifications.models import REMINDER, MessageKind, MessageStatus, OutboxMessage
 from app.venue import service as venue_service
+from app.venue.calendar import Venue
 
 log = logging.getLogger("app.outbox")
 
@@ -105,12 +106,15 @@ async def account_message(
     recipient: str,
     name: str,
     now: datetime,
+    venue: Venue | None = None,
     **context: Any,
 ) -> None:
     """Queue an e-mail about an account (account_welcome, account_exists, password_reset),
     written now; `context` adds to what its templates are given (password_reset: reset_url
-    and minutes)."""
-    venue = await venue_service.venue_for(session)
+    and minutes). A caller whose transaction has not written yet on SQLite passes the
+    `venue` it read earlier: a read here, then the write, could be refused at once when
+    another writer came between."""
+    venue = venue or await venue_service.venue_for(session)
     context = {**common_context(settings, venue), "name": name, "reset_url": None,
                **context}  # fmt: skip
     subject, text, html = render(kind, context)
