@@ -90,6 +90,8 @@ export function OrderPanel({ table, act }: { table: TableView; act: Act }) {
       setCloseProblem("Some dishes have not been served yet. Close the bill anyway and cancel them in the kitchen?");
       return;
     }
+    // The panel (and the table's Release) must know at once that the order is closed.
+    if (answer.data) queries.setQueryData(["staff", "order", orderId], answer.data);
     await act(async () => answer, `Order #${orderId} paid and closed`);
   };
 
