@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-from fastapi import Request
+from fastapi import Header, Query, Request
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -23,6 +23,13 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from app.db.base import EventRow
 from app.db.engine import Database
 from app.deps import MAX_ID
+
+# Where a stream's route resumes: the header EventSource sends on reconnecting, or a
+# query parameter for a client that keeps its own place.
+LastEventId = Annotated[str | None, Header()]
+ResumeAfter = Annotated[
+    int | None, Query(ge=0, le=MAX_ID, description="Resume after this event id")
+]
 
 # Rows whose ids were taken before `last` but committed after it are still picked up:
 # each poll looks back this many ids and skips those already sent.

@@ -3,13 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from sse_starlette import EventSourceResponse
 
 from app import streams
 from app.bookings.exceptions import BookingsStranded
 from app.bookings.schemas import StrandedError
-from app.deps import MAX_ID, AdminUser, IdPath, Now, SessionDep, SettingsDep, StaffUser, StreamUser
+from app.deps import AdminUser, IdPath, Now, SessionDep, SettingsDep, StaffUser, StreamUser
 from app.errors import Forbidden, InvalidInput, Unauthorized, responses
 from app.fields import QueryInstant
 from app.floor import operations, service, stream, views
@@ -294,10 +294,8 @@ async def floor_stream(
     request: Request,
     _staff: StreamUser,
     session: SessionDep,
-    last_event_id: Annotated[str | None, Header()] = None,
-    after: Annotated[
-        int | None, Query(ge=0, le=MAX_ID, description="Resume after this event id")
-    ] = None,
+    last_event_id: streams.LastEventId = None,
+    after: streams.ResumeAfter = None,
 ) -> EventSourceResponse:
     start = await streams.resume_point(
         session, FloorEvent, after=after, last_event_id=last_event_id

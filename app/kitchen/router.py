@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from sse_starlette import EventSourceResponse
 
 from app import streams
-from app.deps import MAX_ID, IdPath, Now, SessionDep, StaffUser, StreamUser
+from app.deps import IdPath, Now, SessionDep, StaffUser, StreamUser
 from app.errors import Forbidden, Unauthorized, responses
 from app.kitchen import service, stream
 from app.kitchen.exceptions import (
@@ -107,10 +107,8 @@ async def kitchen_stream(
     request: Request,
     _staff: StreamUser,
     session: SessionDep,
-    last_event_id: Annotated[str | None, Header()] = None,
-    after: Annotated[
-        int | None, Query(ge=0, le=MAX_ID, description="Resume after this event id")
-    ] = None,
+    last_event_id: streams.LastEventId = None,
+    after: streams.ResumeAfter = None,
     station: StationQuery = None,
 ) -> EventSourceResponse:
     start = await streams.resume_point(
