@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     brand_color: str = "#7a2e1f"
     large_party_note: str = ""
     password_reset_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    # How long POST /bookings/holds keeps a slot's tables for a guest filling in their
+    # details before anyone else may book them.
+    slot_hold_minutes: int = Field(default=5, ge=1, le=60)
     rate_limit_storage_url: str = "memory://"
     rate_limit_key_prefix: str = "restaurant"
     # The defaults let twenty staff behind one address work a busy service (see the

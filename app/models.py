@@ -3,7 +3,12 @@
 from app.auth.models import RefreshToken, User
 from app.bookings.models import Booking, IdempotencyKey
 from app.db.base import Base
-from app.floor.models import RestaurantTable, SeatAssignment
+from app.floor.models import (
+    RestaurantTable,
+    SeatAssignment,
+    TableCombination,
+    TableCombinationMember,
+)
 from app.guests.models import Guest
 from app.kitchen.models import KitchenEvent, KitchenTicket
 from app.menu.models import MenuItem
@@ -26,6 +31,8 @@ __all__ = [
     "RestaurantSettings",
     "RestaurantTable",
     "SeatAssignment",
+    "TableCombination",
+    "TableCombinationMember",
     "User",
     "WorkerHeartbeat",
 ]

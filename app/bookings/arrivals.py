@@ -36,7 +36,11 @@ async def seat(
 ) -> tuple[Booking, Order]:
     seen, _ = await load_booking(session, booking_id, staff)  # tables before rows
     given = await session.get(Order, order_id) if order_id is not None else None
-    tables = [seen.table_id] + ([given.table_id] if given and given.table_id else [])
+    # A combination's other tables: merged with the booking's own when it is seated.
+    others = list(
+        await session.scalars(select(Booking.table_id).where(Booking.combined_with == seen.id))
+    )
+    tables = [seen.table_id, *others] + ([given.table_id] if given and given.table_id else [])
     await floor_ops.lock_groups(session, tables)
     booking, _ = await load_booking(session, booking_id, staff, for_update=True)
     _require(booking, BookingStatus.confirmed)
@@ -61,7 +65,9 @@ async def seat(
         if order.booking_id not in (None, booking.id):
             raise BookingStateConflict(f"Order {order.id} belongs to booking {order.booking_id}")
         order.booking_id = booking.id
-    await floor_ops.assign(session, booking.table_id, order.id, now=now)
+    for table_id in others:  # a combination: its tables are joined for the party first
+        await floor_ops.merge(session, booking.table_id, table_id, now=now, for_booking=booking.id)
+    await floor_ops.assign(session, booking.table_id, order.id, now=now, booked=bool(others))
     booking.status = BookingStatus.seated
     metrics.BOOKINGS.labels("seated").inc()
     booking.updated_at = now

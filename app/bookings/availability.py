@@ -14,6 +14,8 @@ from app.bookings.schemas import Availability, DayAvailability, DaySlot
 from app.bookings.statements import Interval, TableRow, free_tables_at, read_day
 from app.db.engine import Database
 from app.db.statements import Conn
+from app.floor import combinations
+from app.floor.combinations import Combination
 from app.floor.models import TableState
 from app.venue import service as venue_service
 from app.venue.calendar import Slot, Venue
@@ -48,24 +50,43 @@ def _free(intervals: Sequence[Interval], slot: Slot) -> bool:
 
 
 class DayPlan:
-    """The fitting tables and their bookings for one day, to answer many slots at once."""
+    """The fitting tables and their bookings for one day, to answer many slots at once;
+    with the combinations that seat the party, offered when no single table is free."""
 
     def __init__(
-        self, slots: list[Slot], tables: Sequence[TableRow], busy: dict[int, list[Interval]]
+        self,
+        slots: list[Slot],
+        tables: Sequence[TableRow],
+        busy: dict[int, list[Interval]],
+        combos: Sequence[Combination] = (),
+        bookable: frozenset[int] = frozenset(),
     ) -> None:
         self.slots = slots
         self.tables = tables
         self.busy = busy
+        # Only combinations whose every table is bookable (`bookable`: the ids read).
+        self.combos = [c for c in combos if bookable.issuperset(c.table_ids)]
 
     def free_at(self, slot: Slot) -> list[TableRow]:
         return [t for t in self.tables if _free(self.busy.get(t.id, ()), slot)]
+
+    def free_combos(self, slot: Slot) -> list[Combination]:
+        busy = self.busy
+        return [
+            c for c in self.combos
+            if all(_free(busy.get(table_id, ()), slot) for table_id in c.table_ids)
+        ]  # fmt: skip
+
+    def options(self, slot: Slot) -> int:
+        """How many places the party could book: free tables, or else free combinations."""
+        return len(self.free_at(slot)) or (len(self.free_combos(slot)) if self.combos else 0)
 
     def any_free(self, slot: Slot) -> bool:
         busy = self.busy
         for table in self.tables:
             if _free(busy.get(table.id, ()), slot):
                 return True
-        return False
+        return bool(self.combos) and bool(self.free_combos(slot))
 
     def alternatives(self, around: datetime, bookable_from: datetime) -> list[str]:
         """The nearest free slot times: up to three before and three after `around`, in
@@ -77,16 +98,20 @@ class DayPlan:
         return [s.label for s in reversed(before)] + [s.label for s in after]
 
 
-Day = tuple[tuple[TableRow, ...], dict[int, list[Interval]]]
+# A day's tables, their busy intervals, and when the first hold among them expires.
+Day = tuple[tuple[TableRow, ...], dict[int, list[Interval]], datetime | None]
 
 
-async def read_days(conn: Conn, venue: Venue, days: Sequence[date]) -> dict[date, Day]:
-    """For each day: every bookable table, best fit first, and each one's bookings
-    overlapping the day's window (app.bookings.cache.day_window). One statement for all of them."""
+async def read_days(
+    conn: Conn, venue: Venue, days: Sequence[date], now: datetime
+) -> dict[date, Day]:
+    """For each day: every bookable table, best fit first, and each one's bookings (and
+    holds live at `now`) overlapping the day's window (app.bookings.cache.day_window).
+    One statement for all of them."""
     windows = {day: day_window(venue, day) for day in days}
     start = min(w[0] for w in windows.values())
     end = max(w[1] for w in windows.values())
-    found, busy = await read_day(conn, 1, start, end)
+    found, busy, holds_until = await read_day(conn, 1, start, end, now)
     every = tuple(found)
     out: dict[date, Day] = {}
     for day, (lo, hi) in windows.items():
@@ -95,25 +120,41 @@ async def read_days(conn: Conn, venue: Venue, days: Sequence[date]) -> dict[date
             overlapping = [i for i in intervals if i[0] < hi and i[1] > lo]
             if overlapping:
                 on_day[table_id] = overlapping
-        out[day] = (every, on_day)
+        # Conservative across a chunk: a hold on another day only makes it re-read sooner.
+        out[day] = (every, on_day, holds_until)
     return out
 
 
+async def _combinations(conn: Conn, party_size: int, days: DayCache | None) -> list[Combination]:
+    """The combinations that seat the party (kept with the days, when they are kept)."""
+    if days is not None and days.live:
+        if days.combinations is None:
+            days.combinations = await combinations.read_all(conn)
+        every = days.combinations
+    else:
+        every = await combinations.read_all(conn)
+    return combinations.fitting(every, party_size)
+
+
 async def kept_day_plan(
-    conn: Conn, venue: Venue, day: date, party_size: int, days: DayCache
+    conn: Conn, venue: Venue, day: date, party_size: int, days: DayCache, now: datetime
 ) -> DayPlan:
     """The plan of a day the cache keeps (`days.keeps` is true): from memory, or read
     once for every party size and kept. No occupancy: a party seated now cannot reach a
     day this far ahead."""
     slots = venue.slots(day, party_size)
-    kept = days.get(venue, day)
+    kept = days.get(venue, day, now)
     if kept is None:
         epoch = days.epoch
-        every, busy = (await read_days(conn, venue, [day]))[day]
-        days.put(epoch, venue, day, every, busy)
+        every, busy, holds_until = (await read_days(conn, venue, [day], now))[day]
+        days.put(epoch, venue, day, every, busy, holds_until)
     else:
         every, busy = kept.tables, kept.busy
-    return DayPlan(slots, [t for t in every if t.capacity >= party_size], busy)
+    combos = await _combinations(conn, party_size, days)
+    fitting = [t for t in every if t.capacity >= party_size]
+    return DayPlan(
+        slots, fitting, busy, combos, frozenset(t.id for t in every) if combos else frozenset()
+    )
 
 
 async def day_plan(
@@ -127,14 +168,18 @@ async def day_plan(
     """Given `days` (the availability cache), a day far enough ahead is answered from
     memory (kept_day_plan)."""
     if days is not None and days.keeps(venue, day, now):
-        return await kept_day_plan(conn, venue, day, party_size, days)
+        return await kept_day_plan(conn, venue, day, party_size, days, now)
     slots = venue.slots(day, party_size)
     if not slots:
         return DayPlan(slots, [], {})
-    tables, busy = await read_day(conn, party_size, slots[0].starts_at, slots[-1].ends_at)
+    combos = await _combinations(conn, party_size, days)
+    tables, busy, _ = await read_day(
+        conn, 1 if combos else party_size, slots[0].starts_at, slots[-1].ends_at, now
+    )
     for table_id, interval in occupancy(tables, venue, now).items():
         busy[table_id].append(interval)
-    return DayPlan(slots, tables, busy)
+    fitting = [t for t in tables if t.capacity >= party_size]
+    return DayPlan(slots, fitting, busy, combos, frozenset(t.id for t in tables))
 
 
 WARM_CHUNK_DAYS = 31
@@ -154,9 +199,9 @@ async def warm(database: Database, days: DayCache, now: Callable[[], datetime]) 
         chunk = ahead[first : first + WARM_CHUNK_DAYS]
         epoch = days.epoch
         async with database.connect(write=False) as conn:
-            read = await read_days(conn, venue, chunk)
-        for day, (every, busy) in read.items():
-            days.put(epoch, venue, day, every, busy)
+            read = await read_days(conn, venue, chunk, now())
+        for day, (every, busy, holds_until) in read.items():
+            days.put(epoch, venue, day, every, busy, holds_until)
             for party_size in range(1, venue.max_party_size + 1):
                 venue.slots(day, party_size)  # lay out the day's grids now, too
         await asyncio.sleep(0)  # let requests through between chunks
@@ -176,6 +221,20 @@ def _option(table: TableRow) -> dict[str, Any]:
             "area": table.area}  # fmt: skip
 
 
+async def _free_combinations(
+    conn: Conn, venue: Venue, party_size: int, slot: Slot, now: datetime, days: DayCache | None
+) -> list[Combination]:
+    """The combinations seating the party whose every table is free for the slot."""
+    fitting = await _combinations(conn, party_size, days)
+    if not fitting:
+        return []
+    start, end = slot.starts_at, slot.ends_at
+    every = await free_tables_at(conn, 1, start, end, now)
+    seated = occupancy(every, venue, now)
+    free = {t.id for t in every if not blocks(seated.get(t.id), start, end)}
+    return [c for c in fitting if free.issuperset(c.table_ids)]
+
+
 async def check_slot(
     conn: Conn,
     *,
@@ -188,18 +247,25 @@ async def check_slot(
     """Given `days`, a day far enough ahead is answered from memory (see app.bookings.cache)."""
     venue = await venue_service.get_venue(conn)
     slot = venue.resolve(day, at, party_size, now)
+    combos: list[Combination] = []
     if days is not None and days.keeps(venue, day, now):
-        plan = await kept_day_plan(conn, venue, day, party_size, days)
+        plan = await kept_day_plan(conn, venue, day, party_size, days, now)
         free = plan.free_at(slot)
-        alternatives = [] if free else plan.alternatives(slot.starts_at, now + venue.lead)
+        if not free:
+            combos = plan.free_combos(slot)
+        alternatives = [] if free or combos else plan.alternatives(slot.starts_at, now + venue.lead)
     else:
-        free = await free_tables_at(conn, party_size, slot.starts_at, slot.ends_at)
-        seated = occupancy(free, venue, now)
         start, end = slot.starts_at, slot.ends_at
+        free = await free_tables_at(conn, party_size, start, end, now)
+        seated = occupancy(free, venue, now)
         free = [t for t in free if not blocks(seated.get(t.id), start, end)]
+        if not free:
+            combos = await _free_combinations(conn, venue, party_size, slot, now, days)
         # Only when nothing is free is the whole day worth laying out.
         alternatives = (
-            [] if free else await alternative_times(conn, venue, day, party_size, slot, now)
+            []
+            if free or combos
+            else await alternative_times(conn, venue, day, party_size, slot, now)
         )
     return Availability.model_validate(
         {
@@ -209,6 +275,7 @@ async def check_slot(
             "starts_at": venue.local(slot.starts_at),
             "ends_at": venue.local(slot.ends_at),
             "available_tables": [_option(t) for t in free],
+            "available_combinations": [c.option() for c in combos],
             "alternatives": alternatives,
         }
     )
@@ -229,7 +296,7 @@ async def check_day(
             DaySlot(
                 time=s.label,
                 starts_at=venue.local(s.starts_at),
-                available_tables=len(plan.free_at(s)),
+                available_tables=plan.options(s),
             )
             for s in plan.slots
             if s.starts_at >= bookable_from

@@ -37,10 +37,11 @@ from app.bookings.exceptions import (
 )
 from app.bookings.models import Booking, BookingSource, BookingStatus
 from app.bookings.schemas import BookingChange, BookingOut
-from app.bookings.service import DEFAULT_REGION, guest_out, load_booking, to_out
+from app.bookings.service import DEFAULT_REGION, guest_out, load_booking, other_tables, to_out
 from app.bookings.statements import TableRow
 from app.db.locks import table_day_lock
 from app.db.statements import Conn, session_conn
+from app.floor import combinations
 from app.guests import service as guests
 from app.guests.exceptions import BookingForOthersForbidden
 from app.guests.models import Guest
@@ -60,9 +61,15 @@ async def booking_recipient(session: AsyncSession, booking: Booking) -> str | No
     return email
 
 
-async def _out(session: AsyncSession, booking: Booking, number: int, venue: Venue) -> BookingOut:
+async def _out(
+    session: AsyncSession, booking: Booking, number: int, venue: Venue,
+    numbers: list[int] | None = None,
+) -> BookingOut:  # fmt: skip
     guest = await session.get(Guest, booking.guest_id) if booking.guest_id else None
-    return to_out(booking, number, venue, guest_out(guest))
+    if numbers is None:
+        others = (await other_tables(session, [booking.id])).get(booking.id)
+        numbers = sorted([number, *others]) if others else [number]
+    return to_out(booking, number, venue, guest_out(guest), numbers)
 
 
 def _best_fit(table: TableRow) -> tuple[int, int]:
@@ -169,16 +176,26 @@ async def change_loaded(
             await fairuse.check(conn, booking.user_id, venue, slot, now=now, ignore=booking.id)
     else:
         starts, ends = booking.starts_at, booking.ends_at
+    # A combination's other tables are let go, then taken again if it is still the
+    # place the booking goes: a refusal rolls the request back, rows and all.
+    await conn.execute(sql.DROP_COMPANIONS, {"booking_id": booking.id})
     if data.table_id is not None:
         tries = [await _table_for(conn, data.table_id, party)]
     else:
         current = await sql.table_row(conn, booking.table_id)
         keep = current is not None and current.bookable and current.capacity >= party
-        others = await sql.free_tables_at(conn, party, starts, ends)
+        others = await sql.free_tables_at(conn, party, starts, ends, now)
         tries = ([current] if keep and current else []) + [
             t for t in others if t.id != booking.table_id
         ]
     table = await _move(conn, booking, tries, day, party, starts, ends, requests, venue, now)
+    numbers: list[int] = []
+    if table is None and data.table_id is None:
+        onto = await _onto_combination(
+            conn, booking, day, party, starts, ends, requests, venue, now
+        )
+        if onto is not None:
+            table, numbers = onto
     if table is None:
         alternatives = await _alternatives(conn, venue, booking, day, party, now, starts)
         label = f"{day.isoformat()} {at:%H:%M}"
@@ -191,7 +208,9 @@ async def change_loaded(
             f"No table for {party} is free at {label}", alternatives=alternatives
         )
     await session.refresh(booking)  # written by the statement, behind the ORM's back
-    return await _changed(session, booking, table.table_number, venue, now=now, moved=moves)
+    return await _changed(
+        session, booking, table.table_number, venue, now=now, moved=moves, numbers=numbers
+    )
 
 
 async def _move(
@@ -227,6 +246,55 @@ async def _move(
     return None
 
 
+async def _onto_combination(
+    conn: Conn, booking: Booking, day: date, party: int, starts: datetime, ends: datetime,
+    requests: str | None, venue: Venue, now: datetime,
+) -> tuple[TableRow, list[int]] | None:  # fmt: skip
+    """When no single table takes the changed booking: the first combination seating the
+    party whose tables are all free (the booking's own row aside), under their locks;
+    the booking moves to its first table and takes the others. None: none is."""
+    for combination in combinations.fitting(await combinations.read_all(conn), party):
+        rows = [await sql.table_row(conn, table_id) for table_id in combination.table_ids]
+        members = [t for t in rows if t is not None and t.bookable]
+        if len(members) != len(rows):
+            continue
+        for table in sorted(members, key=_best_fit):
+            await table_day_lock(conn, table.id, day)
+        near = starts < now + MAX_DURATION
+        free = True
+        for table in members:
+            if not await sql.free_but_for(conn, table.id, booking.id, starts, ends, now):
+                free = False
+            elif near:
+                seated = availability.occupancy([table], venue, now)
+                free = not availability.blocks(seated.get(table.id), starts, ends)
+            if not free:
+                break
+        if not free:
+            continue
+        for table in members:
+            await sql.expire_holds(conn, table.id, starts, ends, now)
+        first, *others = members
+        try:
+            moved = await sql.move_if_free(
+                conn, booking_id=booking.id, table_id=first.id, party_size=party,
+                starts_at=starts, ends_at=ends, special_requests=requests, now=now,
+            )  # fmt: skip
+            for table in others:
+                added = moved and await sql.insert_companion_if_free(
+                    conn, booking_id=booking.id, table_id=table.id, party_size=party,
+                    source=booking.source.value, status=BookingStatus.confirmed.value,
+                    hold_expires_at=None, starts_at=starts, ends_at=ends, now=now,
+                )  # fmt: skip
+                if not added:
+                    raise TableUnavailable()  # checked free under the locks: not expected
+        except IntegrityError as exc:
+            raise TableUnavailable() from exc
+        if moved:
+            return first, sorted(t.table_number for t in members)
+    return None
+
+
 async def _withdraw_reminder(session: AsyncSession, booking: Booking) -> None:
     """Delete the booking's reminder still waiting: the dispatcher queues it again when
     the (new) time's reminder falls due, to the (new) guest."""
@@ -241,7 +309,7 @@ async def _withdraw_reminder(session: AsyncSession, booking: Booking) -> None:
 
 async def _changed(
     session: AsyncSession, booking: Booking, number: int, venue: Venue, *, now: datetime,
-    moved: bool,
+    moved: bool, numbers: list[int] | None = None,
 ) -> BookingOut:  # fmt: skip
     """After a change is written: the reminder still waiting for the old time is
     withdrawn (the dispatcher queues it again when the new time's falls due), and one
@@ -253,7 +321,7 @@ async def _changed(
         conn = await session_conn(session)
         await outbox.booking_changed(conn, booking, recipient=recipient, now=now)
     metrics.BOOKINGS.labels("changed").inc()
-    return await _out(session, booking, number, venue)
+    return await _out(session, booking, number, venue, numbers)
 
 
 async def change_booking(

@@ -51,3 +51,11 @@ class BookingNotLive(Conflict):
     default_message = (
         "Only a confirmed or seated booking that has not ended has a manage link or a calendar file"
     )
+
+
+class HoldNotFound(NotFound):
+    default_message = "Hold not found (it may have been booked or released)"
+
+
+class HoldMismatch(InvalidInput):
+    default_message = "The booking's date, time and party size must be the hold's"

@@ -3,7 +3,9 @@ record's history."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,11 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import User
 from app.bookings.models import Booking, BookingStatus
 from app.bookings.schemas import BookingOut
-from app.bookings.service import guest_out, to_out
+from app.bookings.service import guest_out, numbers, other_tables, to_out
 from app.floor.models import RestaurantTable
 from app.guests import service as guests
 from app.guests.models import Guest
 from app.venue import service as venue_service
+from app.venue.calendar import Venue
+
+NOT_BOOKINGS = (BookingStatus.held, BookingStatus.expired)
 
 
 async def list_bookings(
@@ -39,6 +44,8 @@ async def list_bookings(
         .join(RestaurantTable, RestaurantTable.id == Booking.table_id)
         .outerjoin(Guest, Guest.id == Booking.guest_id)
     )
+    # A combination's other tables and holds are not bookings of their own.
+    query = query.where(Booking.combined_with.is_(None), Booking.status.not_in(NOT_BOOKINGS))
     if not user.is_staff:
         query = query.where(Booking.user_id == user.id)
     if q and q.strip():
@@ -62,8 +69,8 @@ async def list_bookings(
             Booking.id,
         )
     )
-    rows = await session.execute(query.order_by(*order).limit(limit).offset(offset))
-    return [to_out(b, n, venue, guest_out(g)) for b, n, g in rows], int(total or 0)
+    rows = (await session.execute(query.order_by(*order).limit(limit).offset(offset))).all()
+    return await _outs(session, rows, venue), int(total or 0)
 
 
 async def guest_bookings(session: AsyncSession, guest_id: int) -> list[BookingOut]:
@@ -73,8 +80,13 @@ async def guest_bookings(session: AsyncSession, guest_id: int) -> list[BookingOu
         select(Booking, RestaurantTable.table_number, Guest)
         .join(RestaurantTable, RestaurantTable.id == Booking.table_id)
         .join(Guest, Guest.id == Booking.guest_id)
-        .where(Booking.guest_id == guest_id)
+        .where(Booking.guest_id == guest_id, Booking.status.not_in(NOT_BOOKINGS))
         .order_by(Booking.starts_at.desc(), Booking.id.desc())
         .limit(100)
     )
-    return [to_out(b, n, venue, guest_out(g)) for b, n, g in rows]
+    return await _outs(session, rows.all(), venue)
+
+
+async def _outs(session: AsyncSession, rows: Sequence[Any], venue: Venue) -> list[BookingOut]:
+    others = await other_tables(session, [b.id for b, _, _ in rows])
+    return [to_out(b, n, venue, guest_out(g), numbers(n, others.get(b.id))) for b, n, g in rows]

@@ -29,11 +29,20 @@ class BookingStatus(enum.StrEnum):
     seated = "seated"
     completed = "completed"
     no_show = "no_show"
+    # A hold (POST /bookings/holds): the tables are kept for a guest filling in their
+    # details until `hold_expires_at`; `expired` once a writer found it over (or it was
+    # released). A hold is not a booking: lists, reports and e-mails never see one.
+    held = "held"
+    expired = "expired"
 
 
 # A booking in one of these states holds its table for [starts_at, ends_at).
 ACTIVE_STATUSES = (BookingStatus.confirmed, BookingStatus.seated)
 _ACTIVE_SQL = "status IN ('confirmed', 'seated')"
+# The rows the exclusion constraint keeps apart: active bookings and holds. A hold past
+# its expiry still counts there until a writer marks it expired (statements.EXPIRE_HOLDS,
+# under the table's lock); every read ignores it from the instant it expires.
+_CLAIMS_SQL = "status IN ('confirmed', 'seated', 'held')"
 
 
 class BookingSource(enum.StrEnum):
@@ -52,13 +61,19 @@ class Booking(Base):
         Index("ix_bookings_user_id_starts_at", "user_id", "starts_at"),
         Index("ix_bookings_starts_at", "starts_at"),
         Index("ix_bookings_guest_id_starts_at", "guest_id", "starts_at"),
-        # PostgreSQL: no two active bookings of one table may overlap, whoever writes them.
+        Index("ix_bookings_combined_with", "combined_with"),
+        CheckConstraint(
+            "(status = 'held') = (hold_expires_at IS NOT NULL) OR status = 'expired'",
+            name="hold_has_expiry",
+        ),
+        # PostgreSQL: no two active bookings (or live holds) of one table may overlap,
+        # whoever writes them; a combination's member tables each have a row.
         ExcludeConstraint(
             ("table_id", "="),
             (func.tstzrange(text("starts_at"), text("ends_at"), text("'[)'")), "&&"),
             name="ex_bookings_no_overlap",
             using="gist",
-            where=text(_ACTIVE_SQL),
+            where=text(_CLAIMS_SQL),
         ).ddl_if(dialect="postgresql"),
     )
 
@@ -98,6 +113,13 @@ class Booking(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A combination booking's other tables: one row each, pointing at the booking (the
+    # row guests and staff see), with no user or guest of its own. A trigger keeps their
+    # status and times the booking's (migration 0019).
+    combined_with: Mapped[int | None] = mapped_column(
+        ForeignKey("bookings.id", ondelete="CASCADE"), nullable=True
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
 from pydantic import BaseModel
 
-from app.bookings import arrivals, changes, listing, service
+from app.bookings import arrivals, changes, holds, listing, service
 from app.bookings import availability as availability_service
 from app.bookings.arrivals import BookingStateConflict
 from app.bookings.dependencies import AvailabilityLimit, Booker, Checking
@@ -13,6 +13,7 @@ from app.bookings.exceptions import (
     BookingNotCancellable,
     BookingNotChangeable,
     BookingNotFound,
+    HoldNotFound,
     IdempotencyKeyReused,
     NoTableAvailable,
     OverlappingBooking,
@@ -28,6 +29,8 @@ from app.bookings.schemas import (
     BookingPage,
     ChangeConflictError,
     DayAvailability,
+    HoldCreate,
+    HoldOut,
     NoTableError,
     SeatBooking,
     SeatedBooking,
@@ -142,6 +145,46 @@ async def create_booking(
             changes=caller.changes, region=caller.region,
         )  # fmt: skip
     return ModelResponse(booking, status.HTTP_201_CREATED)
+
+
+@router.post(
+    "/holds",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HoldOut,
+    summary="Hold a slot's table for a few minutes while the guest fills in their details",
+    description="The best-fitting free table (or `table_id`, or a `combination_id`) is "
+    "kept for SLOT_HOLD_MINUTES (5 by default): nobody else can book or hold it, and "
+    "availability does not offer it. POST /bookings with `hold_id` (and the same date, "
+    "time and party size) makes it the booking; once the hold expires the tables are "
+    "free again at once. A guest keeps one hold at a time: a new one releases the last.",
+    responses={
+        **responses(Unauthorized, BookingRuleViolation, TooManyRequests),
+        409: {"model": NoTableError, "description": "Nothing free to hold (with alternatives)"},
+    },
+    name="create_hold",
+)
+async def create_hold(data: HoldCreate, caller: Booker, request: Request) -> Response:
+    async with caller.allowance(), caller.database.connect(write=True) as conn:
+        user = await service.load_principal(conn, caller.user_id)
+        hold = await holds.create_hold(
+            conn, data, user=user, now=caller.now,
+            minutes=request.app.state.settings.slot_hold_minutes,
+        )  # fmt: skip
+    return ModelResponse(hold, status.HTTP_201_CREATED)
+
+
+@router.delete(
+    "/holds/{hold_id:int}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Release a hold: its tables are free again",
+    responses=responses(Unauthorized, HoldNotFound),
+    name="release_hold",
+)
+async def release_hold(hold_id: IdPath, caller: Booker) -> Response:
+    async with caller.database.connect(write=True) as conn:
+        user = await service.load_principal(conn, caller.user_id)
+        await holds.release(conn, hold_id, user=user, now=caller.now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get(

@@ -21,6 +21,15 @@ class TableOption(BaseModel):
     area: str
 
 
+class CombinationOption(BaseModel):
+    """Tables an admin lets one party share, offered when no single table fits."""
+
+    id: int = Field(description="The combination's id (POST /bookings combination_id)")
+    table_ids: list[int]
+    table_numbers: list[int]
+    capacity: int
+
+
 class AvailabilityQuery(BaseModel):
     """GET /bookings/availability's query parameters."""
 
@@ -36,15 +45,23 @@ class Availability(BaseModel):
     starts_at: datetime
     ends_at: datetime
     available_tables: list[TableOption]
+    available_combinations: list[CombinationOption] = Field(
+        default_factory=list,
+        description="Only when no single table fits the party: the free combinations of "
+        "tables that do, fewest wasted seats first",
+    )
     alternatives: list[str] = Field(
-        description="When no table is free: the nearest free slot times that day (HH:MM)"
+        description="When nothing is free: the nearest free slot times that day (HH:MM)"
     )
 
 
 class DaySlot(BaseModel):
     time: str
     starts_at: datetime
-    available_tables: int
+    available_tables: int = Field(
+        description="How many places the party could book: free tables that fit, or "
+        "when none does, free combinations of tables"
+    )
 
 
 class DayAvailability(BaseModel):
@@ -60,6 +77,14 @@ class BookingCreate(BaseModel):
     time: LocalTime = Field(description="Restaurant-local time HH:MM, on the slot grid")
     party_size: Number = Field(ge=1, le=200)
     table_id: IdField | None = Field(default=None, description="Leave out to get the best fit")
+    combination_id: IdField | None = Field(
+        default=None, description="A combination of tables (from availability) instead of one"
+    )
+    hold_id: IdField | None = Field(
+        default=None,
+        description="Confirm this hold (POST /bookings/holds): date, time and party size "
+        "must be the hold's",
+    )
     special_requests: str | None = Field(default=None, max_length=500)
     guest: GuestIn | None = Field(
         default=None,
@@ -83,6 +108,8 @@ class BookingCreate(BaseModel):
     def _source_with_guest(self) -> BookingCreate:
         if self.source is not None and self.guest is None:
             raise ValueError("`source` goes with `guest` (a booking for someone else)")
+        if self.table_id is not None and self.combination_id is not None:
+            raise ValueError("give a table or a combination of tables, not both")
         return self
 
 
@@ -126,6 +153,9 @@ class BookingOut(BaseModel):
     source: BookingSource
     table_id: int
     table_number: int
+    table_numbers: list[int] = Field(
+        description="Every table the booking takes: more than one for a combination"
+    )
     party_size: int
     date: Date
     time: str
@@ -234,3 +264,39 @@ class ManageLink(BaseModel):
         examples=["https://book.my-restaurant.example/manage/eyJhbGciOi..."],
     )
     token: str = Field(description="The token alone, for /bookings/manage/{token}")
+
+
+class HoldCreate(BaseModel):
+    """POST /bookings/holds: the slot to keep while the guest fills in their details."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: QueryDate = Field(description="Restaurant-local date, YYYY-MM-DD")
+    time: LocalTime = Field(description="Restaurant-local time HH:MM, on the slot grid")
+    party_size: Number = Field(ge=1, le=200)
+    table_id: IdField | None = Field(default=None, description="Leave out to get the best fit")
+    combination_id: IdField | None = Field(default=None, description="A combination instead")
+
+    @field_validator("time")
+    @classmethod
+    def _local_time(cls, value: Time) -> Time:
+        if value.tzinfo is not None:
+            raise ValueError("give the restaurant's local time, without an offset (e.g. 19:00)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_place(self) -> HoldCreate:
+        if self.table_id is not None and self.combination_id is not None:
+            raise ValueError("give a table or a combination of tables, not both")
+        return self
+
+
+class HoldOut(BaseModel):
+    id: int = Field(description="Give it as hold_id to POST /bookings to book it")
+    date: Date
+    time: str
+    party_size: int
+    starts_at: datetime
+    ends_at: datetime
+    table_numbers: list[int]
+    expires_at: datetime = Field(description="The tables are free again from this instant")

@@ -7,8 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import metrics
 from app.auth.exceptions import AccountInactive
 from app.auth.models import Principal, User
-from app.bookings import availability, fairuse
+from app.bookings import availability, fairuse, holds, placement
 from app.bookings import statements as sql
 from app.bookings.cache import ChangePublisher
 from app.bookings.exceptions import (
@@ -25,15 +25,13 @@ from app.bookings.exceptions import (
     BookingNotFound,
     IdempotencyKeyReused,
     NoTableAvailable,
-    TableNotBookable,
     TableUnavailable,
 )
 from app.bookings.models import Booking, BookingRecord, BookingSource, BookingStatus
 from app.bookings.schemas import BookingCreate, BookingOut
-from app.bookings.statements import TableRow
 from app.config import Settings
 from app.db.engine import Database
-from app.db.locks import LockSpace, advisory_xact_lock, table_day_lock
+from app.db.locks import LockSpace, advisory_xact_lock
 from app.db.statements import Conn
 from app.floor.models import RestaurantTable
 from app.guests import service as guests
@@ -50,8 +48,13 @@ DEFAULT_REGION: str = Settings.model_fields["phone_region"].default
 
 
 def to_out(
-    booking: Booking | BookingRecord, table_number: int, venue: Venue, guest: GuestOut | None
+    booking: Booking | BookingRecord,
+    table_number: int,
+    venue: Venue,
+    guest: GuestOut | None,
+    table_numbers: Sequence[int] = (),
 ) -> BookingOut:
+    """`table_numbers`: every table a combination booking takes (else just its own)."""
     local_start = venue.local(booking.starts_at)
     return BookingOut(
         id=booking.id,
@@ -60,6 +63,7 @@ def to_out(
         source=booking.source,
         table_id=booking.table_id,
         table_number=table_number,
+        table_numbers=list(table_numbers) or [table_number],
         party_size=booking.party_size,
         date=local_start.date(),
         time=local_start.strftime("%H:%M"),
@@ -77,22 +81,7 @@ def guest_out(guest: Guest | None) -> GuestOut | None:
     return GuestOut(id=guest.id, name=guest.name, phone=guest.phone, email=guest.email)
 
 
-async def _candidates(conn: Conn, data: BookingCreate, slot: Slot) -> list[TableRow]:
-    if data.table_id is None:
-        return await sql.free_tables_at(conn, data.party_size, slot.starts_at, slot.ends_at)
-    table = await sql.table_row(conn, data.table_id)
-    if table is None:
-        raise TableNotBookable(f"Table {data.table_id} does not exist")
-    if not table.bookable:
-        raise TableNotBookable(f"Table {table.table_number} is not taking bookings")
-    if table.capacity < data.party_size:
-        raise TableNotBookable(
-            f"Table {table.table_number} seats {table.capacity}, the party is {data.party_size}"
-        )
-    return [table]
-
-
-async def _guest(
+async def booking_guest(
     conn: Conn, data: BookingCreate, venue: Venue, slot: Slot, *, user: Principal,
     region: str, now: datetime,
 ) -> tuple[GuestOut, BookingSource]:  # fmt: skip
@@ -116,53 +105,59 @@ async def create_booking(
     now: datetime,
     region: str = DEFAULT_REGION,
 ) -> BookingOut:
-    """Check and insert under a per-table lock, so two requests can never both win a table.
+    """Check and insert under per-table locks, so two requests can never both win a
+    table (app.bookings.placement). With `hold_id`, confirm that hold instead
+    (app.bookings.holds.confirm).
 
-    PostgreSQL: pg_advisory_xact_lock on the table and date, then one statement that
-    inserts only if nothing overlaps; the exclusion constraint backs it up. SQLite: the
-    request's transaction began with BEGIN IMMEDIATE, so it all runs under the write lock.
+    PostgreSQL: pg_advisory_xact_lock on each table and date, then one statement per
+    table that inserts only if nothing overlaps; the exclusion constraint backs it up.
+    SQLite: the request's transaction began with BEGIN IMMEDIATE, so it all runs under
+    the write lock.
     """
     venue = await venue_service.get_venue(conn)
+    if data.hold_id is not None:
+        confirmed = await holds.confirm(conn, data, venue, user=user, now=now, region=region)
+        if confirmed is not None:
+            return confirmed
+        data = data.model_copy(update={"hold_id": None})  # expired: book it if still free
     slot = venue.resolve(data.date, data.time, data.party_size, now, lead=not user.is_staff)
-    # Only a slot this close can collide with a party sitting at a table now.
-    near = slot.starts_at < now + MAX_DURATION
-    candidates = await _candidates(conn, data, slot)
-    guest, source = await _guest(conn, data, venue, slot, user=user, region=region, now=now)
-    for table in candidates:
-        await table_day_lock(conn, table.id, data.date)
-        if near:  # read the table's state again, now that it is locked
-            current = await sql.table_row(conn, table.id)
-            seated = availability.occupancy([current] if current else [], venue, now)
-            if availability.blocks(seated.get(table.id), slot.starts_at, slot.ends_at):
-                continue
-        fields: dict[str, Any] = {
-            "user_id": user.id, "guest_id": guest.id, "source": source.value, "table_id": table.id,
-            "party_size": data.party_size, "starts_at": slot.starts_at, "ends_at": slot.ends_at,
-            "special_requests": data.special_requests, "now": now,
-        }  # fmt: skip
-        try:
-            booking_id = await sql.insert_if_free(conn, **fields)
-        except IntegrityError as exc:  # the exclusion constraint caught an overlap
-            raise TableUnavailable() from exc
-        if booking_id is None:  # taken since the candidates were read
-            continue
+    if data.table_id is not None:  # a missing or unfitting table is a 422 before anything
+        placement.check_table(await sql.table_row(conn, data.table_id), data.table_id,
+                              data.party_size)  # fmt: skip
+    if data.combination_id is not None:
+        await placement.chosen_combination(conn, data.combination_id, data.party_size)
+    guest, source = await booking_guest(conn, data, venue, slot, user=user, region=region, now=now)
+    row = placement.Row(
+        user_id=user.id, guest_id=guest.id, source=source.value, party_size=data.party_size,
+        special_requests=data.special_requests,
+    )  # fmt: skip
+    placed = await placement.place(
+        conn, row, venue=venue, slot=slot, day=data.date, table_id=data.table_id,
+        combination_id=data.combination_id, now=now,
+    )  # fmt: skip
+    if placed is not None:
         booking = BookingRecord(
-            id=booking_id, user_id=user.id, table_id=table.id, party_size=data.party_size,
-            starts_at=slot.starts_at, ends_at=slot.ends_at, status=BookingStatus.confirmed,
-            special_requests=data.special_requests, created_at=now, guest_id=guest.id,
-            source=source,
+            id=placed.booking_id, user_id=user.id, table_id=placed.tables[0].id,
+            party_size=data.party_size, starts_at=slot.starts_at, ends_at=slot.ends_at,
+            status=BookingStatus.confirmed, special_requests=data.special_requests,
+            created_at=now, guest_id=guest.id, source=source,
         )  # fmt: skip
         if guest.email:
             await outbox.booking_confirmed(conn, booking, recipient=guest.email, now=now)
         metrics.BOOKINGS.labels("made").inc()  # not a replayed Idempotency-Key answer
-        return to_out(booking, table.table_number, venue, guest)
+        return to_out(booking, placed.tables[0].table_number, venue, guest, placed.numbers)
     alternatives = await availability.alternative_times(
         conn, venue, data.date, data.party_size, slot, now
     )
     if data.table_id is not None:
-        number = candidates[0].table_number
+        table = await sql.table_row(conn, data.table_id)
+        number = table.table_number if table else data.table_id
         raise TableUnavailable(
             f"Table {number} is already booked at {slot.label}", alternatives=alternatives
+        )
+    if data.combination_id is not None:
+        raise TableUnavailable(
+            f"Those tables are already booked at {slot.label}", alternatives=alternatives
         )
     raise NoTableAvailable(
         f"No table for {data.party_size} is free at {data.date.isoformat()} {slot.label}",
@@ -183,6 +178,8 @@ async def book_at_once(
     caller takes the full path (create_booking), which decides and says why. A slot
     that close is left to the full path too: it must also see who is seated now."""
     if conn.dialect_name != "postgresql" or data.guest is not None:
+        return None
+    if data.hold_id is not None or data.combination_id is not None:
         return None
     venue = await venue_service.get_venue(conn)
     try:
@@ -304,16 +301,44 @@ async def load_booking(
     session: AsyncSession, booking_id: int, user: User, *, for_update: bool = False
 ) -> tuple[Booking, int]:
     found = await find_booking(session, booking_id, for_update=for_update)
-    # Someone else's booking is "not found", so ids reveal nothing.
-    if found is None or (not user.is_staff and found[0].user_id != user.id):
+    # Someone else's booking is "not found", so ids reveal nothing; a combination's
+    # other tables' rows and holds are not bookings.
+    if (
+        found is None
+        or (not user.is_staff and found[0].user_id != user.id)
+        or found[0].combined_with is not None
+        or found[0].status in (BookingStatus.held, BookingStatus.expired)
+    ):
         raise BookingNotFound()
     return found
+
+
+async def other_tables(session: AsyncSession, booking_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The other tables' numbers of those bookings that are combinations."""
+    if not booking_ids:
+        return {}
+    rows = await session.execute(
+        select(Booking.combined_with, RestaurantTable.table_number)
+        .join(RestaurantTable, RestaurantTable.id == Booking.table_id)
+        .where(Booking.combined_with.in_(booking_ids))
+    )
+    out: dict[int, list[int]] = {}
+    for booking_id, number in rows:
+        if booking_id is not None:
+            out.setdefault(booking_id, []).append(number)
+    return out
+
+
+def numbers(own: int, others: Sequence[int] | None) -> list[int]:
+    return sorted([own, *others]) if others else [own]
 
 
 async def get_booking(session: AsyncSession, booking_id: int, *, user: User) -> BookingOut:
     booking, number = await load_booking(session, booking_id, user)
     guest = await session.get(Guest, booking.guest_id) if booking.guest_id else None
-    return to_out(booking, number, await venue_service.venue_for(session), guest_out(guest))
+    others = (await other_tables(session, [booking.id])).get(booking.id)
+    venue = await venue_service.venue_for(session)
+    return to_out(booking, number, venue, guest_out(guest), numbers(number, others))
 
 
 async def cancel_booking(

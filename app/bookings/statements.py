@@ -45,21 +45,31 @@ CHANNEL = "availability"
 _START = bindparam("start", type_=UTCDateTime())
 _END = bindparam("end", type_=UTCDateTime())
 _EARLIEST = bindparam("earliest", type_=UTCDateTime())  # start - MAX_DURATION
+_NOW = bindparam("now", type_=UTCDateTime())
 # The active statuses as constants in the SQL (a per-call IN list would be re-rendered).
 ACTIVE = Booking.status.in_([literal_column(f"'{status.value}'") for status in ACTIVE_STATUSES])
-_ACTIVE = ACTIVE
+_HELD: ColumnElement[str] = literal_column(f"'{BookingStatus.held.value}'")
 
 
-def _window(starts_at: datetime, ends_at: datetime) -> dict[str, datetime]:
-    return {"start": starts_at, "end": ends_at, "earliest": starts_at - MAX_DURATION}
+def claiming(table: Any = Booking, now: Any = _NOW) -> ColumnElement[bool]:
+    """The row keeps its table: an active booking, or a hold not yet over at `now`."""
+    active = table.status.in_([literal_column(f"'{s.value}'") for s in ACTIVE_STATUSES])
+    return active | ((table.status == _HELD) & (table.hold_expires_at > now))
+
+
+_CLAIMING = claiming()
+
+
+def _window(starts_at: datetime, ends_at: datetime, now: datetime) -> dict[str, datetime]:
+    return {"start": starts_at, "end": ends_at, "earliest": starts_at - MAX_DURATION, "now": now}
 
 
 def _overlapping(table_id: Any) -> ColumnElement[bool]:
-    """An active booking of `table_id` overlaps [start, end), looked up as a bounded
-    range of `starts_at` (a booking lasts at most MAX_DURATION)."""
+    """An active booking or live hold of `table_id` overlaps [start, end), looked up as
+    a bounded range of `starts_at` (a booking lasts at most MAX_DURATION)."""
     return (
         (Booking.table_id == table_id)
-        & _ACTIVE
+        & _CLAIMING
         & (Booking.starts_at < _END)
         & (Booking.starts_at > _EARLIEST)
         & (Booking.ends_at > _START)
@@ -100,7 +110,7 @@ ONE_TABLE = Query(
 # Every fitting table with each booking overlapping the window (or none): a day's plan in
 # one statement.
 DAY_TABLES = Query(
-    select(*_COLUMNS, Booking.starts_at, Booking.ends_at)
+    select(*_COLUMNS, Booking.starts_at, Booking.ends_at, Booking.hold_expires_at)
     .select_from(_TABLES.outerjoin(Booking.__table__, _overlapping(RestaurantTable.id)))
     .where(*_FITS)
     .order_by(*_BEST_FIT, Booking.starts_at)
@@ -112,7 +122,7 @@ INSERT_IF_FREE = Query(
     insert(_BOOKINGS)
     .from_select(
         ["user_id", "guest_id", "source", "table_id", "party_size", "starts_at", "ends_at",
-         "status", "special_requests", "created_at", "updated_at"],
+         "status", "hold_expires_at", "special_requests", "created_at", "updated_at"],
         select(
             bindparam("user_id", type_=Integer()),
             bindparam("guest_id", type_=Integer()),
@@ -122,13 +132,50 @@ INSERT_IF_FREE = Query(
             _START,
             _END,
             bindparam("status", type_=String()),
+            bindparam("hold_expires_at", type_=UTCDateTime()),
             bindparam("special_requests", type_=String()),
-            bindparam("now", type_=UTCDateTime()),
-            bindparam("now", type_=UTCDateTime()),
+            _NOW,
+            _NOW,
         ).where(~exists().where(_overlapping(bindparam("table_id", type_=Integer())))),
     )
     .returning(_BOOKINGS.c.id)
 )  # fmt: skip
+# A companion row of a combination booking (its other tables), under the same check.
+INSERT_COMPANION_IF_FREE = Query(
+    insert(_BOOKINGS)
+    .from_select(
+        ["combined_with", "source", "table_id", "party_size", "starts_at", "ends_at",
+         "status", "hold_expires_at", "created_at", "updated_at"],
+        select(
+            bindparam("combined_with", type_=Integer()),
+            bindparam("source", type_=String()),
+            bindparam("table_id", type_=Integer()),
+            bindparam("party_size", type_=Integer()),
+            _START,
+            _END,
+            bindparam("status", type_=String()),
+            bindparam("hold_expires_at", type_=UTCDateTime()),
+            _NOW,
+            _NOW,
+        ).where(~exists().where(_overlapping(bindparam("table_id", type_=Integer())))),
+    )
+    .returning(_BOOKINGS.c.id)
+)  # fmt: skip
+# Holds of a table over by `now` and overlapping the window: marked expired, so the
+# exclusion constraint (which counts every held row) lets the table be taken. Run under
+# the table's lock before a write onto it.
+EXPIRE_HOLDS = Query(
+    update(_BOOKINGS)
+    .where(
+        _BOOKINGS.c.table_id == bindparam("on_table", type_=Integer()),
+        _BOOKINGS.c.status == _HELD,
+        _BOOKINGS.c.hold_expires_at <= _NOW,
+        _BOOKINGS.c.starts_at < _END,
+        _BOOKINGS.c.starts_at > _EARLIEST,
+        _BOOKINGS.c.ends_at > _START,
+    )
+    .values(status=BookingStatus.expired.value, updated_at=_NOW)
+)
 
 
 # Move a confirmed booking (new table, time, party or requests) only if no other active
@@ -145,7 +192,7 @@ MOVE_IF_FREE = Query(
         ~exists().where(
             (_OTHER.c.table_id == _MOVE_TABLE)
             & (_OTHER.c.id != bindparam("booking_id", type_=Integer()))
-            & _OTHER.c.status.in_([literal_column(f"'{s.value}'") for s in ACTIVE_STATUSES])
+            & claiming(_OTHER.c)
             & (_OTHER.c.starts_at < _END)
             & (_OTHER.c.starts_at > _EARLIEST)
             & (_OTHER.c.ends_at > _START)
@@ -178,7 +225,7 @@ async def move_if_free(
     of the table overlaps the range, and nothing was written)."""
     params: dict[str, Any] = {
         "booking_id": booking_id, "new_table": table_id, "new_party": party_size,
-        "new_requests": special_requests, "now": now, **_window(starts_at, ends_at),
+        "new_requests": special_requests, **_window(starts_at, ends_at, now),
     }  # fmt: skip
     return await conn.fetchval(MOVE_IF_FREE, params) is not None
 
@@ -186,7 +233,7 @@ async def move_if_free(
 async def insert_if_free(
     conn: Conn,
     *,
-    user_id: int,
+    user_id: int | None,
     table_id: int,
     party_size: int,
     starts_at: datetime,
@@ -195,16 +242,42 @@ async def insert_if_free(
     now: datetime,
     guest_id: int | None = None,
     source: str = "online",
+    hold_expires_at: datetime | None = None,
 ) -> int | None:
-    """The new booking's id, or None if an active booking of the table overlaps."""
+    """The new booking's id (a hold's, given `hold_expires_at`), or None if an active
+    booking or live hold of the table overlaps."""
+    status = BookingStatus.confirmed if hold_expires_at is None else BookingStatus.held
     params: dict[str, Any] = {
         "user_id": user_id, "guest_id": guest_id, "source": source, "table_id": table_id,
-        "party_size": party_size,
-        "status": BookingStatus.confirmed.value, "special_requests": special_requests, "now": now,
-        **_window(starts_at, ends_at),
+        "party_size": party_size, "status": status.value, "hold_expires_at": hold_expires_at,
+        "special_requests": special_requests,
+        **_window(starts_at, ends_at, now),
     }  # fmt: skip
     found = await conn.fetchval(INSERT_IF_FREE, params)
     return None if found is None else int(found)
+
+
+async def insert_companion_if_free(
+    conn: Conn, *, booking_id: int, table_id: int, party_size: int, source: str,
+    status: str, hold_expires_at: datetime | None, starts_at: datetime, ends_at: datetime,
+    now: datetime,
+) -> bool:  # fmt: skip
+    """A combination booking's row for one more of its tables, unless the table is taken
+    (False, nothing written)."""
+    params: dict[str, Any] = {
+        "combined_with": booking_id, "source": source, "table_id": table_id,
+        "party_size": party_size, "status": status, "hold_expires_at": hold_expires_at,
+        **_window(starts_at, ends_at, now),
+    }  # fmt: skip
+    return await conn.fetchval(INSERT_COMPANION_IF_FREE, params) is not None
+
+
+async def expire_holds(
+    conn: Conn, table_id: int, starts_at: datetime, ends_at: datetime, now: datetime
+) -> None:
+    """Mark the table's holds over by `now` that overlap the window expired (call it
+    under the table's lock, before writing onto the table)."""
+    await conn.execute(EXPIRE_HOLDS, {"on_table": table_id, **_window(starts_at, ends_at, now)})
 
 
 async def table_row(conn: Conn, table_id: int) -> TableRow | None:
@@ -213,29 +286,40 @@ async def table_row(conn: Conn, table_id: int) -> TableRow | None:
 
 
 async def free_tables_at(
-    conn: Conn, party_size: int, starts_at: datetime, ends_at: datetime
+    conn: Conn, party_size: int, starts_at: datetime, ends_at: datetime, now: datetime
 ) -> list[TableRow]:
-    """Bookable tables that seat the party with no booking overlapping, best fit first."""
-    rows = await conn.fetch(FREE_TABLES, {"party": party_size, **_window(starts_at, ends_at)})
+    """Bookable tables that seat the party with no booking (or live hold) overlapping,
+    best fit first."""
+    rows = await conn.fetch(FREE_TABLES, {"party": party_size, **_window(starts_at, ends_at, now)})
     return [TableRow(*row) for row in rows]
 
 
+class DayRead(NamedTuple):
+    tables: list[TableRow]  # best fit first
+    busy: dict[int, list[Interval]]  # per table: its bookings and live holds
+    holds_until: datetime | None  # when the first of the live holds read expires
+
+
 async def read_day(
-    conn: Conn, party_size: int, starts_at: datetime, ends_at: datetime
-) -> tuple[list[TableRow], dict[int, list[Interval]]]:
-    """The fitting tables, best fit first, and their bookings overlapping the window."""
-    rows = await conn.fetch(DAY_TABLES, {"party": party_size, **_window(starts_at, ends_at)})
+    conn: Conn, party_size: int, starts_at: datetime, ends_at: datetime, now: datetime
+) -> DayRead:
+    """The fitting tables, best fit first, and their bookings (and holds live at `now`)
+    overlapping the window."""
+    rows = await conn.fetch(DAY_TABLES, {"party": party_size, **_window(starts_at, ends_at, now)})
     tables: dict[int, TableRow] = {}
     busy: dict[int, list[Interval]] = defaultdict(list)
     width = len(TableRow._fields)
+    holds_until: datetime | None = None
     for row in rows:
         table = tables.get(row[0])
         if table is None:
             table = tables[row[0]] = TableRow(*row[:width])
-        starts, ends = row[width], row[width + 1]
+        starts, ends, expires = row[width], row[width + 1], row[width + 2]
         if starts is not None:
             busy[table.id].append((starts, ends))
-    return list(tables.values()), busy
+            if expires is not None and (holds_until is None or expires < holds_until):
+                holds_until = expires
+    return DayRead(list(tables.values()), busy, holds_until)
 
 
 _BOOK_TABLE = func.book_table(
@@ -296,3 +380,48 @@ SAVE_KEY = Query(
 NOTIFY = Query(
     select(func.pg_notify(literal(CHANNEL, String()), bindparam("payload", type_=String())))
 )
+
+
+# Undo a combination's rows when one of its tables turned out taken (nothing else of the
+# request's transaction is touched).
+DROP_PLACED = Query(
+    delete(_BOOKINGS).where(
+        (_BOOKINGS.c.id == bindparam("booking_id", type_=Integer()))
+        | (_BOOKINGS.c.combined_with == bindparam("booking_id", type_=Integer()))
+    )
+)
+# The other tables of combination bookings: (booking id, table number), by number.
+_TABLES_T = RestaurantTable.__table__
+COMPANION_NUMBERS = Query(
+    select(_BOOKINGS.c.combined_with, _TABLES_T.c.table_number)
+    .join(_TABLES_T, _TABLES_T.c.id == _BOOKINGS.c.table_id)
+    .where(_BOOKINGS.c.combined_with == bindparam("booking_id", type_=Integer()))
+    .order_by(_TABLES_T.c.table_number)
+)
+
+# Another row (not `booking_id`'s) keeps the table over [start, end): what MOVE_IF_FREE's
+# check asks, alone.
+OTHER_OVERLAP = Query(
+    select(literal(1)).where(
+        exists().where(
+            (_OTHER.c.table_id == bindparam("on_table", type_=Integer()))
+            & (_OTHER.c.id != bindparam("booking_id", type_=Integer()))
+            & claiming(_OTHER.c)
+            & (_OTHER.c.starts_at < _END)
+            & (_OTHER.c.starts_at > _EARLIEST)
+            & (_OTHER.c.ends_at > _START)
+        )
+    )
+)
+DROP_COMPANIONS = Query(
+    delete(_BOOKINGS).where(_BOOKINGS.c.combined_with == bindparam("booking_id", type_=Integer()))
+)
+
+
+async def free_but_for(
+    conn: Conn, table_id: int, booking_id: int, starts_at: datetime, ends_at: datetime,
+    now: datetime,
+) -> bool:  # fmt: skip
+    """Nothing but the booking itself keeps the table over [starts_at, ends_at)."""
+    params = {"on_table": table_id, "booking_id": booking_id, **_window(starts_at, ends_at, now)}
+    return await conn.fetchval(OTHER_OVERLAP, params) is None

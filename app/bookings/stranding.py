@@ -263,7 +263,9 @@ async def _move(
     conn = await session_conn(session)
     day = venue.local(booking.starts_at).date()
     near = booking.starts_at < now + MAX_DURATION  # a party seated now could be in the way
-    free = await sql.free_tables_at(conn, booking.party_size, booking.starts_at, booking.ends_at)
+    free = await sql.free_tables_at(
+        conn, booking.party_size, booking.starts_at, booking.ends_at, now
+    )
     for table in free:
         await table_day_lock(conn, table.id, day)
         if await _clash(session, table.id, booking):  # taken since it was read

@@ -29,3 +29,15 @@ class InvalidSeat(InvalidInput):
 
 class InvalidMerge(InvalidInput):
     default_message = "A table cannot be merged with itself"
+
+
+class CombinationNotFound(NotFound):
+    default_message = "Combination not found"
+
+
+class CombinationExists(Conflict):
+    default_message = "These tables are already a combination"
+
+
+class InvalidCombination(InvalidInput):
+    default_message = "A combination joins two or more existing tables"

@@ -134,3 +134,31 @@ class FloorEvent(EventRow, Base):
     subject_id: Mapped[int] = mapped_column(Integer)
     change: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class TableCombination(Base):
+    """Tables an admin lets one large party share (e.g. 11+12), with how many the joined
+    tables seat. Explicit: only the combinations defined here are ever offered."""
+
+    __tablename__ = "table_combinations"
+    __table_args__ = (
+        CheckConstraint("capacity BETWEEN 2 AND 200", name="capacity_range"),
+        # The member ids, sorted and comma-joined: one combination per set of tables.
+        UniqueConstraint("members_key", name="uq_table_combinations_members_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    capacity: Mapped[int] = mapped_column(Integer)
+    members_key: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TableCombinationMember(Base):
+    __tablename__ = "table_combination_members"
+
+    combination_id: Mapped[int] = mapped_column(
+        ForeignKey("table_combinations.id", ondelete="CASCADE"), primary_key=True
+    )
+    table_id: Mapped[int] = mapped_column(
+        ForeignKey("tables.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

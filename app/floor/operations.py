@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -151,8 +151,11 @@ async def next_booking_clash(
         )
         .order_by(Booking.starts_at)
     )
-    if except_booking is not None:
-        query = query.where(Booking.id != except_booking)
+    if except_booking is not None:  # nor its other tables' rows, for a combination
+        query = query.where(
+            Booking.id != except_booking,
+            or_(Booking.combined_with.is_(None), Booking.combined_with != except_booking),
+        )
     return (await session.scalars(query.limit(1))).first()
 
 
@@ -169,8 +172,9 @@ def _refuse_unless_free(tables: Sequence[RestaurantTable], order: Order | None) 
 
 
 async def _refuse_if_booked(
-    session: AsyncSession, tables: Sequence[RestaurantTable], order: Order | None, now: datetime
-) -> None:
+    session: AsyncSession, tables: Sequence[RestaurantTable], order: Order | None, now: datetime,
+    for_booking: int | None = None,
+) -> None:  # fmt: skip
     """Refuse tables another party has booked before this one would finish: a booking held
     now (the hold window) or starting during the party's expected stay. The tables' booking
     locks for the days of that stay are taken first, so no booking slips in meanwhile."""
@@ -183,20 +187,22 @@ async def _refuse_if_booked(
         for day in sorted(days):
             await table_day_lock(conn, table.id, day)
     clash = await next_booking_clash(
-        session, tables, start=now, end=until, except_booking=order.booking_id if order else None
-    )
+        session, tables, start=now, end=until,
+        except_booking=order.booking_id if order and order.booking_id else for_booking,
+    )  # fmt: skip
     if clash is None:
         return
     number = next(t.table_number for t in tables if t.id == clash.table_id)
     at = f"{venue.local(clash.starts_at):%H:%M}"
+    clash_id = clash.combined_with or clash.id  # a combination's other table: the booking
     if holds(clash, now, venue.hold):
-        reason = f"is held for booking {clash.id} at {at} (party of {clash.party_size})"
+        reason = f"is held for booking {clash_id} at {at} (party of {clash.party_size})"
     else:
         reason = (
-            f"is booked at {at} (booking {clash.id}, party of {clash.party_size}), before a "
+            f"is booked at {at} (booking {clash_id}, party of {clash.party_size}), before a "
             f"party of {guests} would finish (about {venue.local(until):%H:%M})"
         )
-    raise TableBusy(f"Table {number} {reason}", booking_id=clash.id)
+    raise TableBusy(f"Table {number} {reason}", booking_id=clash_id)
 
 
 def _occupy(tables: Sequence[RestaurantTable], order: Order, now: datetime) -> None:
@@ -240,10 +246,12 @@ async def _vacate(
 
 
 async def assign(
-    session: AsyncSession, table_id: int, order_id: int, *, now: datetime
-) -> list[RestaurantTable]:
+    session: AsyncSession, table_id: int, order_id: int, *, now: datetime,
+    booked: bool = False,
+) -> list[RestaurantTable]:  # fmt: skip
     """Seat an order at a table (its whole merge group). An order seated elsewhere moves,
-    and the table it leaves goes to cleaning."""
+    and the table it leaves goes to cleaning. `booked`: the party was booked onto these
+    tables (a combination seats what the admin said it seats), so their seats suffice."""
     seen = await session.get(Order, order_id)  # where it sits now: its tables are locked too
     tables = [table_id] if seen is None or seen.table_id is None else [table_id, seen.table_id]
     group = (await lock_groups(session, tables))[0]
@@ -252,7 +260,8 @@ async def assign(
         return group
     _refuse_unless_free(group, order)
     await _refuse_if_booked(session, group, order, now)
-    refuse_if_too_small(group, order.customer_count)
+    if not booked:
+        refuse_if_too_small(group, order.customer_count)
     if order.table_id is not None and order.table_id not in {t.id for t in group}:
         old = await lock_group(session, order.table_id)
         if any(t.current_order_id == order.id for t in old):
@@ -345,9 +354,11 @@ async def release_seat(session: AsyncSession, table_id: int, seat_number: int) -
 
 
 async def merge(
-    session: AsyncSession, first_id: int, second_id: int, *, now: datetime
-) -> list[RestaurantTable]:
-    """Join two tables (or a group and a table) for one party."""
+    session: AsyncSession, first_id: int, second_id: int, *, now: datetime,
+    for_booking: int | None = None,
+) -> list[RestaurantTable]:  # fmt: skip
+    """Join two tables (or a group and a table) for one party (`for_booking`: the
+    booking being seated there, whose own rows do not count against it)."""
     if first_id == second_id:
         raise InvalidMerge()
     first, second = await lock_groups(session, [first_id, second_id])
@@ -369,7 +380,7 @@ async def merge(
     group = [*first, *second]
     _refuse_unless_free(group, order)
     await _refuse_if_booked(
-        session, [t for t in group if t.state != TableState.occupied], order, now
+        session, [t for t in group if t.state != TableState.occupied], order, now, for_booking
     )
     group_id = a.merge_group or b.merge_group or min(a.id, b.id)
     for table in group:

@@ -12,8 +12,11 @@ from app.bookings.schemas import StrandedError
 from app.deps import AdminUser, IdPath, Now, SessionDep, SettingsDep, StaffUser, StreamUser
 from app.errors import Forbidden, InvalidInput, Unauthorized, responses
 from app.fields import QueryInstant
-from app.floor import operations, service, stream, views
+from app.floor import combinations, operations, service, stream, views
 from app.floor.exceptions import (
+    CombinationExists,
+    CombinationNotFound,
+    InvalidCombination,
     InvalidMerge,
     InvalidSeat,
     SeatTaken,
@@ -24,6 +27,8 @@ from app.floor.exceptions import (
 )
 from app.floor.models import FloorEvent
 from app.floor.schemas import (
+    CombinationCreate,
+    CombinationOut,
     GroupView,
     SeatRequest,
     TableChanged,
@@ -108,6 +113,47 @@ async def create_table(
 ) -> TableView:
     table = await service.create_table(session, data)
     return await _one(session, table.id, now)
+
+
+@router.get(
+    "/combinations",
+    response_model=list[CombinationOut],
+    responses=AUTH,
+    summary="The table combinations a large party may book (staff)",
+    name="list_combinations",
+)
+async def list_combinations(_staff: StaffUser, session: SessionDep) -> list[CombinationOut]:
+    return await combinations.list_combinations(session)
+
+
+@router.post(
+    "/combinations",
+    response_model=CombinationOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Let tables be joined for one party (admin), with the seats they give together",
+    description="Availability offers a combination only when no single table fits the "
+    "party, fewest wasted seats first; a booking on it takes every member table.",
+    responses={**AUTH, **responses(InvalidCombination, CombinationExists)},
+    name="create_combination",
+)
+async def create_combination(
+    data: CombinationCreate, _admin: AdminUser, session: SessionDep
+) -> CombinationOut:
+    return await combinations.create_combination(session, data)
+
+
+@router.delete(
+    "/combinations/{combination_id:int}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Stop offering a combination (admin); bookings made on it keep their tables",
+    responses={**AUTH, **responses(CombinationNotFound)},
+    name="delete_combination",
+)
+async def delete_combination(
+    combination_id: IdPath, _admin: AdminUser, session: SessionDep
+) -> Response:
+    await combinations.delete_combination(session, combination_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get(

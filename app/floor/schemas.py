@@ -89,6 +89,11 @@ class BookingBrief(BaseModel):
     ends_at: datetime
     party_size: int
     status: str
+    table_numbers: list[int] = Field(
+        default_factory=list,
+        description="Every table the booking takes: more than one for a combination "
+        "(seating it merges them)",
+    )
 
 
 class TableView(TableOut):
@@ -126,3 +131,21 @@ class SeatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     order_id: IdField | None = Field(default=None, description="The order the seat belongs to")
+
+
+class CombinationCreate(BaseModel):
+    """Tables one large party may share, and how many they seat together."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    table_ids: list[IdField] = Field(min_length=2, max_length=10)
+    capacity: Number = Field(
+        ge=2, le=200, description="Seats at the joined tables (often fewer than their sum)"
+    )
+
+
+class CombinationOut(BaseModel):
+    id: int
+    table_ids: list[int]
+    table_numbers: list[int]
+    capacity: int

@@ -26,12 +26,23 @@ def holds(booking: Booking, now: datetime, hold: timedelta) -> bool:
     )
 
 
-def _brief(booking: Booking, venue: Venue) -> BookingBrief:
+def _brief(booking: Booking, venue: Venue, together: dict[int, list[int]]) -> BookingBrief:
+    """A combination's other tables' rows stand for the booking (its id and tables)."""
+    booking_id = booking.combined_with or booking.id
     return BookingBrief(
-        id=booking.id, starts_at=venue.local(booking.starts_at),
+        id=booking_id, starts_at=venue.local(booking.starts_at),
         ends_at=venue.local(booking.ends_at), party_size=booking.party_size,
-        status=booking.status.value,
+        status=booking.status.value, table_numbers=together.get(booking_id, []),
     )  # fmt: skip
+
+
+def _together(upcoming: dict[int, list[Booking]], numbers: dict[int, int]) -> dict[int, list[int]]:
+    """Each booking's tables among those read (a combination has several)."""
+    out: dict[int, list[int]] = defaultdict(list)
+    for bookings in upcoming.values():
+        for booking in bookings:
+            out[booking.combined_with or booking.id].append(numbers[booking.table_id])
+    return {key: sorted(found) for key, found in out.items()}
 
 
 async def _bookings_today(
@@ -80,7 +91,11 @@ async def describe(
     ):
         seats[seat.table_id][seat.seat_number] = seat.order_id
     upcoming = await _bookings_today(session, ids, venue, now)
-    return [_view(t, by_group, seats[t.id], upcoming.get(t.id, []), venue, now) for t in tables]
+    together = _together(upcoming, {t.id: t.table_number for t in tables})
+    return [
+        _view(t, by_group, seats[t.id], upcoming.get(t.id, []), venue, now, together)
+        for t in tables
+    ]
 
 
 def _view(
@@ -90,6 +105,7 @@ def _view(
     upcoming: list[Booking],
     venue: Venue,
     now: datetime,
+    together: dict[int, list[int]],
 ) -> TableView:
     group = by_group.get(table.merge_group, [table]) if table.merge_group else [table]
     held = next((b for b in upcoming if holds(b, now, venue.hold)), None)
@@ -120,8 +136,8 @@ def _view(
             SeatView(seat_number=n, is_occupied=n in taken, order_id=taken.get(n))
             for n in range(1, table.capacity + 1)
         ],
-        held_for_booking=_brief(held, venue) if held else None,
-        next_booking=_brief(next_booking, venue) if next_booking else None,
+        held_for_booking=_brief(held, venue, together) if held else None,
+        next_booking=_brief(next_booking, venue, together) if next_booking else None,
     )
 
 

@@ -53,7 +53,11 @@ async def _bookings(
     """(how many, their guests) of the bookings starting in [start, end), by status."""
     rows = await session.execute(
         select(Booking.status, func.count(), func.coalesce(func.sum(Booking.party_size), 0))
-        .where(Booking.starts_at >= start, Booking.starts_at < end)
+        .where(
+            Booking.starts_at >= start,
+            Booking.starts_at < end,
+            Booking.combined_with.is_(None),  # a combination counts once
+        )
         .group_by(Booking.status)
     )
     found: dict[BookingStatus, tuple[int, int]] = defaultdict(lambda: (0, 0))

@@ -56,7 +56,7 @@ async def capture_app_queries(
             # What a slot check and POST /bookings run to pick a table (the booking's
             # checked insert uses the same NOT EXISTS overlap lookup).
             captured.clear()
-            await free_tables_at(conn, party_size, slot.starts_at, slot.ends_at)
+            await free_tables_at(conn, party_size, slot.starts_at, slot.ends_at, utcnow())
             out += [("free_tables_at", sql, params) for sql, params in captured]
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", capture)

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as Time
 
 from app.bookings.statements import Interval, TableRow
+from app.floor.combinations import Combination
 from app.venue.calendar import MAX_DURATION, Venue
 
 TTL = 300.0  # seconds: a safety net; a change drops a day within milliseconds
@@ -27,6 +28,8 @@ class DaySnapshot:
     tables: tuple[TableRow, ...]
     busy: dict[int, list[Interval]]
     expires: float
+    # When the first hold among `busy` expires: the day is read again from then on.
+    holds_until: datetime | None = None
 
 
 _MARGIN = timedelta(hours=1)
@@ -51,6 +54,9 @@ class DayCache:
         self.epoch = 0  # bumped by every drop; see `put`
         self._days: OrderedDict[date, DaySnapshot] = OrderedDict()
         self.hits = 0  # answers given from memory
+        # The table combinations (app.floor.combinations), read once and dropped with
+        # everything else (a change of them NOTIFYs "*").
+        self.combinations: list[Combination] | None = None
 
     def __len__(self) -> int:
         return len(self._days)
@@ -61,10 +67,12 @@ class DayCache:
         window's margin is enough)."""
         return self.live and day > venue.local(now + _AHEAD).date()
 
-    def get(self, venue: Venue, day: date) -> DaySnapshot | None:
+    def get(self, venue: Venue, day: date, now: datetime | None = None) -> DaySnapshot | None:
         entry = self._days.get(day)
         if entry is None or entry.venue is not venue or entry.expires < time.monotonic():
             return None
+        if entry.holds_until is not None and (now is None or entry.holds_until <= now):
+            return None  # a hold it counts is over: the table is free again
         self.hits += 1
         return entry
 
@@ -75,13 +83,16 @@ class DayCache:
         day: date,
         tables: tuple[TableRow, ...],
         busy: dict[int, list[Interval]],
+        holds_until: datetime | None = None,
     ) -> None:
         """Keep a day read after `epoch` was taken, unless something was dropped since
         (the read may predate that change)."""
         if not self.live or epoch != self.epoch:
             return
         start, end = day_window(venue, day)
-        self._days[day] = DaySnapshot(venue, start, end, tables, busy, time.monotonic() + self.ttl)
+        self._days[day] = DaySnapshot(
+            venue, start, end, tables, busy, time.monotonic() + self.ttl, holds_until
+        )
         self._days.move_to_end(day)
         while len(self._days) > self.max_days:
             self._days.popitem(last=False)
@@ -100,6 +111,7 @@ class DayCache:
     def clear(self) -> None:
         self.epoch += 1
         self._days.clear()
+        self.combinations = None
 
     def notified(self, payload: str) -> None:
         """A NOTIFY: "<start epoch> <end epoch>" from the triggers, several of those

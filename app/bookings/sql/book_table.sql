@@ -1,5 +1,5 @@
 -- The booking functions PostgreSQL runs: the readable source of what the migrations
--- install (booking_lock_key since 0009, book_table as 0014 left it). The migrated
+-- install (booking_lock_key since 0009, book_table as 0019 left it). The migrated
 -- database must run exactly these definitions: tests/bookings/test_book_table_sql.py
 -- compares them. To change one, edit it here and add a migration that installs the new
 -- text; the test fails until both agree.
@@ -26,12 +26,13 @@ $$;
 -- 2. the fitting tables (bookable, seating the party; only p_table when given) are
 --    walked smallest first, then by number, as app.bookings.statements.FREE_TABLES orders
 --    them;
--- 3. a table with an active (confirmed or seated) booking overlapping [p_starts,
---    p_ends) is passed over without its lock; p_earliest is p_starts less the longest
+-- 3. a table with an active (confirmed or seated) booking or a live hold (held, not
+--    yet expired at p_now) overlapping [p_starts, p_ends) is passed over without its lock; p_earliest is p_starts less the longest
 --    a booking can last (app.venue.calendar.MAX_DURATION), so the probe walks a bounded
 --    range of the (table_id, starts_at) index;
--- 4. the first free one is locked (table and local day) and the booking inserted only if
---    nothing overlaps it still; the exclusion constraint backs this;
+-- 4. the first free one is locked (table and local day), its holds over by p_now are
+--    marked expired, and the booking inserted only if nothing overlaps it still; the
+--    exclusion constraint backs this;
 -- 5. the confirmation is queued in the outbox in the same transaction.
 -- No row back means it could not simply book: the application then takes its full path,
 -- which decides again and says why. The availability trigger's NOTIFY is held back for
@@ -82,9 +83,16 @@ BEGIN
     LOOP
         CONTINUE WHEN EXISTS (
             SELECT 1 FROM bookings b
-            WHERE b.table_id = v_table.id AND b.status IN ('confirmed', 'seated')
+            WHERE b.table_id = v_table.id
+              AND (b.status IN ('confirmed', 'seated')
+                   OR (b.status = 'held' AND b.hold_expires_at > p_now))
               AND b.starts_at < p_ends AND b.starts_at > p_earliest AND b.ends_at > p_starts);
         PERFORM pg_advisory_xact_lock(1003, booking_lock_key(v_table.id, p_day));
+        -- A hold over by now no longer keeps the table, but the exclusion constraint
+        -- still counts it until it is marked expired (migration 0019).
+        UPDATE bookings b SET status = 'expired', updated_at = p_now
+        WHERE b.table_id = v_table.id AND b.status = 'held' AND b.hold_expires_at <= p_now
+          AND b.starts_at < p_ends AND b.starts_at > p_earliest AND b.ends_at > p_starts;
         v_id := NULL;
         -- The application announces this booking itself, batched (migration 0009).
         PERFORM set_config('restaurant.notify_later', 'on', true);
@@ -94,7 +102,9 @@ BEGIN
                'confirmed', p_special, p_now, p_now
         WHERE NOT EXISTS (
             SELECT 1 FROM bookings b
-            WHERE b.table_id = v_table.id AND b.status IN ('confirmed', 'seated')
+            WHERE b.table_id = v_table.id
+              AND (b.status IN ('confirmed', 'seated')
+                   OR (b.status = 'held' AND b.hold_expires_at > p_now))
               AND b.starts_at < p_ends AND b.starts_at > p_earliest AND b.ends_at > p_starts)
         RETURNING id INTO v_id;
         PERFORM set_config('restaurant.notify_later', 'off', true);
