@@ -116,7 +116,13 @@ async def availability(
     "and one guest holds at most the restaurant's `max_active_bookings_per_guest` "
     "upcoming ones (staff are exempt).",
     responses={
-        **responses(Unauthorized, BookingForOthersForbidden, BookingRuleViolation, TooManyRequests),
+        **responses(
+            Unauthorized,
+            BookingForOthersForbidden,
+            BookingRuleViolation,
+            TooManyRequests,
+            HoldNotFound,
+        ),
         409: {
             "model": NoTableError,
             "description": f"{NoTableAvailable.default_message} (with alternatives); or "
