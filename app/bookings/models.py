@@ -98,6 +98,8 @@ class Booking(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Why staff booked past the slot's pacing limit (null: the booking kept to it).
+    pacing_override_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,7 @@ class BookingRecord:
     created_at: datetime
     guest_id: int | None
     source: BookingSource
+    pacing_override_reason: str | None = None
 
 
 class IdempotencyKey(Base):

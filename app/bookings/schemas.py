@@ -12,6 +12,17 @@ from app.deps import IdField
 from app.fields import LocalTime, Number, QueryDate
 from app.guests.schemas import GuestIn, GuestOut, GuestSummary
 from app.orders.schemas import OrderOut
+from app.venue.reasons import ReasonCode
+
+
+class Reason(BaseModel):
+    """Why a slot cannot be booked: a code to act on and a sentence to show."""
+
+    code: ReasonCode = Field(
+        description="closed, past, lead_time, beyond_horizon, party_too_large, paced_out, "
+        "no_table (or not_a_slot: off the grid)"
+    )
+    message: str
 
 
 class TableOption(BaseModel):
@@ -35,16 +46,24 @@ class Availability(BaseModel):
     party_size: int
     starts_at: datetime
     ends_at: datetime
-    available_tables: list[TableOption]
-    alternatives: list[str] = Field(
-        description="When no table is free: the nearest free slot times that day (HH:MM)"
+    available_tables: list[TableOption] = Field(
+        description="The tables that can be booked, best fit first (none when not bookable)"
     )
+    alternatives: list[str] = Field(
+        description="When it cannot be booked: the nearest bookable slot times that day (HH:MM)"
+    )
+    bookable: bool = Field(description="Whether this slot can be booked now")
+    reason: Reason | None = Field(description="Why not, when it cannot be booked")
 
 
 class DaySlot(BaseModel):
     time: str
     starts_at: datetime
-    available_tables: int
+    available_tables: int = Field(
+        description="How many fitting tables can be booked then (0 when not bookable)"
+    )
+    bookable: bool
+    reason: Reason | None = Field(description="Why it cannot be booked (null when it can)")
 
 
 class DayAvailability(BaseModel):
@@ -70,6 +89,14 @@ class BookingCreate(BaseModel):
         default=None,
         description="Staff only, with `guest`: how the booking came (default phone). A "
         "guest's own booking is always online.",
+    )
+    pacing_override_reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Staff only: book even if the slot's pacing limit of covers is "
+        "reached, for this reason (kept on the booking when it was needed). A guest "
+        "sending it gets 403",
     )
 
     @field_validator("time")
@@ -110,6 +137,13 @@ class BookingChange(BaseModel):
         description="Staff only: who the booking is for (found or made as for a new "
         "booking); the change notice goes to them",
     )
+    pacing_override_reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Staff only: move it even if the new slot's pacing limit of covers is "
+        "reached, for this reason (kept on the booking when it was needed)",
+    )
 
     @field_validator("time")
     @classmethod
@@ -134,6 +168,9 @@ class BookingOut(BaseModel):
     status: BookingStatus
     special_requests: str | None
     created_at: datetime
+    pacing_override_reason: str | None = Field(
+        default=None, description="Why staff booked it past the slot's pacing limit"
+    )
 
 
 class GuestDetail(GuestSummary):
@@ -150,6 +187,11 @@ class BookingPage(BaseModel):
 class NoTableError(BaseModel):
     detail: str
     alternatives: list[str]
+    code: ReasonCode | None = Field(
+        default=None,
+        description="no_table, paced_out (the slot's covers limit is reached), or null "
+        "for another conflict",
+    )
 
 
 class ChangeConflictError(BaseModel):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +25,8 @@ from app.bookings.exceptions import (
     BookingNotFound,
     IdempotencyKeyReused,
     NoTableAvailable,
+    PacingOverrideForbidden,
+    SlotPacedOut,
     TableNotBookable,
     TableUnavailable,
 )
@@ -33,9 +35,9 @@ from app.bookings.schemas import BookingCreate, BookingOut
 from app.bookings.statements import TableRow
 from app.config import Settings
 from app.db.engine import Database
-from app.db.locks import LockSpace, advisory_xact_lock, table_day_lock
+from app.db.locks import LockSpace, advisory_xact_lock, pacing_lock, table_day_lock
 from app.db.statements import Conn
-from app.floor.models import RestaurantTable
+from app.floor.models import RestaurantTable, TableChannel
 from app.guests import service as guests
 from app.guests.exceptions import BookingForOthersForbidden
 from app.guests.models import Guest
@@ -43,6 +45,7 @@ from app.guests.schemas import GuestOut
 from app.notifications import outbox
 from app.venue import service as venue_service
 from app.venue.calendar import MAX_DURATION, BookingRuleViolation, Slot, Venue
+from app.venue.reasons import ReasonCode
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 # PHONE_REGION's default, for callers without settings; routes pass the setting.
@@ -68,6 +71,7 @@ def to_out(
         status=booking.status,
         special_requests=booking.special_requests,
         created_at=booking.created_at,
+        pacing_override_reason=booking.pacing_override_reason,
     )
 
 
@@ -77,14 +81,31 @@ def guest_out(guest: Guest | None) -> GuestOut | None:
     return GuestOut(id=guest.id, name=guest.name, phone=guest.phone, email=guest.email)
 
 
-async def _candidates(conn: Conn, data: BookingCreate, slot: Slot) -> list[TableRow]:
+def check_channel(table: TableRow, *, staff: bool) -> None:
+    """A table asked for by id: walk_in ones are never booked ahead, in_house ones only
+    by staff (422)."""
+    if table.channel == TableChannel.walk_in:
+        raise TableNotBookable(
+            f"Table {table.table_number} is kept for walk-ins and is not booked ahead"
+        )
+    if not availability.may_book(table, staff):
+        raise TableNotBookable(
+            f"Table {table.table_number} is not booked online; please call the restaurant"
+        )
+
+
+async def _candidates(
+    conn: Conn, data: BookingCreate, slot: Slot, *, staff: bool
+) -> list[TableRow]:
     if data.table_id is None:
-        return await sql.free_tables_at(conn, data.party_size, slot.starts_at, slot.ends_at)
+        free = await sql.free_tables_at(conn, data.party_size, slot.starts_at, slot.ends_at)
+        return [t for t in free if availability.may_book(t, staff)]
     table = await sql.table_row(conn, data.table_id)
     if table is None:
         raise TableNotBookable(f"Table {data.table_id} does not exist")
     if not table.bookable:
         raise TableNotBookable(f"Table {table.table_number} is not taking bookings")
+    check_channel(table, staff=staff)
     if table.capacity < data.party_size:
         raise TableNotBookable(
             f"Table {table.table_number} seats {table.capacity}, the party is {data.party_size}"
@@ -122,12 +143,18 @@ async def create_booking(
     inserts only if nothing overlaps; the exclusion constraint backs it up. SQLite: the
     request's transaction began with BEGIN IMMEDIATE, so it all runs under the write lock.
     """
+    if data.pacing_override_reason is not None and not user.is_staff:
+        raise PacingOverrideForbidden()
     venue = await venue_service.get_venue(conn)
     slot = venue.resolve(data.date, data.time, data.party_size, now, lead=not user.is_staff)
     # Only a slot this close can collide with a party sitting at a table now.
     near = slot.starts_at < now + MAX_DURATION
-    candidates = await _candidates(conn, data, slot)
+    candidates = await _candidates(conn, data, slot, staff=user.is_staff)
     guest, source = await _guest(conn, data, venue, slot, user=user, region=region, now=now)
+    override = await check_pacing(
+        conn, venue, data.date, slot, data.party_size, now=now, staff=user.is_staff,
+        override=data.pacing_override_reason,
+    )  # fmt: skip
     for table in candidates:
         await table_day_lock(conn, table.id, data.date)
         if near:  # read the table's state again, now that it is locked
@@ -139,6 +166,7 @@ async def create_booking(
             "user_id": user.id, "guest_id": guest.id, "source": source.value, "table_id": table.id,
             "party_size": data.party_size, "starts_at": slot.starts_at, "ends_at": slot.ends_at,
             "special_requests": data.special_requests, "now": now,
+            "pacing_override_reason": override,
         }  # fmt: skip
         try:
             booking_id = await sql.insert_if_free(conn, **fields)
@@ -150,24 +178,53 @@ async def create_booking(
             id=booking_id, user_id=user.id, table_id=table.id, party_size=data.party_size,
             starts_at=slot.starts_at, ends_at=slot.ends_at, status=BookingStatus.confirmed,
             special_requests=data.special_requests, created_at=now, guest_id=guest.id,
-            source=source,
+            source=source, pacing_override_reason=override,
         )  # fmt: skip
         if guest.email:
             await outbox.booking_confirmed(conn, booking, recipient=guest.email, now=now)
         metrics.BOOKINGS.labels("made").inc()  # not a replayed Idempotency-Key answer
         return to_out(booking, table.table_number, venue, guest)
     alternatives = await availability.alternative_times(
-        conn, venue, data.date, data.party_size, slot, now
+        conn, venue, data.date, data.party_size, slot, now, staff=user.is_staff
     )
     if data.table_id is not None:
         number = candidates[0].table_number
         raise TableUnavailable(
-            f"Table {number} is already booked at {slot.label}", alternatives=alternatives
-        )
+            f"Table {number} is already booked at {slot.label}", alternatives=alternatives,
+            code=ReasonCode.no_table.value,
+        )  # fmt: skip
     raise NoTableAvailable(
         f"No table for {data.party_size} is free at {data.date.isoformat()} {slot.label}",
-        alternatives=alternatives,
+        alternatives=alternatives, code=ReasonCode.no_table.value,
+    )  # fmt: skip
+
+
+async def check_pacing(
+    conn: Conn, venue: Venue, day: date, slot: Slot, party_size: int, *, now: datetime,
+    staff: bool, override: str | None, exclude: int = 0,
+) -> str | None:  # fmt: skip
+    """When the slot's service paces covers: under the slot interval's lock (held to
+    the end of the transaction, so rival bookings of any table count each other), the
+    covers starting in the interval must leave room for the party; else 409 paced_out
+    with the nearest bookable times, unless staff give a reason (`override`), which is
+    returned to be kept on the booking. `exclude`: a booking being changed."""
+    pace = venue.pace_of(day, slot)
+    if pace is None:
+        return None
+    limit, start, end = pace
+    await pacing_lock(conn, start)
+    taken = sum((await sql.covers_by_start(conn, start, end, exclude=exclude)).values())
+    if taken + party_size <= limit:
+        return None
+    if staff and override is not None:
+        return override
+    alternatives = await availability.alternative_times(
+        conn, venue, day, party_size, slot, now, staff=staff
     )
+    raise SlotPacedOut(
+        availability.paced_message(venue, slot, limit, taken),
+        alternatives=alternatives, code=ReasonCode.paced_out.value,
+    )  # fmt: skip
 
 
 async def book_at_once(
@@ -184,6 +241,8 @@ async def book_at_once(
     that close is left to the full path too: it must also see who is seated now."""
     if conn.dialect_name != "postgresql" or data.guest is not None:
         return None
+    if data.pacing_override_reason is not None:
+        return None  # the full path refuses it to a guest
     venue = await venue_service.get_venue(conn)
     try:
         slot = venue.resolve(data.date, data.time, data.party_size, now)
@@ -191,6 +250,8 @@ async def book_at_once(
         return None  # the full path checks the account first, then says what is wrong
     if slot.starts_at < now + MAX_DURATION:
         return None
+    if venue.paces and venue.pace_of(data.date, slot) is not None:
+        return None  # pacing counts across tables: the full path, under the slot's lock
     try:
         params = sql.book_table_params(
             user_id=user_id, slot=slot, day=data.date, party_size=data.party_size,

@@ -34,7 +34,7 @@ from app.auth.models import User
 from app.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, IdempotencyKey
 from app.db.base import UTCDateTime
 from app.db.statements import Conn, Query
-from app.floor.models import RestaurantTable, TableState
+from app.floor.models import RestaurantTable, TableChannel, TableState
 from app.orders.models import Order
 from app.venue.calendar import MAX_DURATION, Slot
 
@@ -74,6 +74,7 @@ class TableRow(NamedTuple):
     capacity: int
     area: str
     bookable: bool
+    channel: TableChannel  # who may book it: app.bookings.availability.may_book
     state: TableState
     current_order_id: int | None
     occupied_since: datetime | None
@@ -87,7 +88,14 @@ _TABLES = RestaurantTable.__table__.outerjoin(
     Order.__table__, Order.id == RestaurantTable.current_order_id
 )
 _BEST_FIT = (RestaurantTable.capacity, RestaurantTable.table_number)
-_FITS = (RestaurantTable.bookable.is_(True), RestaurantTable.capacity >= bindparam("party"))
+# A walk_in table is never booked ahead; which of the others a booker may use (online
+# for guests, in_house too for staff) is filtered in Python (availability.may_book), so
+# that the cache keeps one set of tables for both.
+_FITS = (
+    RestaurantTable.bookable.is_(True),
+    RestaurantTable.capacity >= bindparam("party"),
+    RestaurantTable.channel != literal_column(f"'{TableChannel.walk_in.value}'"),
+)
 FREE_TABLES = Query(
     select(*_COLUMNS)
     .select_from(_TABLES)
@@ -112,7 +120,7 @@ INSERT_IF_FREE = Query(
     insert(_BOOKINGS)
     .from_select(
         ["user_id", "guest_id", "source", "table_id", "party_size", "starts_at", "ends_at",
-         "status", "special_requests", "created_at", "updated_at"],
+         "status", "special_requests", "created_at", "updated_at", "pacing_override_reason"],
         select(
             bindparam("user_id", type_=Integer()),
             bindparam("guest_id", type_=Integer()),
@@ -125,6 +133,7 @@ INSERT_IF_FREE = Query(
             bindparam("special_requests", type_=String()),
             bindparam("now", type_=UTCDateTime()),
             bindparam("now", type_=UTCDateTime()),
+            bindparam("pacing_override_reason", type_=String()),
         ).where(~exists().where(_overlapping(bindparam("table_id", type_=Integer())))),
     )
     .returning(_BOOKINGS.c.id)
@@ -195,10 +204,12 @@ async def insert_if_free(
     now: datetime,
     guest_id: int | None = None,
     source: str = "online",
+    pacing_override_reason: str | None = None,
 ) -> int | None:
     """The new booking's id, or None if an active booking of the table overlaps."""
     params: dict[str, Any] = {
         "user_id": user_id, "guest_id": guest_id, "source": source, "table_id": table_id,
+        "pacing_override_reason": pacing_override_reason,
         "party_size": party_size,
         "status": BookingStatus.confirmed.value, "special_requests": special_requests, "now": now,
         **_window(starts_at, ends_at),
@@ -236,6 +247,29 @@ async def read_day(
         if starts is not None:
             busy[table.id].append((starts, ends))
     return list(tables.values()), busy
+
+
+# Pacing: the covers (sum of party sizes) of the active bookings starting in [start,
+# end), per start instant; `exclude` leaves one booking out (a change of it). Walks the
+# starts_at index over one slot interval, or one day for the day's plan.
+COVERS = Query(
+    select(Booking.starts_at, func.sum(Booking.party_size))
+    .where(
+        _ACTIVE,
+        Booking.starts_at >= _START,
+        Booking.starts_at < _END,
+        Booking.id != bindparam("exclude", type_=Integer()),
+    )
+    .group_by(Booking.starts_at)
+)
+
+
+async def covers_by_start(
+    conn: Conn, starts_at: datetime, ends_at: datetime, *, exclude: int = 0
+) -> dict[datetime, int]:
+    """Covers of the active bookings starting in [starts_at, ends_at), by start."""
+    rows = await conn.fetch(COVERS, {"start": starts_at, "end": ends_at, "exclude": exclude})
+    return {row[0]: int(row[1]) for row in rows}
 
 
 _BOOK_TABLE = func.book_table(

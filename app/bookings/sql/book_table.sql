@@ -1,5 +1,5 @@
 -- The booking functions PostgreSQL runs: the readable source of what the migrations
--- install (booking_lock_key since 0009, book_table as 0014 left it). The migrated
+-- install (booking_lock_key since 0009, book_table as 0020 left it). The migrated
 -- database must run exactly these definitions: tests/bookings/test_book_table_sql.py
 -- compares them. To change one, edit it here and add a migration that installs the new
 -- text; the test fails until both agree.
@@ -23,8 +23,8 @@ $$;
 --    and a customer's first booking take the full path, which makes the record);
 --    fair use, under the account's lock (1004): no overlapping active booking, fewer
 --    than p_max_active not yet over (app.bookings.fairuse);
--- 2. the fitting tables (bookable, seating the party; only p_table when given) are
---    walked smallest first, then by number, as app.bookings.statements.FREE_TABLES orders
+-- 2. the fitting tables (bookable, online, seating the party; only p_table when given)
+--    are walked smallest first, then by number, as app.bookings.statements.FREE_TABLES orders
 --    them;
 -- 3. a table with an active (confirmed or seated) booking overlapping [p_starts,
 --    p_ends) is passed over without its lock; p_earliest is p_starts less the longest
@@ -78,6 +78,7 @@ BEGIN
     FOR v_table IN
         SELECT t.id, t.table_number FROM tables t
         WHERE t.bookable AND t.capacity >= p_party AND (p_table IS NULL OR t.id = p_table)
+          AND t.channel = 'online'  -- guests book online tables only (migration 0020)
         ORDER BY t.capacity, t.table_number
     LOOP
         CONTINUE WHEN EXISTS (
