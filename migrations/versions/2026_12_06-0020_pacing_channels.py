@@ -113,16 +113,26 @@ END $$;
 """
 
 
+_CHECK = "channel IN ('online', 'in_house', 'walk_in')"
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("tables") as batch:
-        batch.add_column(
-            sa.Column("channel", sa.String(length=16), nullable=False, server_default="online")
+    # No batch_alter_table: on SQLite it copies the table, which drops the floor-event
+    # triggers of migration 0017 on `tables` and `bookings`.
+    if op.get_bind().dialect.name == "postgresql":
+        op.add_column(
+            "tables",
+            sa.Column("channel", sa.String(length=16), nullable=False, server_default="online"),
         )
-        batch.create_check_constraint(
-            op.f("ck_tables_table_channel"), sa.column("channel").in_(CHANNELS)
+        op.create_check_constraint(op.f("ck_tables_table_channel"), "tables", _CHECK)
+    else:
+        op.execute(
+            "ALTER TABLE tables ADD COLUMN channel VARCHAR(16) DEFAULT 'online' NOT NULL "
+            f"CONSTRAINT ck_tables_table_channel CHECK ({_CHECK})"
         )
-    with op.batch_alter_table("bookings") as batch:
-        batch.add_column(sa.Column("pacing_override_reason", sa.String(length=500), nullable=True))
+    op.add_column(
+        "bookings", sa.Column("pacing_override_reason", sa.String(length=500), nullable=True)
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_BOOK)
 
@@ -131,8 +141,22 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP FUNCTION {_SIGNATURE}")
         op.execute(context.script.get_revision("0014").module._BOOK)  # as 0014 made it
-    with op.batch_alter_table("bookings") as batch:
-        batch.drop_column("pacing_override_reason")
+        op.drop_column("bookings", "pacing_override_reason")
+        op.drop_constraint(op.f("ck_tables_table_channel"), "tables", type_="check")
+        op.drop_column("tables", "channel")
+        return
+    op.execute("ALTER TABLE bookings DROP COLUMN pacing_override_reason")
+    # SQLite cannot drop a column a CHECK names: the table is copied without it, which
+    # drops its floor-event triggers; they are made again as 0017 made them.
     with op.batch_alter_table("tables") as batch:
         batch.drop_constraint(op.f("ck_tables_table_channel"), type_="check")
         batch.drop_column("channel")
+    events = context.script.get_revision("0017").module
+    for operation, (change, row) in events.CHANGES.items():
+        # Constants of migration 0017, no input.
+        trigger = (
+            f"CREATE TRIGGER IF NOT EXISTS tables_floor_event_{operation.lower()} AFTER "  # noqa: S608
+            f"{operation} ON tables BEGIN INSERT INTO floor_events (kind, subject_id, change, "
+            f"created_at) VALUES ('table', {row}.id, '{change}', {events._SQLITE_NOW}); END"
+        )
+        op.execute(trigger)

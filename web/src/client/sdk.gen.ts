@@ -21,7 +21,7 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
 /**
  * Free tables for a party at a local date and time, or every slot of a day
  *
- * With `time`: the tables free for the whole dining duration, best fit first, and nearby free times when none is. Without `time`: each slot of the day with how many fitting tables are free. No sign-in needed; rate-limited per client address.
+ * With `time`: the tables free for the whole dining duration, best fit first, or, when the slot cannot be booked (`bookable` false), why (`reason`: paced_out, no_table) and nearby bookable times. Without `time`: every slot of the day, each `bookable` or not with its `reason` (past, lead_time, paced_out, no_table) and how many fitting tables can be booked. A rule the request breaks (closed, past, lead_time, beyond_horizon, party_too_large) is a 422 with its `code`. No sign-in needed (guests see online tables); with a staff member's Bearer token, in_house tables count too and the lead time does not apply. Rate-limited per client address.
  */
 export const bookingsAvailability = <ThrowOnError extends boolean = false>(options: Options<BookingsAvailabilityData, ThrowOnError>) => (options.client ?? client).get<BookingsAvailabilityResponses, BookingsAvailabilityErrors, ThrowOnError>({ url: '/bookings/availability', ...options });
 
@@ -39,7 +39,7 @@ export const bookingsList = <ThrowOnError extends boolean = false>(options?: Opt
 /**
  * Book a table (the best-fitting free one unless table_id is given)
  *
- * A guest books for themselves (source `online`). Staff book for someone else with `guest` {name, phone, email} and `source` (`phone`, `walk_in`); the e-mails go to the guest's address. A guest's bookings may not overlap each other, and one guest holds at most the restaurant's `max_active_bookings_per_guest` upcoming ones (staff are exempt).
+ * A guest books for themselves (source `online`), on an online table. Staff book for someone else with `guest` {name, phone, email} and `source` (`phone`, `walk_in`), on online or in_house tables; the e-mails go to the guest's address. walk_in tables are never booked ahead. A guest's bookings may not overlap each other, and one guest holds at most the restaurant's `max_active_bookings_per_guest` upcoming ones (staff are exempt). A service's `pacing_covers` limits the covers starting in each slot interval; staff may book past it with `pacing_override_reason`.
  */
 export const bookingsCreate = <ThrowOnError extends boolean = false>(options: Options<BookingsCreateData, ThrowOnError>) => (options.client ?? client).post<BookingsCreateResponses, BookingsCreateErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

@@ -77,14 +77,26 @@ export type Availability = {
     ends_at: string;
     /**
      * Available Tables
+     *
+     * The tables that can be booked, best fit first (none when not bookable)
      */
     available_tables: Array<TableOption>;
     /**
      * Alternatives
      *
-     * When no table is free: the nearest free slot times that day (HH:MM)
+     * When it cannot be booked: the nearest bookable slot times that day (HH:MM)
      */
     alternatives: Array<string>;
+    /**
+     * Bookable
+     *
+     * Whether this slot can be booked now
+     */
+    bookable: boolean;
+    /**
+     * Why not, when it cannot be booked
+     */
+    reason: Reason | null;
 };
 
 /**
@@ -250,6 +262,12 @@ export type BookingChange = {
      * Staff only: who the booking is for (found or made as for a new booking); the change notice goes to them
      */
     guest?: GuestIn | null;
+    /**
+     * Pacing Override Reason
+     *
+     * Staff only: move it even if the new slot's pacing limit of covers is reached, for this reason (kept on the booking when it was needed)
+     */
+    pacing_override_reason?: string | null;
 };
 
 /**
@@ -292,6 +310,12 @@ export type BookingCreate = {
      * Staff only, with `guest`: how the booking came (default phone). A guest's own booking is always online.
      */
     source?: 'phone' | 'walk_in' | null;
+    /**
+     * Pacing Override Reason
+     *
+     * Staff only: book even if the slot's pacing limit of covers is reached, for this reason (kept on the booking when it was needed). A guest sending it gets 403
+     */
+    pacing_override_reason?: string | null;
 };
 
 /**
@@ -350,6 +374,12 @@ export type BookingOut = {
      * Created At
      */
     created_at: string;
+    /**
+     * Pacing Override Reason
+     *
+     * Why staff booked it past the slot's pacing limit
+     */
+    pacing_override_reason?: string | null;
 };
 
 /**
@@ -532,8 +562,18 @@ export type DaySlot = {
     starts_at: string;
     /**
      * Available Tables
+     *
+     * How many fitting tables can be booked then (0 when not bookable)
      */
     available_tables: number;
+    /**
+     * Bookable
+     */
+    bookable: boolean;
+    /**
+     * Why it cannot be booked (null when it can)
+     */
+    reason: Reason | null;
 };
 
 /**
@@ -1043,6 +1083,10 @@ export type NoTableError = {
      * Alternatives
      */
     alternatives: Array<string>;
+    /**
+     * no_table, paced_out (the slot's covers limit is reached), or null for another conflict
+     */
+    code?: ReasonCode | null;
 };
 
 /**
@@ -1376,6 +1420,30 @@ export type Readiness = {
      */
     email: string;
 };
+
+/**
+ * Reason
+ *
+ * Why a slot cannot be booked: a code to act on and a sentence to show.
+ */
+export type Reason = {
+    /**
+     * closed, past, lead_time, beyond_horizon, party_too_large, paced_out, no_table (or not_a_slot: off the grid)
+     */
+    code: ReasonCode;
+    /**
+     * Message
+     */
+    message: string;
+};
+
+/**
+ * ReasonCode
+ *
+ * Why a slot cannot be booked (GET /bookings/availability, and the 422 and 409
+ * bodies of the booking routes).
+ */
+export type ReasonCode = 'closed' | 'past' | 'lead_time' | 'beyond_horizon' | 'party_too_large' | 'paced_out' | 'no_table' | 'not_a_slot';
 
 /**
  * RefreshRequest
@@ -1763,6 +1831,19 @@ export type RestaurantSettingsUpdate = {
 export type Role = 'customer' | 'staff' | 'admin';
 
 /**
+ * RuleErrorBody
+ *
+ * A booking rule broken: what (`detail`, a sentence) and which rule (`code`).
+ */
+export type RuleErrorBody = {
+    /**
+     * Detail
+     */
+    detail: string;
+    code: ReasonCode;
+};
+
+/**
  * SeatBooking
  */
 export type SeatBooking = {
@@ -1816,6 +1897,7 @@ export type SeatedBooking = {
  * Service
  *
  * One sitting of a day, e.g. lunch 12:00-15:00. `closes` may be 24:00 (midnight).
+ * `pacing_covers` limits the covers starting in each slot interval of it.
  */
 export type Service = {
     /**
@@ -1826,6 +1908,12 @@ export type Service = {
      * Closes
      */
     closes: string;
+    /**
+     * Pacing Covers
+     *
+     * Pacing: at most this many covers (guests) may start in any one slot interval (`slot_minutes`) of this service, e.g. 30 per 15 minutes; null: no limit. Staff may book past it with a reason
+     */
+    pacing_covers?: number | null;
 };
 
 /**
@@ -1962,6 +2050,10 @@ export type TableChanged = {
      */
     bookable: boolean;
     /**
+     * Who may book it ahead: `online` (guests and staff), `in_house` (staff only), `walk_in` (never booked ahead; seated through the floor)
+     */
+    channel: TableChannel;
+    /**
      * Pos X
      *
      * Grid units from the plan's left (x) or top (y) edge, 0 to 1000; null: not placed
@@ -2031,6 +2123,15 @@ export type TableChanged = {
 };
 
 /**
+ * TableChannel
+ *
+ * Who may book a table ahead: guests online (and staff), staff only (`in_house`,
+ * e.g. kept for regulars and phone bookings), or nobody (`walk_in`: seated only
+ * through the floor).
+ */
+export type TableChannel = 'online' | 'in_house' | 'walk_in';
+
+/**
  * TableCreate
  */
 export type TableCreate = {
@@ -2082,6 +2183,10 @@ export type TableCreate = {
      * Bookable
      */
     bookable?: boolean;
+    /**
+     * Who may book it ahead: `online` (guests and staff), `in_house` (staff only), `walk_in` (never booked ahead; seated through the floor)
+     */
+    channel?: TableChannel;
 };
 
 /**
@@ -2165,6 +2270,10 @@ export type TableUpdate = {
      * Bookable
      */
     bookable?: boolean | null;
+    /**
+     * Who may book it ahead: `online` (guests and staff), `in_house` (staff only), `walk_in` (never booked ahead; seated through the floor)
+     */
+    channel?: TableChannel | null;
 };
 
 /**
@@ -2193,6 +2302,10 @@ export type TableView = {
      * Bookable
      */
     bookable: boolean;
+    /**
+     * Who may book it ahead: `online` (guests and staff), `in_house` (staff only), `walk_in` (never booked ahead; seated through the floor)
+     */
+    channel: TableChannel;
     /**
      * Pos X
      *
@@ -2641,11 +2754,11 @@ export type BookingsCreateErrors = {
      */
     401: ErrorBody;
     /**
-     * Only staff can book for someone else or give a booking's source
+     * Only staff can book for someone else or give a booking's source; or only staff can book past the pacing limit
      */
     403: ErrorBody;
     /**
-     * No table is free for that party at that time (with alternatives); or you already have a booking at that time; or you already hold as many upcoming bookings as one guest may
+     * No table is free for that party at that time (code no_table, with alternatives); the kitchen takes no more guests starting at that time (code paced_out, with alternatives); you already have a booking at that time; or you already hold as many upcoming bookings as one guest may
      */
     409: NoTableError;
     /**
@@ -2653,7 +2766,7 @@ export type BookingsCreateErrors = {
      */
     413: ErrorBody;
     /**
-     * That time cannot be booked; this idempotency-key was already used with a different request body; or not a valid phone number
+     * That time cannot be booked (with its `code`); this idempotency-key was already used with a different request body; or not a valid phone number
      */
     422: ValidationErrorBody;
     /**
