@@ -18,6 +18,7 @@ from tests.factories import (
     FRIDAY,
     LONDON,
     Headers,
+    Params,
     book,
     booked,
     configure,
@@ -45,7 +46,7 @@ async def only_table_1_in_house(client: AsyncClient, admin: Headers) -> None:
 
 
 async def check(client: AsyncClient, day: date, at: str, party: int, headers: Headers) -> Any:
-    params = {"date": day.isoformat(), "party_size": party, "time": at}
+    params: Params = {"date": day.isoformat(), "party_size": party, "time": at}
     response = await client.get("/bookings/availability", params=params, headers=headers)
     assert response.status_code == 200, response.text
     return response.json()
@@ -97,7 +98,7 @@ async def test_guests_see_online_tables_only_staff_in_house_too(
     assert ids[1] in staff_ids and ids[2] not in staff_ids
     assert staff_ids - guest_ids == {ids[1]}
     # The day view counts the same tables.
-    params = {"date": day.isoformat(), "party_size": 2}
+    params: Params = {"date": day.isoformat(), "party_size": 2}
     guest_day = (await client.get("/bookings/availability", params=params)).json()
     staff_day = (await client.get("/bookings/availability", params=params, headers=staff)).json()
     at = {s["time"]: s for s in guest_day["slots"]}["19:00"]

@@ -12,7 +12,16 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from tests.factories import ALL_DAY, LONDON, Headers, availability, book, booked, configure
+from tests.factories import (
+    ALL_DAY,
+    LONDON,
+    Headers,
+    Params,
+    availability,
+    book,
+    booked,
+    configure,
+)
 
 STAFF_GUEST = {"name": "Grace Hopper", "email": "grace@example.com"}
 
@@ -68,7 +77,7 @@ async def test_past_and_lead_time(
     assert "30 minutes" in day["10:15"]["reason"]["message"]
     assert day["10:30"]["bookable"] is True and day["10:30"]["reason"] is None
     # Staff book without the lead time, and their view says so.
-    params = {"date": today.isoformat(), "party_size": 2}
+    params: Params = {"date": today.isoformat(), "party_size": 2}
     staff_day = slots(await client.get("/bookings/availability", params=params, headers=staff))
     assert staff_day["10:15"]["bookable"] is True
     assert staff_day["09:45"]["reason"]["code"] == "past"
