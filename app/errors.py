@@ -47,6 +47,8 @@ class AppError(Exception):
 
     status_code: ClassVar[int] = 400
     default_message: ClassVar[str] = "Request could not be processed"
+    # The body's schema, for the OpenAPI document (a subclass with more fields names its own).
+    body_model: ClassVar[type[BaseModel]] = ErrorBody
 
     def __init__(
         self,
@@ -109,7 +111,7 @@ def responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` for a route, from the domain errors it can raise."""
     out: dict[int | str, dict[str, Any]] = {}
     for error in errors:
-        out[error.status_code] = {"model": ErrorBody, "description": error.default_message}
+        out[error.status_code] = {"model": error.body_model, "description": error.default_message}
     return out
 
 

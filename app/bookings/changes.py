@@ -32,23 +32,33 @@ from app.bookings import statements as sql
 from app.bookings.exceptions import (
     BookingNotChangeable,
     NoTableAvailable,
+    PacingOverrideForbidden,
     TableNotBookable,
     TableUnavailable,
 )
 from app.bookings.models import Booking, BookingSource, BookingStatus
 from app.bookings.schemas import BookingChange, BookingOut
-from app.bookings.service import DEFAULT_REGION, guest_out, load_booking, other_tables, to_out
+from app.bookings.service import (
+    DEFAULT_REGION,
+    check_channel,
+    check_pacing,
+    guest_out,
+    load_booking,
+    other_tables,
+    to_out,
+)
 from app.bookings.statements import TableRow
 from app.db.locks import table_day_lock
 from app.db.statements import Conn, session_conn
 from app.floor import combinations
+from app.floor.models import TableChannel
 from app.guests import service as guests
 from app.guests.exceptions import BookingForOthersForbidden
 from app.guests.models import Guest
 from app.notifications import outbox
 from app.notifications.models import MessageKind, MessageStatus, OutboxMessage
 from app.venue import service as venue_service
-from app.venue.calendar import MAX_DURATION, Venue
+from app.venue.calendar import MAX_DURATION, Slot, Venue
 
 
 async def booking_recipient(session: AsyncSession, booking: Booking) -> str | None:
@@ -76,13 +86,14 @@ def _best_fit(table: TableRow) -> tuple[int, int]:
     return table.capacity, table.table_number
 
 
-async def _table_for(conn: Conn, table_id: int, party_size: int) -> TableRow:
+async def _table_for(conn: Conn, table_id: int, party_size: int, *, staff: bool) -> TableRow:
     """A table asked for by id, if it can take the party (422 otherwise), as creation."""
     table = await sql.table_row(conn, table_id)
     if table is None:
         raise TableNotBookable(f"Table {table_id} does not exist")
     if not table.bookable:
         raise TableNotBookable(f"Table {table.table_number} is not taking bookings")
+    check_channel(table, staff=staff)
     if table.capacity < party_size:
         raise TableNotBookable(
             f"Table {table.table_number} seats {table.capacity}, the party is {party_size}"
@@ -92,15 +103,17 @@ async def _table_for(conn: Conn, table_id: int, party_size: int) -> TableRow:
 
 async def _alternatives(
     conn: Conn, venue: Venue, booking: Booking, day: date, party_size: int, now: datetime,
-    around: datetime,
+    around: datetime, *, staff: bool,
 ) -> list[str]:  # fmt: skip
     """The nearest free times that day, as POST /bookings gives them, the booking's own
     time counting as free (it would leave it)."""
-    plan = await availability.day_plan(conn, venue, day, party_size, now)
+    plan = await availability.day_plan(conn, venue, day, party_size, now, staff=staff)
     own = plan.busy.get(booking.table_id)
     if own and (booking.starts_at, booking.ends_at) in own:
         own.remove((booking.starts_at, booking.ends_at))
-    return plan.alternatives(around, now + venue.lead)
+    if booking.starts_at in plan.covers:  # nor do its covers count against the pace
+        plan.covers[booking.starts_at] -= booking.party_size
+    return plan.alternatives(around, availability.bookable_from(venue, now, staff))
 
 
 def check_changeable(booking: Booking, venue: Venue, *, staff: bool, now: datetime) -> None:
@@ -130,6 +143,8 @@ async def change_loaded(
     """Change a booking read with its lock (service.load_booking(for_update=True) or the
     manage link's). `staff` skips the lead time and the cancel cutoff, as for a new
     booking. Nothing written and no e-mail when nothing actually changes."""
+    if data.pacing_override_reason is not None and not staff:
+        raise PacingOverrideForbidden()
     venue = await venue_service.venue_for(session)
     check_changeable(booking, venue, staff=staff, now=now)
     guest_changed = False
@@ -168,36 +183,49 @@ async def change_loaded(
         return await _changed(session, booking, number, venue, now=now, moved=False)
 
     conn = await session_conn(session)
+    override: str | None = None
     if moves:
         slot = venue.resolve(day, at, party, now, lead=not staff)
         starts, ends = slot.starts_at, slot.ends_at
         if not staff and booking.source == BookingSource.online and booking.user_id:
             # a guest's own bookings still may not overlap (fair use)
             await fairuse.check(conn, booking.user_id, venue, slot, now=now, ignore=booking.id)
+        if _adds_covers(venue, booking, day, slot, party):
+            override = await check_pacing(
+                conn, venue, day, slot, party, now=now, staff=staff,
+                override=data.pacing_override_reason, exclude=booking.id,
+            )  # fmt: skip
     else:
         starts, ends = booking.starts_at, booking.ends_at
     # A combination's other tables are let go, then taken again if it is still the
     # place the booking goes: a refusal rolls the request back, rows and all.
     await conn.execute(sql.DROP_COMPANIONS, {"booking_id": booking.id})
     if data.table_id is not None:
-        tries = [await _table_for(conn, data.table_id, party)]
+        tries = [await _table_for(conn, data.table_id, party, staff=staff)]
     else:
+        # The booking may keep its own table whatever its channel (but walk_in); another
+        # must be one the booker may have.
         current = await sql.table_row(conn, booking.table_id)
-        keep = current is not None and current.bookable and current.capacity >= party
+        keep = (
+            current is not None and current.bookable and current.capacity >= party
+            and current.channel != TableChannel.walk_in
+        )  # fmt: skip
         others = await sql.free_tables_at(conn, party, starts, ends, now)
         tries = ([current] if keep and current else []) + [
-            t for t in others if t.id != booking.table_id
+            t for t in others if t.id != booking.table_id and availability.may_book(t, staff)
         ]
     table = await _move(conn, booking, tries, day, party, starts, ends, requests, venue, now)
     numbers: list[int] = []
     if table is None and data.table_id is None:
         onto = await _onto_combination(
-            conn, booking, day, party, starts, ends, requests, venue, now
+            conn, booking, day, party, starts, ends, requests, venue, now, staff=staff
         )
         if onto is not None:
             table, numbers = onto
     if table is None:
-        alternatives = await _alternatives(conn, venue, booking, day, party, now, starts)
+        alternatives = await _alternatives(
+            conn, venue, booking, day, party, now, starts, staff=staff
+        )
         label = f"{day.isoformat()} {at:%H:%M}"
         if data.table_id is not None:
             raise TableUnavailable(
@@ -208,9 +236,24 @@ async def change_loaded(
             f"No table for {party} is free at {label}", alternatives=alternatives
         )
     await session.refresh(booking)  # written by the statement, behind the ORM's back
+    if override is not None:
+        booking.pacing_override_reason = override
+        await session.flush()
     return await _changed(
         session, booking, table.table_number, venue, now=now, moved=moves, numbers=numbers
     )
+
+
+def _adds_covers(venue: Venue, booking: Booking, day: date, slot: Slot, party: int) -> bool:
+    """Whether the change adds covers to a paced slot interval: a new interval, or more
+    guests in the same one (a smaller party, or another time in the same interval, is
+    never refused for pacing)."""
+    pace = venue.pace_of(day, slot)
+    if pace is None:
+        return False
+    _, start, end = pace
+    same_interval = start <= booking.starts_at < end
+    return not same_interval or party > booking.party_size
 
 
 async def _move(
@@ -248,14 +291,16 @@ async def _move(
 
 async def _onto_combination(
     conn: Conn, booking: Booking, day: date, party: int, starts: datetime, ends: datetime,
-    requests: str | None, venue: Venue, now: datetime,
+    requests: str | None, venue: Venue, now: datetime, *, staff: bool,
 ) -> tuple[TableRow, list[int]] | None:  # fmt: skip
     """When no single table takes the changed booking: the first combination seating the
     party whose tables are all free (the booking's own row aside), under their locks;
     the booking moves to its first table and takes the others. None: none is."""
     for combination in combinations.fitting(await combinations.read_all(conn), party):
         rows = [await sql.table_row(conn, table_id) for table_id in combination.table_ids]
-        members = [t for t in rows if t is not None and t.bookable]
+        members = [
+            t for t in rows if t is not None and t.bookable and availability.may_book(t, staff)
+        ]
         if len(members) != len(rows):
             continue
         for table in sorted(members, key=_best_fit):

@@ -15,6 +15,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.auth import security
+from app.auth.models import STAFF_ROLES
 from app.bookings.cache import ChangePublisher, DayCache
 from app.db.engine import Database
 from app.db.statements import Conn
@@ -28,6 +30,24 @@ class AvailabilityContext:
     conn: Conn  # taken from the pool only if the check runs a statement
     days: DayCache
     now: datetime
+    staff: bool = False  # a staff member's valid access token came with the check
+
+
+def staff_viewer(request: Request) -> bool:
+    """Whether the check carries a staff member's valid access token: staff see the
+    tables they may book (in_house too) and no lead time. No token, or one that is not
+    valid, is a guest's view (the check is public); the role is the token's, checked
+    without the database, as for the booking's rate limit."""
+    header = request.headers.get("authorization")
+    if not header or not header[:7].lower() == "bearer ":
+        return False
+    try:
+        claims = security.decode_access_token(
+            header[7:].strip(), secret=request.app.state.settings.secret_key
+        )
+    except security.InvalidToken:
+        return False
+    return claims.role in STAFF_ROLES
 
 
 async def availability_limit(request: Request) -> None:
@@ -50,7 +70,9 @@ class Checking:
     def __init__(self, request: Request) -> None:
         state = request.app.state
         self.conn = state.db.lazy()
-        self.context = AvailabilityContext(self.conn, state.day_cache, state.clock())
+        self.context = AvailabilityContext(
+            self.conn, state.day_cache, state.clock(), staff_viewer(request)
+        )
 
     async def __aenter__(self) -> AvailabilityContext:
         return self.context

@@ -1,4 +1,4 @@
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class BookingNotFound(NotFound):
@@ -7,6 +7,17 @@ class BookingNotFound(NotFound):
 
 class NoTableAvailable(Conflict):
     default_message = "No table is free for that party at that time"
+
+
+class SlotPacedOut(Conflict):
+    """The slot's pacing limit of covers is reached (carries `code` paced_out and
+    `alternatives`)."""
+
+    default_message = "The kitchen takes no more guests starting at that time"
+
+
+class PacingOverrideForbidden(Forbidden):
+    default_message = "Only staff can book past the pacing limit"
 
 
 class TableUnavailable(Conflict):

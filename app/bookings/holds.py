@@ -67,6 +67,7 @@ CONFIRM = Query(
         guest_id=bindparam("for_guest", type_=Integer()),
         source=bindparam("new_source", type_=String()),
         special_requests=bindparam("requests", type_=String()),
+        pacing_override_reason=bindparam("override", type_=String()),
         created_at=_NOW,
         updated_at=_NOW,
     )
@@ -95,12 +96,20 @@ async def create_hold(
     venue = await venue_service.get_venue(conn)
     slot = venue.resolve(data.date, data.time, data.party_size, now, lead=not user.is_staff)
     if data.table_id is not None:
-        placement.check_table(await sql.table_row(conn, data.table_id), data.table_id,
-                              data.party_size)  # fmt: skip
+        table = placement.check_table(
+            await sql.table_row(conn, data.table_id), data.table_id, data.party_size
+        )
+        bookings.check_channel(table, staff=user.is_staff)
     if data.combination_id is not None:
         await placement.chosen_combination(conn, data.combination_id, data.party_size)
     if not user.is_staff:
         await conn.execute(RELEASE_MINE, {"holder": user.id, "now": now})
+    # A paced-out slot is not held (a hold does not count against pacing itself: its
+    # booking does, when confirmed, under the same check).
+    await bookings.check_pacing(
+        conn, venue, data.date, slot, data.party_size, now=now, staff=user.is_staff,
+        override=None,
+    )  # fmt: skip
     until = expires_at or now + timedelta(minutes=minutes)
     row = placement.Row(
         user_id=user.id, guest_id=None,
@@ -109,7 +118,7 @@ async def create_hold(
     )  # fmt: skip
     placed = await placement.place(
         conn, row, venue=venue, slot=slot, day=data.date, table_id=data.table_id,
-        combination_id=data.combination_id, now=now,
+        combination_id=data.combination_id, now=now, staff=user.is_staff,
     )  # fmt: skip
     if placed is None:
         alternatives = await availability.alternative_times(
@@ -163,18 +172,22 @@ async def confirm(
     if status == BookingStatus.expired or expires is None or expires <= now:
         await conn.execute(RELEASE, {"hold_id": data.hold_id, "now": now})
         return None
+    override = await bookings.check_pacing(
+        conn, venue, data.date, slot, party, now=now, staff=user.is_staff,
+        override=data.pacing_override_reason,
+    )  # fmt: skip
     guest, source = await bookings.booking_guest(
         conn, data, venue, slot, user=user, region=region, now=now
     )
     await conn.execute(CONFIRM, {
         "hold_id": data.hold_id, "for_guest": guest.id, "new_source": source.value,
-        "requests": data.special_requests, "now": now,
+        "requests": data.special_requests, "override": override, "now": now,
     })  # fmt: skip
     booking = BookingRecord(
         id=data.hold_id, user_id=user.id, table_id=table_id, party_size=party,
         starts_at=starts_at, ends_at=ends_at, status=BookingStatus.confirmed,
         special_requests=data.special_requests, created_at=now, guest_id=guest.id,
-        source=source,
+        source=source, pacing_override_reason=override,
     )  # fmt: skip
     if guest.email:
         await outbox.booking_confirmed(conn, booking, recipient=guest.email, now=now)

@@ -120,6 +120,8 @@ class Booking(Base):
     combined_with: Mapped[int | None] = mapped_column(
         ForeignKey("bookings.id", ondelete="CASCADE"), nullable=True
     )
+    # Why staff booked past the slot's pacing limit (null: the booking kept to it).
+    pacing_override_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +139,7 @@ class BookingRecord:
     created_at: datetime
     guest_id: int | None
     source: BookingSource
+    pacing_override_reason: str | None = None
 
 
 class IdempotencyKey(Base):

@@ -38,6 +38,7 @@ class Row:
     party_size: int
     special_requests: str | None
     hold_expires_at: datetime | None = None  # a hold: kept until then
+    pacing_override_reason: str | None = None  # staff booked past the slot's pacing
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +104,7 @@ async def on_table(
             conn, user_id=row.user_id, guest_id=row.guest_id, source=row.source,
             table_id=table.id, party_size=row.party_size, starts_at=slot.starts_at,
             ends_at=slot.ends_at, special_requests=row.special_requests, now=now,
-            hold_expires_at=row.hold_expires_at,
+            hold_expires_at=row.hold_expires_at, pacing_override_reason=row.pacing_override_reason,
         )  # fmt: skip
     except IntegrityError as exc:  # the exclusion constraint caught an overlap
         raise TableUnavailable() from exc
@@ -111,12 +112,14 @@ async def on_table(
 
 async def on_combination(
     conn: Conn, combination: Combination, row: Row, slot: Slot, day_: date, venue: Venue,
-    now: datetime,
+    now: datetime, staff: bool,
 ) -> Placed | None:  # fmt: skip
     """The booking on every table of the combination, or None (one is taken, or not
-    bookable; nothing written)."""
+    bookable, or not booked by this caller's channel; nothing written)."""
     tables = [await sql.table_row(conn, table_id) for table_id in combination.table_ids]
-    members = [t for t in tables if t is not None and t.bookable]
+    members = [
+        t for t in tables if t is not None and t.bookable and availability.may_book(t, staff)
+    ]
     if len(members) != len(tables):
         return None
     for table in sorted(members, key=_best_fit):
@@ -137,6 +140,7 @@ async def on_combination(
             conn, user_id=row.user_id, guest_id=row.guest_id, source=row.source,
             table_id=first.id, party_size=row.party_size, starts_at=start, ends_at=end,
             special_requests=row.special_requests, now=now, hold_expires_at=row.hold_expires_at,
+            pacing_override_reason=row.pacing_override_reason,
         )  # fmt: skip
         if booking_id is None:
             return None
@@ -164,24 +168,27 @@ async def place(
     table_id: int | None,
     combination_id: int | None,
     now: datetime,
+    staff: bool,
 ) -> Placed | None:
     """The table asked for, the combination asked for, or the best fit: one free table
     that seats the party, smallest first; when none is free, the free combination with
-    the fewest seats that seats it. None: nothing free (nothing written)."""
+    the fewest seats that seats it. Guests get online tables only, staff in_house ones
+    too (availability.may_book). None: nothing free (nothing written)."""
     party = row.party_size
     if combination_id is not None:
         combination = await chosen_combination(conn, combination_id, party)
-        return await on_combination(conn, combination, row, slot, day, venue, now)
+        return await on_combination(conn, combination, row, slot, day, venue, now, staff)
     if table_id is not None:
         table = check_table(await sql.table_row(conn, table_id), table_id, party)
         booking_id = await on_table(conn, table, row, slot, day, venue, now)
         return None if booking_id is None else Placed(booking_id, [table])
-    for table in await sql.free_tables_at(conn, party, slot.starts_at, slot.ends_at, now):
+    free = await sql.free_tables_at(conn, party, slot.starts_at, slot.ends_at, now)
+    for table in (t for t in free if availability.may_book(t, staff)):
         booking_id = await on_table(conn, table, row, slot, day, venue, now)
         if booking_id is not None:
             return Placed(booking_id, [table])
     for combination in combinations.fitting(await combinations.read_all(conn), party):
-        placed = await on_combination(conn, combination, row, slot, day, venue, now)
+        placed = await on_combination(conn, combination, row, slot, day, venue, now, staff)
         if placed is not None:
             return placed
     return None

@@ -17,6 +17,8 @@ from app.bookings.exceptions import (
     IdempotencyKeyReused,
     NoTableAvailable,
     OverlappingBooking,
+    PacingOverrideForbidden,
+    SlotPacedOut,
     TooManyBookings,
 )
 from app.bookings.models import BookingStatus
@@ -44,7 +46,7 @@ from app.deps import (
     SettingsDep,
     StaffUser,
 )
-from app.errors import Forbidden, TooManyRequests, Unauthorized, responses
+from app.errors import ErrorBody, Forbidden, TooManyRequests, Unauthorized, responses
 from app.fields import QueryDate
 from app.floor.exceptions import TableBusy
 from app.guests.exceptions import BookingForOthersForbidden, InvalidPhone
@@ -52,7 +54,7 @@ from app.openapi import operation_id
 from app.orders import service as orders_service
 from app.orders.exceptions import SettleBillFirst
 from app.routing import LeanRoute
-from app.venue.calendar import BookingRuleViolation
+from app.venue.calendar import BookingRuleViolation, RuleErrorBody
 
 router = APIRouter(prefix="/bookings", tags=["bookings"])
 # The availability check and POST /bookings: the busiest routes, bound by LeanRoute.
@@ -80,8 +82,13 @@ class ModelResponse(Response):
     response_model=Availability | DayAvailability,
     summary="Free tables for a party at a local date and time, or every slot of a day",
     description="With `time`: the tables free for the whole dining duration, best fit first, "
-    "and nearby free times when none is. Without `time`: each slot of the day with how many "
-    "fitting tables are free. No sign-in needed; rate-limited per client address.",
+    "or, when the slot cannot be booked (`bookable` false), why (`reason`: paced_out, "
+    "no_table) and nearby bookable times. Without `time`: every slot of the day, each "
+    "`bookable` or not with its `reason` (past, lead_time, paced_out, no_table) and how "
+    "many fitting tables can be booked. A rule the request breaks (closed, past, "
+    "lead_time, beyond_horizon, party_too_large) is a 422 with its `code`. No sign-in "
+    "needed (guests see online tables); with a staff member's Bearer token, in_house "
+    "tables count too and the lead time does not apply. Rate-limited per client address.",
     responses=responses(BookingRuleViolation, TooManyRequests),
 )
 async def availability(
@@ -95,12 +102,12 @@ async def availability(
         if query.time is None:
             answer: BaseModel = await availability_service.check_day(
                 ctx.conn, day=query.date, party_size=query.party_size, now=ctx.now,
-                days=ctx.days,
+                days=ctx.days, staff=ctx.staff,
             )  # fmt: skip
         else:
             answer = await availability_service.check_slot(
                 ctx.conn, day=query.date, at=query.time, party_size=query.party_size,
-                now=ctx.now, days=ctx.days,
+                now=ctx.now, days=ctx.days, staff=ctx.staff,
             )  # fmt: skip
     return ModelResponse(answer)
 
@@ -110,29 +117,33 @@ async def availability(
     status_code=status.HTTP_201_CREATED,
     response_model=BookingOut,
     summary="Book a table (the best-fitting free one unless table_id is given)",
-    description="A guest books for themselves (source `online`). Staff book for someone "
-    "else with `guest` {name, phone, email} and `source` (`phone`, `walk_in`); the "
-    "e-mails go to the guest's address. A guest's bookings may not overlap each other, "
+    description="A guest books for themselves (source `online`), on an online table. Staff "
+    "book for someone else with `guest` {name, phone, email} and `source` (`phone`, "
+    "`walk_in`), on online or in_house tables; the e-mails go to the guest's address. "
+    "walk_in tables are never booked ahead. A guest's bookings may not overlap each other, "
     "and one guest holds at most the restaurant's `max_active_bookings_per_guest` "
-    "upcoming ones (staff are exempt).",
+    "upcoming ones (staff are exempt). A service's `pacing_covers` limits the covers "
+    "starting in each slot interval; staff may book past it with "
+    "`pacing_override_reason`.",
     responses={
-        **responses(
-            Unauthorized,
-            BookingForOthersForbidden,
-            BookingRuleViolation,
-            TooManyRequests,
-            HoldNotFound,
-        ),
+        **responses(Unauthorized, TooManyRequests, HoldNotFound),
+        403: {
+            "model": ErrorBody,
+            "description": f"{BookingForOthersForbidden.default_message}; or "
+            f"{PacingOverrideForbidden.default_message.lower()}",
+        },
         409: {
             "model": NoTableError,
-            "description": f"{NoTableAvailable.default_message} (with alternatives); or "
-            f"{OverlappingBooking.default_message.lower()}; or "
+            "description": f"{NoTableAvailable.default_message} (code no_table, with "
+            f"alternatives); {SlotPacedOut.default_message.lower()} (code paced_out, with "
+            f"alternatives); {OverlappingBooking.default_message.lower()}; or "
             f"{TooManyBookings.default_message.lower()}",
         },
         422: {
-            "description": f"{BookingRuleViolation.default_message}; "
+            "model": RuleErrorBody,
+            "description": f"{BookingRuleViolation.default_message} (with its `code`); "
             f"{IdempotencyKeyReused.default_message.lower()}; or "
-            f"{InvalidPhone.default_message.lower()}"
+            f"{InvalidPhone.default_message.lower()}",
         },
     },
     name="create",

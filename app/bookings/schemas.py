@@ -12,6 +12,17 @@ from app.deps import IdField
 from app.fields import LocalTime, Number, QueryDate
 from app.guests.schemas import GuestIn, GuestOut, GuestSummary
 from app.orders.schemas import OrderOut
+from app.venue.reasons import ReasonCode
+
+
+class Reason(BaseModel):
+    """Why a slot cannot be booked: a code to act on and a sentence to show."""
+
+    code: ReasonCode = Field(
+        description="closed, past, lead_time, beyond_horizon, party_too_large, paced_out, "
+        "no_table (or not_a_slot: off the grid)"
+    )
+    message: str
 
 
 class TableOption(BaseModel):
@@ -44,24 +55,30 @@ class Availability(BaseModel):
     party_size: int
     starts_at: datetime
     ends_at: datetime
-    available_tables: list[TableOption]
+    available_tables: list[TableOption] = Field(
+        description="The tables that can be booked, best fit first (none when not bookable)"
+    )
     available_combinations: list[CombinationOption] = Field(
         default_factory=list,
         description="Only when no single table fits the party: the free combinations of "
         "tables that do, fewest wasted seats first",
     )
     alternatives: list[str] = Field(
-        description="When nothing is free: the nearest free slot times that day (HH:MM)"
+        description="When it cannot be booked: the nearest bookable slot times that day (HH:MM)"
     )
+    bookable: bool = Field(description="Whether this slot can be booked now")
+    reason: Reason | None = Field(description="Why not, when it cannot be booked")
 
 
 class DaySlot(BaseModel):
     time: str
     starts_at: datetime
     available_tables: int = Field(
-        description="How many places the party could book: free tables that fit, or "
-        "when none does, free combinations of tables"
+        description="How many places the party could book then: free fitting tables, or "
+        "when none is, free combinations of tables (0 when not bookable)"
     )
+    bookable: bool
+    reason: Reason | None = Field(description="Why it cannot be booked (null when it can)")
 
 
 class DayAvailability(BaseModel):
@@ -95,6 +112,14 @@ class BookingCreate(BaseModel):
         default=None,
         description="Staff only, with `guest`: how the booking came (default phone). A "
         "guest's own booking is always online.",
+    )
+    pacing_override_reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Staff only: book even if the slot's pacing limit of covers is "
+        "reached, for this reason (kept on the booking when it was needed). A guest "
+        "sending it gets 403",
     )
 
     @field_validator("time")
@@ -137,6 +162,13 @@ class BookingChange(BaseModel):
         description="Staff only: who the booking is for (found or made as for a new "
         "booking); the change notice goes to them",
     )
+    pacing_override_reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Staff only: move it even if the new slot's pacing limit of covers is "
+        "reached, for this reason (kept on the booking when it was needed)",
+    )
 
     @field_validator("time")
     @classmethod
@@ -164,6 +196,9 @@ class BookingOut(BaseModel):
     status: BookingStatus
     special_requests: str | None
     created_at: datetime
+    pacing_override_reason: str | None = Field(
+        default=None, description="Why staff booked it past the slot's pacing limit"
+    )
 
 
 class GuestDetail(GuestSummary):
@@ -180,6 +215,11 @@ class BookingPage(BaseModel):
 class NoTableError(BaseModel):
     detail: str
     alternatives: list[str]
+    code: ReasonCode | None = Field(
+        default=None,
+        description="no_table, paced_out (the slot's covers limit is reached), or null "
+        "for another conflict",
+    )
 
 
 class ChangeConflictError(BaseModel):

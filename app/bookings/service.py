@@ -8,7 +8,7 @@ import hashlib
 import json
 import zlib
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,15 +25,19 @@ from app.bookings.exceptions import (
     BookingNotFound,
     IdempotencyKeyReused,
     NoTableAvailable,
+    PacingOverrideForbidden,
+    SlotPacedOut,
+    TableNotBookable,
     TableUnavailable,
 )
 from app.bookings.models import Booking, BookingRecord, BookingSource, BookingStatus
 from app.bookings.schemas import BookingCreate, BookingOut
+from app.bookings.statements import TableRow
 from app.config import Settings
 from app.db.engine import Database
-from app.db.locks import LockSpace, advisory_xact_lock
+from app.db.locks import LockSpace, advisory_xact_lock, pacing_lock
 from app.db.statements import Conn
-from app.floor.models import RestaurantTable
+from app.floor.models import RestaurantTable, TableChannel
 from app.guests import service as guests
 from app.guests.exceptions import BookingForOthersForbidden
 from app.guests.models import Guest
@@ -41,6 +45,7 @@ from app.guests.schemas import GuestOut
 from app.notifications import outbox
 from app.venue import service as venue_service
 from app.venue.calendar import MAX_DURATION, BookingRuleViolation, Slot, Venue
+from app.venue.reasons import ReasonCode
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 # PHONE_REGION's default, for callers without settings; routes pass the setting.
@@ -72,6 +77,7 @@ def to_out(
         status=booking.status,
         special_requests=booking.special_requests,
         created_at=booking.created_at,
+        pacing_override_reason=booking.pacing_override_reason,
     )
 
 
@@ -79,6 +85,19 @@ def guest_out(guest: Guest | None) -> GuestOut | None:
     if guest is None:
         return None
     return GuestOut(id=guest.id, name=guest.name, phone=guest.phone, email=guest.email)
+
+
+def check_channel(table: TableRow, *, staff: bool) -> None:
+    """A table asked for by id: walk_in ones are never booked ahead, in_house ones only
+    by staff (422)."""
+    if table.channel == TableChannel.walk_in:
+        raise TableNotBookable(
+            f"Table {table.table_number} is kept for walk-ins and is not booked ahead"
+        )
+    if not availability.may_book(table, staff):
+        raise TableNotBookable(
+            f"Table {table.table_number} is not booked online; please call the restaurant"
+        )
 
 
 async def booking_guest(
@@ -114,6 +133,8 @@ async def create_booking(
     SQLite: the request's transaction began with BEGIN IMMEDIATE, so it all runs under
     the write lock.
     """
+    if data.pacing_override_reason is not None and not user.is_staff:
+        raise PacingOverrideForbidden()
     venue = await venue_service.get_venue(conn)
     if data.hold_id is not None:
         confirmed = await holds.confirm(conn, data, venue, user=user, now=now, region=region)
@@ -122,47 +143,83 @@ async def create_booking(
         data = data.model_copy(update={"hold_id": None})  # expired: book it if still free
     slot = venue.resolve(data.date, data.time, data.party_size, now, lead=not user.is_staff)
     if data.table_id is not None:  # a missing or unfitting table is a 422 before anything
-        placement.check_table(await sql.table_row(conn, data.table_id), data.table_id,
-                              data.party_size)  # fmt: skip
+        table = placement.check_table(
+            await sql.table_row(conn, data.table_id), data.table_id, data.party_size
+        )
+        check_channel(table, staff=user.is_staff)
     if data.combination_id is not None:
         await placement.chosen_combination(conn, data.combination_id, data.party_size)
     guest, source = await booking_guest(conn, data, venue, slot, user=user, region=region, now=now)
+    override = await check_pacing(
+        conn, venue, data.date, slot, data.party_size, now=now, staff=user.is_staff,
+        override=data.pacing_override_reason,
+    )  # fmt: skip
     row = placement.Row(
         user_id=user.id, guest_id=guest.id, source=source.value, party_size=data.party_size,
-        special_requests=data.special_requests,
+        special_requests=data.special_requests, pacing_override_reason=override,
     )  # fmt: skip
     placed = await placement.place(
         conn, row, venue=venue, slot=slot, day=data.date, table_id=data.table_id,
-        combination_id=data.combination_id, now=now,
+        combination_id=data.combination_id, now=now, staff=user.is_staff,
     )  # fmt: skip
     if placed is not None:
         booking = BookingRecord(
             id=placed.booking_id, user_id=user.id, table_id=placed.tables[0].id,
             party_size=data.party_size, starts_at=slot.starts_at, ends_at=slot.ends_at,
             status=BookingStatus.confirmed, special_requests=data.special_requests,
-            created_at=now, guest_id=guest.id, source=source,
+            created_at=now, guest_id=guest.id, source=source, pacing_override_reason=override,
         )  # fmt: skip
         if guest.email:
             await outbox.booking_confirmed(conn, booking, recipient=guest.email, now=now)
         metrics.BOOKINGS.labels("made").inc()  # not a replayed Idempotency-Key answer
         return to_out(booking, placed.tables[0].table_number, venue, guest, placed.numbers)
     alternatives = await availability.alternative_times(
-        conn, venue, data.date, data.party_size, slot, now
+        conn, venue, data.date, data.party_size, slot, now, staff=user.is_staff
     )
     if data.table_id is not None:
-        table = await sql.table_row(conn, data.table_id)
-        number = table.table_number if table else data.table_id
+        asked = await sql.table_row(conn, data.table_id)
+        number = asked.table_number if asked else data.table_id
         raise TableUnavailable(
-            f"Table {number} is already booked at {slot.label}", alternatives=alternatives
-        )
+            f"Table {number} is already booked at {slot.label}", alternatives=alternatives,
+            code=ReasonCode.no_table.value,
+        )  # fmt: skip
     if data.combination_id is not None:
         raise TableUnavailable(
-            f"Those tables are already booked at {slot.label}", alternatives=alternatives
-        )
+            f"Those tables are already booked at {slot.label}", alternatives=alternatives,
+            code=ReasonCode.no_table.value,
+        )  # fmt: skip
     raise NoTableAvailable(
         f"No table for {data.party_size} is free at {data.date.isoformat()} {slot.label}",
-        alternatives=alternatives,
+        alternatives=alternatives, code=ReasonCode.no_table.value,
+    )  # fmt: skip
+
+
+async def check_pacing(
+    conn: Conn, venue: Venue, day: date, slot: Slot, party_size: int, *, now: datetime,
+    staff: bool, override: str | None, exclude: int = 0,
+) -> str | None:  # fmt: skip
+    """When the slot's service paces covers: under the slot interval's lock (held to
+    the end of the transaction, so rival bookings of any table count each other), the
+    covers starting in the interval must leave room for the party; else 409 paced_out
+    with the nearest bookable times, unless staff give a reason (`override`), which is
+    returned to be kept on the booking. `exclude`: a booking being changed."""
+    pace = venue.pace_of(day, slot)
+    if pace is None:
+        return None
+    limit, start, end = pace
+    await pacing_lock(conn, start)
+    taken = sum((await sql.covers_by_start(conn, start, end, exclude=exclude)).values())
+    if taken + party_size <= limit:
+        return None
+    if staff and override is not None:
+        return override
+    alternatives = await availability.alternative_times(
+        conn, venue, day, party_size, slot, now, staff=staff
     )
+    raise SlotPacedOut(
+        availability.paced_message(venue, slot, limit, taken),
+        alternatives=alternatives, code=ReasonCode.paced_out.value,
+    )  # fmt: skip
 
 
 async def book_at_once(
@@ -181,6 +238,8 @@ async def book_at_once(
         return None
     if data.hold_id is not None or data.combination_id is not None:
         return None
+    if data.pacing_override_reason is not None:
+        return None  # the full path refuses it to a guest
     venue = await venue_service.get_venue(conn)
     try:
         slot = venue.resolve(data.date, data.time, data.party_size, now)
@@ -188,6 +247,8 @@ async def book_at_once(
         return None  # the full path checks the account first, then says what is wrong
     if slot.starts_at < now + MAX_DURATION:
         return None
+    if venue.paces and venue.pace_of(data.date, slot) is not None:
+        return None  # pacing counts across tables: the full path, under the slot's lock
     try:
         params = sql.book_table_params(
             user_id=user_id, slot=slot, day=data.date, party_size=data.party_size,

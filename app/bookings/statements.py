@@ -34,7 +34,7 @@ from app.auth.models import User
 from app.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus, IdempotencyKey
 from app.db.base import UTCDateTime
 from app.db.statements import Conn, Query
-from app.floor.models import RestaurantTable, TableState
+from app.floor.models import RestaurantTable, TableChannel, TableState
 from app.orders.models import Order
 from app.venue.calendar import MAX_DURATION, Slot
 
@@ -84,6 +84,7 @@ class TableRow(NamedTuple):
     capacity: int
     area: str
     bookable: bool
+    channel: TableChannel  # who may book it: app.bookings.availability.may_book
     state: TableState
     current_order_id: int | None
     occupied_since: datetime | None
@@ -97,7 +98,14 @@ _TABLES = RestaurantTable.__table__.outerjoin(
     Order.__table__, Order.id == RestaurantTable.current_order_id
 )
 _BEST_FIT = (RestaurantTable.capacity, RestaurantTable.table_number)
-_FITS = (RestaurantTable.bookable.is_(True), RestaurantTable.capacity >= bindparam("party"))
+# A walk_in table is never booked ahead; which of the others a booker may use (online
+# for guests, in_house too for staff) is filtered in Python (availability.may_book), so
+# that the cache keeps one set of tables for both.
+_FITS = (
+    RestaurantTable.bookable.is_(True),
+    RestaurantTable.capacity >= bindparam("party"),
+    RestaurantTable.channel != literal_column(f"'{TableChannel.walk_in.value}'"),
+)
 FREE_TABLES = Query(
     select(*_COLUMNS)
     .select_from(_TABLES)
@@ -122,7 +130,8 @@ INSERT_IF_FREE = Query(
     insert(_BOOKINGS)
     .from_select(
         ["user_id", "guest_id", "source", "table_id", "party_size", "starts_at", "ends_at",
-         "status", "hold_expires_at", "special_requests", "created_at", "updated_at"],
+         "status", "hold_expires_at", "special_requests", "created_at", "updated_at",
+         "pacing_override_reason"],
         select(
             bindparam("user_id", type_=Integer()),
             bindparam("guest_id", type_=Integer()),
@@ -136,6 +145,7 @@ INSERT_IF_FREE = Query(
             bindparam("special_requests", type_=String()),
             _NOW,
             _NOW,
+            bindparam("pacing_override_reason", type_=String()),
         ).where(~exists().where(_overlapping(bindparam("table_id", type_=Integer())))),
     )
     .returning(_BOOKINGS.c.id)
@@ -243,6 +253,7 @@ async def insert_if_free(
     guest_id: int | None = None,
     source: str = "online",
     hold_expires_at: datetime | None = None,
+    pacing_override_reason: str | None = None,
 ) -> int | None:
     """The new booking's id (a hold's, given `hold_expires_at`), or None if an active
     booking or live hold of the table overlaps."""
@@ -250,7 +261,7 @@ async def insert_if_free(
     params: dict[str, Any] = {
         "user_id": user_id, "guest_id": guest_id, "source": source, "table_id": table_id,
         "party_size": party_size, "status": status.value, "hold_expires_at": hold_expires_at,
-        "special_requests": special_requests,
+        "special_requests": special_requests, "pacing_override_reason": pacing_override_reason,
         **_window(starts_at, ends_at, now),
     }  # fmt: skip
     found = await conn.fetchval(INSERT_IF_FREE, params)
@@ -320,6 +331,30 @@ async def read_day(
             if expires is not None and (holds_until is None or expires < holds_until):
                 holds_until = expires
     return DayRead(list(tables.values()), busy, holds_until)
+
+
+# Pacing: the covers (sum of party sizes) of the active bookings starting in [start,
+# end), per start instant; `exclude` leaves one booking out (a change of it). Walks the
+# starts_at index over one slot interval, or one day for the day's plan.
+COVERS = Query(
+    select(Booking.starts_at, func.sum(Booking.party_size))
+    .where(
+        ACTIVE,
+        Booking.combined_with.is_(None),  # a combination's party counts once
+        Booking.starts_at >= _START,
+        Booking.starts_at < _END,
+        Booking.id != bindparam("exclude", type_=Integer()),
+    )
+    .group_by(Booking.starts_at)
+)
+
+
+async def covers_by_start(
+    conn: Conn, starts_at: datetime, ends_at: datetime, *, exclude: int = 0
+) -> dict[datetime, int]:
+    """Covers of the active bookings starting in [starts_at, ends_at), by start."""
+    rows = await conn.fetch(COVERS, {"start": starts_at, "end": ends_at, "exclude": exclude})
+    return {row[0]: int(row[1]) for row in rows}
 
 
 _BOOK_TABLE = func.book_table(

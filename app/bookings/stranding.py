@@ -37,7 +37,7 @@ from app.bookings.schemas import AffectedBooking, MovedBooking, StrandOutcome
 from app.config import Settings
 from app.db.locks import table_day_lock
 from app.db.statements import session_conn
-from app.floor.models import RestaurantTable
+from app.floor.models import RestaurantTable, TableChannel
 from app.guests.models import Guest
 from app.notifications import outbox
 from app.venue.calendar import MAX_DURATION, Venue
@@ -163,6 +163,8 @@ async def for_table(session: AsyncSession, table: RestaurantTable, now: datetime
             return None
         if not table.bookable:
             return f"Table {table.table_number} no longer takes bookings", True
+        if table.channel == TableChannel.walk_in:
+            return f"Table {table.table_number} is now kept for walk-ins", True
         if booking.party_size > table.capacity:
             return (
                 f"Table {table.table_number} now seats {table.capacity}, "

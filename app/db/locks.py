@@ -3,7 +3,7 @@ write request holds the database's single write lock from its first statement.""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Date, Integer, bindparam, func, literal, select
 
@@ -18,6 +18,7 @@ class LockSpace:
     TABLE_DAY = 1003  # a table's bookings on one local date
     ACCOUNT = 1004  # one account's bookings (fair use) and its guest record
     GUEST_CONTACT = 1005  # finding or making the guest record of an e-mail or phone
+    PACING = 1006  # the covers starting in one slot interval (a paced service)
 
 
 _ADVISORY_LOCK = Query(
@@ -65,3 +66,13 @@ async def table_day_lock(conn: Conn, table_id: int, day: date) -> None:
     """
     if conn.dialect_name == "postgresql":
         await conn.fetch(_TABLE_DAY_LOCK, {"table_id": table_id, "day": day})
+
+
+async def pacing_lock(conn: Conn, interval_start: datetime) -> None:
+    """Serialise the bookings (and changes) that add covers to one slot interval of a
+    paced service: pacing counts across tables, so the table-and-day locks alone would
+    let two bookings of different tables both pass the check. Keyed by the interval's
+    start in whole minutes since 1970 (fits int4 until the year 6053). Taken after the
+    account's or guest's lock and before any table-and-day lock, in every path. On
+    SQLite, as advisory_xact_lock, a no-op."""
+    await advisory_xact_lock(conn, LockSpace.PACING, int(interval_start.timestamp() // 60))

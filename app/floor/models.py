@@ -25,6 +25,25 @@ class TableState(enum.StrEnum):
     cleaning = "cleaning"
 
 
+class TableChannel(enum.StrEnum):
+    """Who may book a table ahead: guests online (and staff), staff only (`in_house`,
+    e.g. kept for regulars and phone bookings), or nobody (`walk_in`: seated only
+    through the floor)."""
+
+    online = "online"
+    in_house = "in_house"
+    walk_in = "walk_in"
+
+
+# The channels a booking may use: a guest's own (online) and staff's (online, in_house).
+GUEST_CHANNELS = frozenset({TableChannel.online})
+STAFF_CHANNELS = frozenset({TableChannel.online, TableChannel.in_house})
+
+
+def channels_for(staff: bool) -> frozenset[TableChannel]:
+    return STAFF_CHANNELS if staff else GUEST_CHANNELS
+
+
 class TableShape(enum.StrEnum):
     """How the floor plan draws a table."""
 
@@ -73,6 +92,14 @@ class RestaurantTable(Base):
     capacity: Mapped[int] = mapped_column(Integer)
     area: Mapped[str] = mapped_column(String(40), default="main")
     bookable: Mapped[bool] = mapped_column(Boolean, default=True)
+    channel: Mapped[TableChannel] = mapped_column(
+        Enum(
+            TableChannel, native_enum=False, length=16, create_constraint=True,
+            name="table_channel",
+        ),
+        default=TableChannel.online,
+        server_default=TableChannel.online.value,
+    )  # fmt: skip
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     state: Mapped[TableState] = mapped_column(
         Enum(TableState, native_enum=False, length=16, create_constraint=True, name="table_state"),

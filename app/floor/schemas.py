@@ -8,13 +8,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from app.bookings.schemas import StrandOutcome
 from app.deps import IdField
 from app.fields import Flag, Number
-from app.floor.models import GRID_MAX, SIZE_MAX, TableShape
+from app.floor.models import GRID_MAX, SIZE_MAX, TableChannel, TableShape
 
 # Where the floor plan draws a table, in grid units (0 to GRID_MAX across and down).
 Coordinate = Annotated[Number, Field(ge=0, le=GRID_MAX)]
 Size = Annotated[Number, Field(ge=1, le=SIZE_MAX)]
 Rotation = Annotated[Number, Field(ge=0, le=359, description="Degrees clockwise")]
 POSITION = "Grid units from the plan's left (x) or top (y) edge, 0 to 1000; null: not placed"
+CHANNEL = (
+    "Who may book it ahead: `online` (guests and staff), `in_house` (staff only), "
+    "`walk_in` (never booked ahead; seated through the floor)"
+)
 SIZE = "Grid units, 1 to 200; default from the seats (2x2 up to 4, one wider per 2 more)"
 
 
@@ -52,6 +56,7 @@ class TableCreate(Placement):
     capacity: Number = Field(ge=1, le=50)
     area: str = Field(default="main", min_length=1, max_length=40)
     bookable: Flag = True
+    channel: TableChannel = Field(default=TableChannel.online, description=CHANNEL)
 
 
 class TableUpdate(Placement):
@@ -59,6 +64,7 @@ class TableUpdate(Placement):
     capacity: Number | None = Field(default=None, ge=1, le=50)
     area: str | None = Field(default=None, min_length=1, max_length=40)
     bookable: Flag | None = None
+    channel: TableChannel | None = Field(default=None, description=CHANNEL)
 
 
 class TableOut(BaseModel):
@@ -69,6 +75,7 @@ class TableOut(BaseModel):
     capacity: int
     area: str
     bookable: bool
+    channel: TableChannel = Field(description=CHANNEL)
     pos_x: int | None = Field(description=POSITION)
     pos_y: int | None = Field(description=POSITION)
     width: int

@@ -119,6 +119,7 @@ def _view(
         capacity=table.capacity,
         area=table.area,
         bookable=table.bookable,
+        channel=table.channel,
         pos_x=table.pos_x,
         pos_y=table.pos_y,
         width=table.width,

@@ -14,9 +14,12 @@ from decimal import Decimal
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
+
 from app.errors import InvalidInput
 from app.venue.contact import Contact, stored_of
 from app.venue.models import RestaurantSettings
+from app.venue.reasons import ReasonCode
 from app.venue.schemas import WEEKDAYS, minutes_of
 
 # No dining duration may exceed this; overlap queries rely on it to bound their scan.
@@ -25,8 +28,24 @@ MAX_DURATION = timedelta(hours=12)
 SLOT_CACHE_SIZE = 4096
 
 
+class RuleErrorBody(BaseModel):
+    """A booking rule broken: what (`detail`, a sentence) and which rule (`code`)."""
+
+    detail: str
+    code: ReasonCode
+
+
 class BookingRuleViolation(InvalidInput):
+    """A 422 whose body carries `code` (a ReasonCode) beside `detail`."""
+
     default_message = "That time cannot be booked"
+    body_model = RuleErrorBody
+
+    def __init__(
+        self, message: str | None = None, *, code: ReasonCode = ReasonCode.not_a_slot
+    ) -> None:
+        super().__init__(message, code=code.value)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -56,6 +75,9 @@ class Venue:
     service_charge_percent: Decimal
     tax_percent: Decimal
     max_active_bookings: int = 4
+    # Pacing: weekday -> each service's covers limit per slot interval (None: no limit),
+    # in the order of `services`.
+    pacing: dict[int, list[int | None]] = field(default_factory=dict)
     # The contact details the settings row holds (app.venue.contact.effective adds the
     # environment's defaults).
     contact: Contact = field(default_factory=Contact)
@@ -70,6 +92,10 @@ class Venue:
     def from_settings(cls, row: RestaurantSettings | SimpleNamespace) -> Venue:
         services = {
             WEEKDAYS.index(day): [(minutes_of(s["opens"]), minutes_of(s["closes"])) for s in items]
+            for day, items in row.opening_hours.items()
+        }
+        pacing = {
+            WEEKDAYS.index(day): [s.get("pacing_covers") for s in items]
             for day, items in row.opening_hours.items()
         }
         durations = [(d.get("max_party_size"), int(d["minutes"])) for d in row.durations]
@@ -89,6 +115,7 @@ class Venue:
             tax_percent=row.tax_percent,
             max_active_bookings=getattr(row, "max_active_bookings_per_guest", 4),
             contact=stored_of(row),
+            pacing=pacing if any(any(p) for p in pacing.values()) else {},
         )
 
     # -- conversions -------------------------------------------------------------------
@@ -153,6 +180,36 @@ class Venue:
             return []
         return self.services.get(day.weekday(), [])
 
+    @property
+    def paces(self) -> bool:
+        """Whether any service has a pacing limit (most restaurants: none)."""
+        return bool(self.pacing)
+
+    def paces_on(self, day: date) -> bool:
+        """Whether a service on `day` has a pacing limit."""
+        if not self.pacing or day in self.closed_dates:
+            return False
+        return any(limit is not None for limit in self.pacing.get(day.weekday(), ()))
+
+    def pace_of(self, day: date, slot: Slot) -> tuple[int, datetime, datetime] | None:
+        """The pacing limit of the slot's service on `day`, with the slot interval it
+        counts covers in ([start, start + slot_minutes), in UTC), or None when the
+        service has no limit. The interval is the grid step the slot starts in, so a
+        booking starting anywhere in it counts."""
+        if not self.pacing or day in self.closed_dates:
+            return None
+        limits = self.pacing.get(day.weekday())
+        if not limits:
+            return None
+        minute = slot.local_time.hour * 60 + slot.local_time.minute
+        services = self.services.get(day.weekday(), [])
+        for (opens, closes), limit in zip(services, limits, strict=False):
+            if limit is not None and opens <= minute < closes:
+                first = minute - (minute - opens) % self.slot_minutes
+                start = slot.starts_at - timedelta(minutes=minute - first)
+                return limit, start, start + timedelta(minutes=self.slot_minutes)
+        return None
+
     def slots(self, day: date, party_size: int) -> list[Slot]:
         """Every bookable start on `day` for the party: each service's grid up to its
         last seating (the last start whose meal ends by the closing instant, in real
@@ -180,23 +237,29 @@ class Venue:
 
     def check_party(self, party_size: int) -> None:
         if party_size < 1:
-            raise BookingRuleViolation("party_size must be at least 1")
+            raise BookingRuleViolation(
+                "party_size must be at least 1", code=ReasonCode.party_too_large
+            )
         if party_size > self.max_party_size:
             raise BookingRuleViolation(
                 f"party_size {party_size} is above the maximum of {self.max_party_size}; "
-                "please contact the restaurant for large groups"
+                "please contact the restaurant for large groups",
+                code=ReasonCode.party_too_large,
             )
 
     def check_day(self, day: date, now: datetime) -> None:
         today = self.today(now)
         if day < today:
-            raise BookingRuleViolation(f"{day.isoformat()} is in the past")
+            raise BookingRuleViolation(f"{day.isoformat()} is in the past", code=ReasonCode.past)
         if day > today + timedelta(days=self.horizon_days):
             raise BookingRuleViolation(
-                f"{day.isoformat()} is beyond the booking horizon of {self.horizon_days} days"
+                f"{day.isoformat()} is beyond the booking horizon of {self.horizon_days} days",
+                code=ReasonCode.beyond_horizon,
             )
         if not self.services_on(day):
-            raise BookingRuleViolation(f"the restaurant is closed on {day.isoformat()}")
+            raise BookingRuleViolation(
+                f"the restaurant is closed on {day.isoformat()}", code=ReasonCode.closed
+            )
 
     def resolve(
         self, day: date, at: time, party_size: int, now: datetime, *, lead: bool = True
@@ -218,11 +281,14 @@ class Venue:
                 f"{label} does not exist on {day.isoformat()} (the clocks change)"
             )
         if starts_at < now:
-            raise BookingRuleViolation(f"{day.isoformat()} {label} is in the past")
+            raise BookingRuleViolation(
+                f"{day.isoformat()} {label} is in the past", code=ReasonCode.past
+            )
         if lead and starts_at < now + self.lead:
             raise BookingRuleViolation(
                 f"bookings must be made at least {self.lead.total_seconds() // 60:.0f} "
-                "minutes ahead"
+                "minutes ahead",
+                code=ReasonCode.lead_time,
             )
         duration = self.duration_for(party_size)
         for opens, closes in self.services_on(day):
@@ -240,11 +306,14 @@ class Venue:
                     last = f"{seatings[-1]}, " if seatings else "none: "
                     raise BookingRuleViolation(
                         f"{label} is past the last seating for a party of {party_size} "
-                        f"({last}the service ends at {_hhmm(closes)})"
+                        f"({last}the service ends at {_hhmm(closes)})",
+                        code=ReasonCode.closed,
                     )
                 return Slot(at.replace(second=0, microsecond=0), starts_at, starts_at + duration)
         hours = ", ".join(f"{_hhmm(o)}-{_hhmm(c)}" for o, c in self.services_on(day))
-        raise BookingRuleViolation(f"{label} is outside opening hours ({hours})")
+        raise BookingRuleViolation(
+            f"{label} is outside opening hours ({hours})", code=ReasonCode.closed
+        )
 
 
 def _hhmm(minute: int) -> str:

@@ -49,10 +49,20 @@ Percent = Annotated[
 
 
 class Service(BaseModel):
-    """One sitting of a day, e.g. lunch 12:00-15:00. `closes` may be 24:00 (midnight)."""
+    """One sitting of a day, e.g. lunch 12:00-15:00. `closes` may be 24:00 (midnight).
+    `pacing_covers` limits the covers starting in each slot interval of it."""
 
     opens: HHMM
     closes: HHMM
+    pacing_covers: Number | None = Field(
+        default=None,
+        ge=1,
+        le=10_000,
+        description="Pacing: at most this many covers (guests) may start in any one slot "
+        "interval (`slot_minutes`) of this service, e.g. 30 per 15 minutes; null: no limit. "
+        "Staff may book past it with a reason",
+        examples=[30],
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

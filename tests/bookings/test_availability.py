@@ -181,7 +181,9 @@ async def test_rule_is_422_on_availability_and_booking(
         assert expected in day_view.json()["detail"]
     else:
         assert day_view.status_code == 200, day_view.text
-        assert at not in [s["time"] for s in day_view.json()["slots"]]
+        # Not on the day's grid at all, or listed as not bookable (with its reason).
+        listed = {s["time"]: s for s in day_view.json()["slots"]}
+        assert at not in listed or not listed[at]["bookable"], listed.get(at)
     assert await bookings_total(client, staff) == 0
 
 
@@ -256,7 +258,11 @@ async def test_day_view_today_starts_after_the_lead_time(
     await configure(client, admin, opening_hours=ALL_DAY, lead_minutes=45)
     response = await availability(client, today, 2)
     assert response.status_code == 200, response.text
-    assert [s["time"] for s in response.json()["slots"]] == grid("10:45", "22:30")
+    slots = response.json()["slots"]
+    assert [s["time"] for s in slots if s["bookable"]] == grid("10:45", "22:30")
+    # The earlier slots are listed, not bookable, saying why.
+    assert {s["reason"]["code"] for s in slots if not s["bookable"]} == {"past", "lead_time"}
+    assert all(s["available_tables"] == 0 for s in slots if not s["bookable"])
 
 
 async def test_slots_follow_several_services_a_day(

@@ -21,7 +21,7 @@ from app.auth.models import Role
 from app.bookings.cache import ChangePublisher, DayCache, change_payload
 from app.bookings.statements import CHANNEL, TableRow
 from app.db.engine import Database
-from app.floor.models import TableState
+from app.floor.models import TableChannel, TableState
 from app.main import create_app
 from app.venue.calendar import Venue
 from tests.answers import recording
@@ -338,7 +338,7 @@ def _venue() -> Venue:
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-TABLE = TableRow(1, 1, 2, "main", True, TableState.available, None, None, None)
+TABLE = TableRow(1, 1, 2, "main", True, TableChannel.online, TableState.available, None, None, None)
 
 
 def _live_cache(**kwargs: Any) -> DayCache:

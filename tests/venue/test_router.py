@@ -24,7 +24,7 @@ async def current(client: AsyncClient) -> dict[str, Any]:
 async def test_get_restaurant_is_public_and_shows_the_seeded_rules(client: AsyncClient) -> None:
     body = await current(client)
     assert body["opening_hours"] == {
-        day: [{"opens": "12:00", "closes": "23:00"}] for day in WEEKDAYS
+        day: [{"opens": "12:00", "closes": "23:00", "pacing_covers": None}] for day in WEEKDAYS
     }
     assert body["slot_minutes"] == 15
     assert body["durations"] == [
@@ -97,10 +97,10 @@ async def test_opening_hours_replace_the_week_sorted_and_missing_days_close(
     assert response.status_code == 200, response.text
     assert response.json()["opening_hours"] == {
         "monday": [
-            {"opens": "12:00", "closes": "15:00"},
-            {"opens": "18:00", "closes": "23:00"},
+            {"opens": "12:00", "closes": "15:00", "pacing_covers": None},
+            {"opens": "18:00", "closes": "23:00", "pacing_covers": None},
         ],
-        "friday": [{"opens": "17:00", "closes": "24:00"}],
+        "friday": [{"opens": "17:00", "closes": "24:00", "pacing_covers": None}],
     }
     tuesday = date.today() + timedelta(days=7 + (1 - date.today().weekday()) % 7)
     closed = await availability(client, tuesday, 2)

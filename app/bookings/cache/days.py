@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as Time
 
@@ -19,8 +19,9 @@ MAX_DAYS = 1024
 
 @dataclass(frozen=True)
 class DaySnapshot:
-    """The bookable tables (best fit first) and each one's active bookings overlapping
-    [window_start, window_end), which covers every slot of the local day."""
+    """The bookable tables (best fit first; online and in_house, filtered by who asks)
+    and each one's active bookings overlapping [window_start, window_end), which
+    covers every slot of the local day."""
 
     venue: Venue
     window_start: datetime
@@ -28,6 +29,9 @@ class DaySnapshot:
     tables: tuple[TableRow, ...]
     busy: dict[int, list[Interval]]
     expires: float
+    # Pacing: covers of the active bookings starting that day, by start (every table's;
+    # empty when the venue paces no service).
+    covers: dict[datetime, int] = field(default_factory=dict)
     # When the first hold among `busy` expires: the day is read again from then on.
     holds_until: datetime | None = None
 
@@ -83,6 +87,7 @@ class DayCache:
         day: date,
         tables: tuple[TableRow, ...],
         busy: dict[int, list[Interval]],
+        covers: dict[datetime, int] | None = None,
         holds_until: datetime | None = None,
     ) -> None:
         """Keep a day read after `epoch` was taken, unless something was dropped since
@@ -90,8 +95,9 @@ class DayCache:
         if not self.live or epoch != self.epoch:
             return
         start, end = day_window(venue, day)
+        expires = time.monotonic() + self.ttl
         self._days[day] = DaySnapshot(
-            venue, start, end, tables, busy, time.monotonic() + self.ttl, holds_until
+            venue, start, end, tables, busy, expires, covers or {}, holds_until
         )
         self._days.move_to_end(day)
         while len(self._days) > self.max_days:

@@ -1,5 +1,5 @@
 -- The booking functions PostgreSQL runs: the readable source of what the migrations
--- install (booking_lock_key since 0009, book_table as 0019 left it). The migrated
+-- install (booking_lock_key since 0009, book_table as 0020 left it). The migrated
 -- database must run exactly these definitions: tests/bookings/test_book_table_sql.py
 -- compares them. To change one, edit it here and add a migration that installs the new
 -- text; the test fails until both agree.
@@ -23,13 +23,14 @@ $$;
 --    and a customer's first booking take the full path, which makes the record);
 --    fair use, under the account's lock (1004): no overlapping active booking, fewer
 --    than p_max_active not yet over (app.bookings.fairuse);
--- 2. the fitting tables (bookable, seating the party; only p_table when given) are
---    walked smallest first, then by number, as app.bookings.statements.FREE_TABLES orders
---    them;
+-- 2. the fitting tables (bookable, online, seating the party; only p_table when given)
+--    are walked smallest first, then by number, as app.bookings.statements.FREE_TABLES
+--    orders them;
 -- 3. a table with an active (confirmed or seated) booking or a live hold (held, not
---    yet expired at p_now) overlapping [p_starts, p_ends) is passed over without its lock; p_earliest is p_starts less the longest
---    a booking can last (app.venue.calendar.MAX_DURATION), so the probe walks a bounded
---    range of the (table_id, starts_at) index;
+--    yet expired at p_now) overlapping [p_starts, p_ends) is passed over without its
+--    lock; p_earliest is p_starts less the longest a booking can last
+--    (app.venue.calendar.MAX_DURATION), so the probe walks a bounded range of the
+--    (table_id, starts_at) index;
 -- 4. the first free one is locked (table and local day), its holds over by p_now are
 --    marked expired, and the booking inserted only if nothing overlaps it still; the
 --    exclusion constraint backs this;
@@ -79,6 +80,7 @@ BEGIN
     FOR v_table IN
         SELECT t.id, t.table_number FROM tables t
         WHERE t.bookable AND t.capacity >= p_party AND (p_table IS NULL OR t.id = p_table)
+          AND t.channel = 'online'  -- guests book online tables only (migration 0020)
         ORDER BY t.capacity, t.table_number
     LOOP
         CONTINUE WHEN EXISTS (

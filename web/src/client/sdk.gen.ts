@@ -2,7 +2,7 @@
 
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client';
 import { client } from './client.gen';
-import type { AdminListOutboxData, AdminListOutboxErrors, AdminListOutboxResponses, AdminRetryMessageData, AdminRetryMessageErrors, AdminRetryMessageResponses, AuthConfirmPasswordResetData, AuthConfirmPasswordResetErrors, AuthConfirmPasswordResetResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthRefreshData, AuthRefreshErrors, AuthRefreshResponses, AuthRegisterData, AuthRegisterErrors, AuthRegisterResponses, AuthRequestPasswordResetData, AuthRequestPasswordResetErrors, AuthRequestPasswordResetResponses, AuthSessionEndData, AuthSessionEndErrors, AuthSessionEndResponses, AuthSessionRefreshData, AuthSessionRefreshErrors, AuthSessionRefreshResponses, AuthSessionStartData, AuthSessionStartErrors, AuthSessionStartResponses, AuthSessionStreamData, AuthSessionStreamErrors, AuthSessionStreamResponses, AuthTokenData, AuthTokenErrors, AuthTokenResponses, BookingsAvailabilityData, BookingsAvailabilityErrors, BookingsAvailabilityResponses, BookingsCalendarData, BookingsCalendarErrors, BookingsCalendarResponses, BookingsCancelData, BookingsCancelErrors, BookingsCancelResponses, BookingsChangeData, BookingsChangeErrors, BookingsChangeResponses, BookingsCompleteData, BookingsCompleteErrors, BookingsCompleteResponses, BookingsCreateData, BookingsCreateErrors, BookingsCreateResponses, BookingsGetData, BookingsGetErrors, BookingsGetResponses, BookingsListData, BookingsListErrors, BookingsListResponses, BookingsManageCalendarData, BookingsManageCalendarErrors, BookingsManageCalendarResponses, BookingsManageCancelData, BookingsManageCancelErrors, BookingsManageCancelResponses, BookingsManageChangeData, BookingsManageChangeErrors, BookingsManageChangeResponses, BookingsManageGetData, BookingsManageGetErrors, BookingsManageGetResponses, BookingsManageLinkData, BookingsManageLinkErrors, BookingsManageLinkResponses, BookingsNoShowData, BookingsNoShowErrors, BookingsNoShowResponses, BookingsSeatData, BookingsSeatErrors, BookingsSeatResponses, GuestsGetData, GuestsGetErrors, GuestsGetResponses, GuestsListData, GuestsListErrors, GuestsListResponses, GuestsUpdateData, GuestsUpdateErrors, GuestsUpdateResponses, HealthLiveData, HealthLiveResponses, HealthReadyData, HealthReadyErrors, HealthReadyResponses, KitchenQueueData, KitchenQueueErrors, KitchenQueueResponses, KitchenRemoveTicketData, KitchenRemoveTicketErrors, KitchenRemoveTicketResponses, KitchenStreamData, KitchenStreamErrors, KitchenStreamResponses, KitchenUndoData, KitchenUndoErrors, KitchenUndoResponses, KitchenUpdateTicketData, KitchenUpdateTicketErrors, KitchenUpdateTicketResponses, MenuCreateData, MenuCreateErrors, MenuCreateResponses, MenuDeleteData, MenuDeleteErrors, MenuDeleteResponses, MenuGetData, MenuGetErrors, MenuGetResponses, MenuListAllData, MenuListAllErrors, MenuListAllResponses, MenuListData, MenuListErrors, MenuListResponses, MenuUpdateData, MenuUpdateErrors, MenuUpdateResponses, OrdersBillData, OrdersBillErrors, OrdersBillResponses, OrdersCancelData, OrdersCancelErrors, OrdersCancelResponses, OrdersCloseData, OrdersCloseErrors, OrdersCloseResponses, OrdersCreateData, OrdersCreateErrors, OrdersCreateResponses, OrdersGetData, OrdersGetErrors, OrdersGetResponses, OrdersListData, OrdersListErrors, OrdersListResponses, OrdersUpdateData, OrdersUpdateErrors, OrdersUpdateResponses, ReportsDayData, ReportsDayErrors, ReportsDayResponses, RestaurantGetData, RestaurantGetErrors, RestaurantGetResponses, RestaurantPatchData, RestaurantPatchErrors, RestaurantPatchResponses, RestaurantUpdateData, RestaurantUpdateErrors, RestaurantUpdateResponses, TablesAssignData, TablesAssignErrors, TablesAssignResponses, TablesAssignSeatData, TablesAssignSeatErrors, TablesAssignSeatResponses, TablesAvailableData, TablesAvailableErrors, TablesAvailableResponses, TablesCleanData, TablesCleanErrors, TablesCleanResponses, TablesCreateData, TablesCreateErrors, TablesCreateResponses, TablesDeleteData, TablesDeleteErrors, TablesDeleteResponses, TablesGetData, TablesGetErrors, TablesGetResponses, TablesListData, TablesListErrors, TablesListResponses, TablesMergeData, TablesMergeErrors, TablesMergeResponses, TablesOccupiedData, TablesOccupiedErrors, TablesOccupiedResponses, TablesReleaseData, TablesReleaseErrors, TablesReleaseResponses, TablesReleaseSeatData, TablesReleaseSeatErrors, TablesReleaseSeatResponses, TablesSplitBillData, TablesSplitBillErrors, TablesSplitBillResponses, TablesStreamData, TablesStreamErrors, TablesStreamResponses, TablesUpdateData, TablesUpdateErrors, TablesUpdateResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersLoginData, UsersLoginErrors, UsersLoginResponses, UsersMeData, UsersMeErrors, UsersMeResponses, UsersRegisterData, UsersRegisterErrors, UsersRegisterResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses, UsersUpdateResponses } from './types.gen';
+import type { AdminListOutboxData, AdminListOutboxErrors, AdminListOutboxResponses, AdminRetryMessageData, AdminRetryMessageErrors, AdminRetryMessageResponses, AuthConfirmPasswordResetData, AuthConfirmPasswordResetErrors, AuthConfirmPasswordResetResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthRefreshData, AuthRefreshErrors, AuthRefreshResponses, AuthRegisterData, AuthRegisterErrors, AuthRegisterResponses, AuthRequestPasswordResetData, AuthRequestPasswordResetErrors, AuthRequestPasswordResetResponses, AuthSessionEndData, AuthSessionEndErrors, AuthSessionEndResponses, AuthSessionRefreshData, AuthSessionRefreshErrors, AuthSessionRefreshResponses, AuthSessionStartData, AuthSessionStartErrors, AuthSessionStartResponses, AuthSessionStreamData, AuthSessionStreamErrors, AuthSessionStreamResponses, AuthTokenData, AuthTokenErrors, AuthTokenResponses, BookingsAvailabilityData, BookingsAvailabilityErrors, BookingsAvailabilityResponses, BookingsCalendarData, BookingsCalendarErrors, BookingsCalendarResponses, BookingsCancelData, BookingsCancelErrors, BookingsCancelResponses, BookingsChangeData, BookingsChangeErrors, BookingsChangeResponses, BookingsCompleteData, BookingsCompleteErrors, BookingsCompleteResponses, BookingsCreateData, BookingsCreateErrors, BookingsCreateHoldData, BookingsCreateHoldErrors, BookingsCreateHoldResponses, BookingsCreateResponses, BookingsGetData, BookingsGetErrors, BookingsGetResponses, BookingsListData, BookingsListErrors, BookingsListResponses, BookingsManageCalendarData, BookingsManageCalendarErrors, BookingsManageCalendarResponses, BookingsManageCancelData, BookingsManageCancelErrors, BookingsManageCancelResponses, BookingsManageChangeData, BookingsManageChangeErrors, BookingsManageChangeResponses, BookingsManageGetData, BookingsManageGetErrors, BookingsManageGetResponses, BookingsManageLinkData, BookingsManageLinkErrors, BookingsManageLinkResponses, BookingsNoShowData, BookingsNoShowErrors, BookingsNoShowResponses, BookingsReleaseHoldData, BookingsReleaseHoldErrors, BookingsReleaseHoldResponses, BookingsSeatData, BookingsSeatErrors, BookingsSeatResponses, GuestsGetData, GuestsGetErrors, GuestsGetResponses, GuestsListData, GuestsListErrors, GuestsListResponses, GuestsUpdateData, GuestsUpdateErrors, GuestsUpdateResponses, HealthLiveData, HealthLiveResponses, HealthReadyData, HealthReadyErrors, HealthReadyResponses, KitchenQueueData, KitchenQueueErrors, KitchenQueueResponses, KitchenRemoveTicketData, KitchenRemoveTicketErrors, KitchenRemoveTicketResponses, KitchenStreamData, KitchenStreamErrors, KitchenStreamResponses, KitchenUndoData, KitchenUndoErrors, KitchenUndoResponses, KitchenUpdateTicketData, KitchenUpdateTicketErrors, KitchenUpdateTicketResponses, MenuCreateData, MenuCreateErrors, MenuCreateResponses, MenuDeleteData, MenuDeleteErrors, MenuDeleteResponses, MenuGetData, MenuGetErrors, MenuGetResponses, MenuListAllData, MenuListAllErrors, MenuListAllResponses, MenuListData, MenuListErrors, MenuListResponses, MenuUpdateData, MenuUpdateErrors, MenuUpdateResponses, OrdersBillData, OrdersBillErrors, OrdersBillResponses, OrdersCancelData, OrdersCancelErrors, OrdersCancelResponses, OrdersCloseData, OrdersCloseErrors, OrdersCloseResponses, OrdersCreateData, OrdersCreateErrors, OrdersCreateResponses, OrdersGetData, OrdersGetErrors, OrdersGetResponses, OrdersListData, OrdersListErrors, OrdersListResponses, OrdersUpdateData, OrdersUpdateErrors, OrdersUpdateResponses, ReportsDayData, ReportsDayErrors, ReportsDayResponses, RestaurantGetData, RestaurantGetErrors, RestaurantGetResponses, RestaurantPatchData, RestaurantPatchErrors, RestaurantPatchResponses, RestaurantUpdateData, RestaurantUpdateErrors, RestaurantUpdateResponses, TablesAssignData, TablesAssignErrors, TablesAssignResponses, TablesAssignSeatData, TablesAssignSeatErrors, TablesAssignSeatResponses, TablesAvailableData, TablesAvailableErrors, TablesAvailableResponses, TablesCleanData, TablesCleanErrors, TablesCleanResponses, TablesCreateCombinationData, TablesCreateCombinationErrors, TablesCreateCombinationResponses, TablesCreateData, TablesCreateErrors, TablesCreateResponses, TablesDeleteCombinationData, TablesDeleteCombinationErrors, TablesDeleteCombinationResponses, TablesDeleteData, TablesDeleteErrors, TablesDeleteResponses, TablesGetData, TablesGetErrors, TablesGetResponses, TablesListCombinationsData, TablesListCombinationsErrors, TablesListCombinationsResponses, TablesListData, TablesListErrors, TablesListResponses, TablesMergeData, TablesMergeErrors, TablesMergeResponses, TablesOccupiedData, TablesOccupiedErrors, TablesOccupiedResponses, TablesReleaseData, TablesReleaseErrors, TablesReleaseResponses, TablesReleaseSeatData, TablesReleaseSeatErrors, TablesReleaseSeatResponses, TablesSplitBillData, TablesSplitBillErrors, TablesSplitBillResponses, TablesStreamData, TablesStreamErrors, TablesStreamResponses, TablesUpdateData, TablesUpdateErrors, TablesUpdateResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersLoginData, UsersLoginErrors, UsersLoginResponses, UsersMeData, UsersMeErrors, UsersMeResponses, UsersRegisterData, UsersRegisterErrors, UsersRegisterResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses, UsersUpdateResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -21,7 +21,7 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
 /**
  * Free tables for a party at a local date and time, or every slot of a day
  *
- * With `time`: the tables free for the whole dining duration, best fit first, and nearby free times when none is. Without `time`: each slot of the day with how many fitting tables are free. No sign-in needed; rate-limited per client address.
+ * With `time`: the tables free for the whole dining duration, best fit first, or, when the slot cannot be booked (`bookable` false), why (`reason`: paced_out, no_table) and nearby bookable times. Without `time`: every slot of the day, each `bookable` or not with its `reason` (past, lead_time, paced_out, no_table) and how many fitting tables can be booked. A rule the request breaks (closed, past, lead_time, beyond_horizon, party_too_large) is a 422 with its `code`. No sign-in needed (guests see online tables); with a staff member's Bearer token, in_house tables count too and the lead time does not apply. Rate-limited per client address.
  */
 export const bookingsAvailability = <ThrowOnError extends boolean = false>(options: Options<BookingsAvailabilityData, ThrowOnError>) => (options.client ?? client).get<BookingsAvailabilityResponses, BookingsAvailabilityErrors, ThrowOnError>({ url: '/bookings/availability', ...options });
 
@@ -39,7 +39,7 @@ export const bookingsList = <ThrowOnError extends boolean = false>(options?: Opt
 /**
  * Book a table (the best-fitting free one unless table_id is given)
  *
- * A guest books for themselves (source `online`). Staff book for someone else with `guest` {name, phone, email} and `source` (`phone`, `walk_in`); the e-mails go to the guest's address. A guest's bookings may not overlap each other, and one guest holds at most the restaurant's `max_active_bookings_per_guest` upcoming ones (staff are exempt).
+ * A guest books for themselves (source `online`), on an online table. Staff book for someone else with `guest` {name, phone, email} and `source` (`phone`, `walk_in`), on online or in_house tables; the e-mails go to the guest's address. walk_in tables are never booked ahead. A guest's bookings may not overlap each other, and one guest holds at most the restaurant's `max_active_bookings_per_guest` upcoming ones (staff are exempt). A service's `pacing_covers` limits the covers starting in each slot interval; staff may book past it with `pacing_override_reason`.
  */
 export const bookingsCreate = <ThrowOnError extends boolean = false>(options: Options<BookingsCreateData, ThrowOnError>) => (options.client ?? client).post<BookingsCreateResponses, BookingsCreateErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -49,6 +49,30 @@ export const bookingsCreate = <ThrowOnError extends boolean = false>(options: Op
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * Hold a slot's table for a few minutes while the guest fills in their details
+ *
+ * The best-fitting free table (or `table_id`, or a `combination_id`) is kept for SLOT_HOLD_MINUTES (5 by default): nobody else can book or hold it, and availability does not offer it. POST /bookings with `hold_id` (and the same date, time and party size) makes it the booking; once the hold expires the tables are free again at once. A guest keeps one hold at a time: a new one releases the last.
+ */
+export const bookingsCreateHold = <ThrowOnError extends boolean = false>(options: Options<BookingsCreateHoldData, ThrowOnError>) => (options.client ?? client).post<BookingsCreateHoldResponses, BookingsCreateHoldErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/bookings/holds',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Release a hold: its tables are free again
+ */
+export const bookingsReleaseHold = <ThrowOnError extends boolean = false>(options: Options<BookingsReleaseHoldData, ThrowOnError>) => (options.client ?? client).delete<BookingsReleaseHoldResponses, BookingsReleaseHoldErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/bookings/holds/{hold_id}',
+    ...options
 });
 
 /**
@@ -470,6 +494,39 @@ export const tablesOccupied = <ThrowOnError extends boolean = false>(options?: O
 export const tablesAvailable = <ThrowOnError extends boolean = false>(options?: Options<TablesAvailableData, ThrowOnError>) => (options?.client ?? client).get<TablesAvailableResponses, TablesAvailableErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/api/tables/available/',
+    ...options
+});
+
+/**
+ * The table combinations a large party may book (staff)
+ */
+export const tablesListCombinations = <ThrowOnError extends boolean = false>(options?: Options<TablesListCombinationsData, ThrowOnError>) => (options?.client ?? client).get<TablesListCombinationsResponses, TablesListCombinationsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/tables/combinations',
+    ...options
+});
+
+/**
+ * Let tables be joined for one party (admin), with the seats they give together
+ *
+ * Availability offers a combination only when no single table fits the party, fewest wasted seats first; a booking on it takes every member table.
+ */
+export const tablesCreateCombination = <ThrowOnError extends boolean = false>(options: Options<TablesCreateCombinationData, ThrowOnError>) => (options.client ?? client).post<TablesCreateCombinationResponses, TablesCreateCombinationErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/tables/combinations',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Stop offering a combination (admin); bookings made on it keep their tables
+ */
+export const tablesDeleteCombination = <ThrowOnError extends boolean = false>(options: Options<TablesDeleteCombinationData, ThrowOnError>) => (options.client ?? client).delete<TablesDeleteCombinationResponses, TablesDeleteCombinationErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/tables/combinations/{combination_id}',
     ...options
 });
 

@@ -77,14 +77,32 @@ export type Availability = {
     ends_at: string;
     /**
      * Available Tables
+     *
+     * The tables that can be booked, best fit first (none when not bookable)
      */
     available_tables: Array<TableOption>;
     /**
+     * Available Combinations
+     *
+     * Only when no single table fits the party: the free combinations of tables that do, fewest wasted seats first
+     */
+    available_combinations?: Array<CombinationOption>;
+    /**
      * Alternatives
      *
-     * When no table is free: the nearest free slot times that day (HH:MM)
+     * When it cannot be booked: the nearest bookable slot times that day (HH:MM)
      */
     alternatives: Array<string>;
+    /**
+     * Bookable
+     *
+     * Whether this slot can be booked now
+     */
+    bookable: boolean;
+    /**
+     * Why not, when it cannot be booked
+     */
+    reason: Reason | null;
 };
 
 /**
@@ -209,6 +227,12 @@ export type BookingBrief = {
      * Status
      */
     status: string;
+    /**
+     * Table Numbers
+     *
+     * Every table the booking takes: more than one for a combination (seating it merges them)
+     */
+    table_numbers?: Array<number>;
 };
 
 /**
@@ -250,6 +274,12 @@ export type BookingChange = {
      * Staff only: who the booking is for (found or made as for a new booking); the change notice goes to them
      */
     guest?: GuestIn | null;
+    /**
+     * Pacing Override Reason
+     *
+     * Staff only: move it even if the new slot's pacing limit of covers is reached, for this reason (kept on the booking when it was needed)
+     */
+    pacing_override_reason?: string | null;
 };
 
 /**
@@ -279,6 +309,18 @@ export type BookingCreate = {
      */
     table_id?: number | null;
     /**
+     * Combination Id
+     *
+     * A combination of tables (from availability) instead of one
+     */
+    combination_id?: number | null;
+    /**
+     * Hold Id
+     *
+     * Confirm this hold (POST /bookings/holds): date, time and party size must be the hold's
+     */
+    hold_id?: number | null;
+    /**
      * Special Requests
      */
     special_requests?: string | null;
@@ -292,6 +334,12 @@ export type BookingCreate = {
      * Staff only, with `guest`: how the booking came (default phone). A guest's own booking is always online.
      */
     source?: 'phone' | 'walk_in' | null;
+    /**
+     * Pacing Override Reason
+     *
+     * Staff only: book even if the slot's pacing limit of covers is reached, for this reason (kept on the booking when it was needed). A guest sending it gets 403
+     */
+    pacing_override_reason?: string | null;
 };
 
 /**
@@ -322,6 +370,12 @@ export type BookingOut = {
      */
     table_number: number;
     /**
+     * Table Numbers
+     *
+     * Every table the booking takes: more than one for a combination
+     */
+    table_numbers: Array<number>;
+    /**
      * Party Size
      */
     party_size: number;
@@ -350,6 +404,12 @@ export type BookingOut = {
      * Created At
      */
     created_at: string;
+    /**
+     * Pacing Override Reason
+     *
+     * Why staff booked it past the slot's pacing limit
+     */
+    pacing_override_reason?: string | null;
 };
 
 /**
@@ -382,7 +442,7 @@ export type BookingSource = 'online' | 'phone' | 'walk_in';
 /**
  * BookingStatus
  */
-export type BookingStatus = 'confirmed' | 'cancelled' | 'seated' | 'completed' | 'no_show';
+export type BookingStatus = 'confirmed' | 'cancelled' | 'seated' | 'completed' | 'no_show' | 'held' | 'expired';
 
 /**
  * BrowserSession
@@ -424,6 +484,72 @@ export type ChangeConflictError = {
      * When the new time or table is taken: nearby free times
      */
     alternatives?: Array<string> | null;
+};
+
+/**
+ * CombinationCreate
+ *
+ * Tables one large party may share, and how many they seat together.
+ */
+export type CombinationCreate = {
+    /**
+     * Table Ids
+     */
+    table_ids: Array<number>;
+    /**
+     * Capacity
+     *
+     * Seats at the joined tables (often fewer than their sum)
+     */
+    capacity: number;
+};
+
+/**
+ * CombinationOption
+ *
+ * Tables an admin lets one party share, offered when no single table fits.
+ */
+export type CombinationOption = {
+    /**
+     * Id
+     *
+     * The combination's id (POST /bookings combination_id)
+     */
+    id: number;
+    /**
+     * Table Ids
+     */
+    table_ids: Array<number>;
+    /**
+     * Table Numbers
+     */
+    table_numbers: Array<number>;
+    /**
+     * Capacity
+     */
+    capacity: number;
+};
+
+/**
+ * CombinationOut
+ */
+export type CombinationOut = {
+    /**
+     * Id
+     */
+    id: number;
+    /**
+     * Table Ids
+     */
+    table_ids: Array<number>;
+    /**
+     * Table Numbers
+     */
+    table_numbers: Array<number>;
+    /**
+     * Capacity
+     */
+    capacity: number;
 };
 
 /**
@@ -532,8 +658,18 @@ export type DaySlot = {
     starts_at: string;
     /**
      * Available Tables
+     *
+     * How many places the party could book then: free fitting tables, or when none is, free combinations of tables (0 when not bookable)
      */
     available_tables: number;
+    /**
+     * Bookable
+     */
+    bookable: boolean;
+    /**
+     * Why it cannot be booked (null when it can)
+     */
+    reason: Reason | null;
 };
 
 /**
@@ -827,6 +963,84 @@ export type Health = {
 };
 
 /**
+ * HoldCreate
+ *
+ * POST /bookings/holds: the slot to keep while the guest fills in their details.
+ */
+export type HoldCreate = {
+    /**
+     * Date
+     *
+     * Restaurant-local date, YYYY-MM-DD
+     */
+    date: string;
+    /**
+     * Time
+     *
+     * Restaurant-local time HH:MM, on the slot grid
+     */
+    time: string;
+    /**
+     * Party Size
+     */
+    party_size: number;
+    /**
+     * Table Id
+     *
+     * Leave out to get the best fit
+     */
+    table_id?: number | null;
+    /**
+     * Combination Id
+     *
+     * A combination instead
+     */
+    combination_id?: number | null;
+};
+
+/**
+ * HoldOut
+ */
+export type HoldOut = {
+    /**
+     * Id
+     *
+     * Give it as hold_id to POST /bookings to book it
+     */
+    id: number;
+    /**
+     * Date
+     */
+    date: string;
+    /**
+     * Time
+     */
+    time: string;
+    /**
+     * Party Size
+     */
+    party_size: number;
+    /**
+     * Starts At
+     */
+    starts_at: string;
+    /**
+     * Ends At
+     */
+    ends_at: string;
+    /**
+     * Table Numbers
+     */
+    table_numbers: Array<number>;
+    /**
+     * Expires At
+     *
+     * The tables are free again from this instant
+     */
+    expires_at: string;
+};
+
+/**
  * LoginJSON
  */
 export type LoginJson = {
@@ -1043,6 +1257,10 @@ export type NoTableError = {
      * Alternatives
      */
     alternatives: Array<string>;
+    /**
+     * no_table, paced_out (the slot's covers limit is reached), or null for another conflict
+     */
+    code?: ReasonCode | null;
 };
 
 /**
@@ -1376,6 +1594,30 @@ export type Readiness = {
      */
     email: string;
 };
+
+/**
+ * Reason
+ *
+ * Why a slot cannot be booked: a code to act on and a sentence to show.
+ */
+export type Reason = {
+    /**
+     * closed, past, lead_time, beyond_horizon, party_too_large, paced_out, no_table (or not_a_slot: off the grid)
+     */
+    code: ReasonCode;
+    /**
+     * Message
+     */
+    message: string;
+};
+
+/**
+ * ReasonCode
+ *
+ * Why a slot cannot be booked (GET /bookings/availability, and the 422 and 409
+ * bodies of the booking routes).
+ */
+export type ReasonCode = 'closed' | 'past' | 'lead_time' | 'beyond_horizon' | 'party_too_large' | 'paced_out' | 'no_table' | 'not_a_slot';
 
 /**
  * RefreshRequest
@@ -1763,6 +2005,19 @@ export type RestaurantSettingsUpdate = {
 export type Role = 'customer' | 'staff' | 'admin';
 
 /**
+ * RuleErrorBody
+ *
+ * A booking rule broken: what (`detail`, a sentence) and which rule (`code`).
+ */
+export type RuleErrorBody = {
+    /**
+     * Detail
+     */
+    detail: string;
+    code: ReasonCode;
+};
+
+/**
  * SeatBooking
  */
 export type SeatBooking = {
@@ -1816,6 +2071,7 @@ export type SeatedBooking = {
  * Service
  *
  * One sitting of a day, e.g. lunch 12:00-15:00. `closes` may be 24:00 (midnight).
+ * `pacing_covers` limits the covers starting in each slot interval of it.
  */
 export type Service = {
     /**
@@ -1826,6 +2082,12 @@ export type Service = {
      * Closes
      */
     closes: string;
+    /**
+     * Pacing Covers
+     *
+     * Pacing: at most this many covers (guests) may start in any one slot interval (`slot_minutes`) of this service, e.g. 30 per 15 minutes; null: no limit. Staff may book past it with a reason
+     */
+    pacing_covers?: number | null;
 };
 
 /**
@@ -1962,6 +2224,10 @@ export type TableChanged = {
      */
     bookable: boolean;
     /**
+     * Who may book it ahead: `online` (guests and staff), `in_house` (staff only), `walk_in` (never booked ahead; seated through the floor)
+     */
+    channel: TableChannel;
+    /**
      * Pos X
      *
      * Grid units from the plan's left (x) or top (y) edge, 0 to 1000; null: not placed
@@ -2031,6 +2297,15 @@ export type TableChanged = {
 };
 
 /**
+ * TableChannel
+ *
+ * Who may book a table ahead: guests online (and staff), staff only (`in_house`,
+ * e.g. kept for regulars and phone bookings), or nobody (`walk_in`: seated only
+ * through the floor).
+ */
+export type TableChannel = 'online' | 'in_house' | 'walk_in';
+
+/**
  * TableCreate
  */
 export type TableCreate = {
@@ -2082,6 +2357,10 @@ export type TableCreate = {
      * Bookable
      */
     bookable?: boolean;
+    /**
+     * Who may book it ahead: `online` (guests and staff), `in_house` (staff only), `walk_in` (never booked ahead; seated through the floor)
+     */
+    channel?: TableChannel;
 };
 
 /**
@@ -2165,6 +2444,10 @@ export type TableUpdate = {
      * Bookable
      */
     bookable?: boolean | null;
+    /**
+     * Who may book it ahead: `online` (guests and staff), `in_house` (staff only), `walk_in` (never booked ahead; seated through the floor)
+     */
+    channel?: TableChannel | null;
 };
 
 /**
@@ -2193,6 +2476,10 @@ export type TableView = {
      * Bookable
      */
     bookable: boolean;
+    /**
+     * Who may book it ahead: `online` (guests and staff), `in_house` (staff only), `walk_in` (never booked ahead; seated through the floor)
+     */
+    channel: TableChannel;
     /**
      * Pos X
      *
@@ -2641,11 +2928,15 @@ export type BookingsCreateErrors = {
      */
     401: ErrorBody;
     /**
-     * Only staff can book for someone else or give a booking's source
+     * Only staff can book for someone else or give a booking's source; or only staff can book past the pacing limit
      */
     403: ErrorBody;
     /**
-     * No table is free for that party at that time (with alternatives); or you already have a booking at that time; or you already hold as many upcoming bookings as one guest may
+     * Hold not found (it may have been booked or released)
+     */
+    404: ErrorBody;
+    /**
+     * No table is free for that party at that time (code no_table, with alternatives); the kitchen takes no more guests starting at that time (code paced_out, with alternatives); you already have a booking at that time; or you already hold as many upcoming bookings as one guest may
      */
     409: NoTableError;
     /**
@@ -2653,7 +2944,7 @@ export type BookingsCreateErrors = {
      */
     413: ErrorBody;
     /**
-     * That time cannot be booked; this idempotency-key was already used with a different request body; or not a valid phone number
+     * That time cannot be booked (with its `code`); this idempotency-key was already used with a different request body; or not a valid phone number
      */
     422: ValidationErrorBody;
     /**
@@ -2676,6 +2967,97 @@ export type BookingsCreateResponses = {
 };
 
 export type BookingsCreateResponse = BookingsCreateResponses[keyof BookingsCreateResponses];
+
+export type BookingsCreateHoldData = {
+    body: HoldCreate;
+    path?: never;
+    query?: never;
+    url: '/bookings/holds';
+};
+
+export type BookingsCreateHoldErrors = {
+    /**
+     * The body could not be read as JSON (not UTF-8, or nested too deep)
+     */
+    400: ErrorBody;
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Nothing free to hold (with alternatives)
+     */
+    409: NoTableError;
+    /**
+     * The body is larger than the service accepts (MAX_BODY_BYTES)
+     */
+    413: ErrorBody;
+    /**
+     * That time cannot be booked
+     */
+    422: ValidationErrorBody;
+    /**
+     * Too many requests
+     */
+    429: ErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type BookingsCreateHoldError = BookingsCreateHoldErrors[keyof BookingsCreateHoldErrors];
+
+export type BookingsCreateHoldResponses = {
+    /**
+     * Successful Response
+     */
+    201: HoldOut;
+};
+
+export type BookingsCreateHoldResponse = BookingsCreateHoldResponses[keyof BookingsCreateHoldResponses];
+
+export type BookingsReleaseHoldData = {
+    body?: never;
+    path: {
+        /**
+         * Hold Id
+         */
+        hold_id: number;
+    };
+    query?: never;
+    url: '/bookings/holds/{hold_id}';
+};
+
+export type BookingsReleaseHoldErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Hold not found (it may have been booked or released)
+     */
+    404: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type BookingsReleaseHoldError = BookingsReleaseHoldErrors[keyof BookingsReleaseHoldErrors];
+
+export type BookingsReleaseHoldResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type BookingsReleaseHoldResponse = BookingsReleaseHoldResponses[keyof BookingsReleaseHoldResponses];
 
 export type BookingsCancelData = {
     body?: never;
@@ -4457,6 +4839,136 @@ export type TablesAvailableResponses = {
 };
 
 export type TablesAvailableResponse = TablesAvailableResponses[keyof TablesAvailableResponses];
+
+export type TablesListCombinationsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/tables/combinations';
+};
+
+export type TablesListCombinationsErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type TablesListCombinationsError = TablesListCombinationsErrors[keyof TablesListCombinationsErrors];
+
+export type TablesListCombinationsResponses = {
+    /**
+     * Response Tables List Combinations
+     *
+     * Successful Response
+     */
+    200: Array<CombinationOut>;
+};
+
+export type TablesListCombinationsResponse = TablesListCombinationsResponses[keyof TablesListCombinationsResponses];
+
+export type TablesCreateCombinationData = {
+    body: CombinationCreate;
+    path?: never;
+    query?: never;
+    url: '/api/tables/combinations';
+};
+
+export type TablesCreateCombinationErrors = {
+    /**
+     * The body could not be read as JSON (not UTF-8, or nested too deep)
+     */
+    400: ErrorBody;
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * These tables are already a combination
+     */
+    409: ErrorBody;
+    /**
+     * The body is larger than the service accepts (MAX_BODY_BYTES)
+     */
+    413: ErrorBody;
+    /**
+     * A combination joins two or more existing tables
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type TablesCreateCombinationError = TablesCreateCombinationErrors[keyof TablesCreateCombinationErrors];
+
+export type TablesCreateCombinationResponses = {
+    /**
+     * Successful Response
+     */
+    201: CombinationOut;
+};
+
+export type TablesCreateCombinationResponse = TablesCreateCombinationResponses[keyof TablesCreateCombinationResponses];
+
+export type TablesDeleteCombinationData = {
+    body?: never;
+    path: {
+        /**
+         * Combination Id
+         */
+        combination_id: number;
+    };
+    query?: never;
+    url: '/api/tables/combinations/{combination_id}';
+};
+
+export type TablesDeleteCombinationErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * Combination not found
+     */
+    404: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type TablesDeleteCombinationError = TablesDeleteCombinationErrors[keyof TablesDeleteCombinationErrors];
+
+export type TablesDeleteCombinationResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type TablesDeleteCombinationResponse = TablesDeleteCombinationResponses[keyof TablesDeleteCombinationResponses];
 
 export type TablesDeleteData = {
     body?: never;

@@ -3,6 +3,7 @@ import type { BookingChange, BookingOut } from "../client/types.gen";
 import { addDays, describeMinutes, formatDate, hhmm, restaurantNow, toMinutes, type IsoDate } from "../dates";
 import { offline, problem, type Problem } from "../errors";
 import { closedReason, SlotPicker, useDay } from "../pages/Book";
+import { upcoming } from "../slots";
 import type { Restaurant } from "../restaurant";
 import { Calendar } from "./Calendar";
 import { FormError } from "./Field";
@@ -201,7 +202,7 @@ function ChangeForm({
   // The booking's own table counts as taken in the day's figures, so a time showing
   // "full" may still be possible for it: every time stays choosable, and the service
   // answers with nearby free times when it is not.
-  const slots = day.data?.slots ?? [];
+  const slots = upcoming(day.data?.slots ?? []);
 
   return (
     <form className="change" onSubmit={submit} noValidate>

@@ -11,6 +11,7 @@ import { offline, problem, type Problem } from "../errors";
 import { openingOn, useTitle, type Restaurant } from "../restaurant";
 import { newKey } from "../keys";
 import { useSession } from "../session";
+import { bookable, upcoming } from "../slots";
 
 const NEARBY_DAYS = 14;
 const NEARBY_SHOWN = 3;
@@ -49,7 +50,7 @@ function useNearby(restaurant: Restaurant, from: IsoDate, party: number, last: I
         if (date > last) break;
         if (closedReason(restaurant, date)) continue;
         const day = await dayAvailability(date, party);
-        const free = day.slots.filter((s) => s.available_tables > 0).length;
+        const free = bookable(day.slots).length;
         if (free) found.push({ date, free });
       }
       return found;
@@ -68,13 +69,13 @@ export function SlotPicker({
   chosen: string | null;
   onChoose: (time: string) => void;
   label: string;
-  /** Times with no free table stay choosable (a booking being changed may keep its own). */
+  /** Times that cannot be booked stay choosable (a booking being changed may keep its own). */
   fullChoosable?: boolean;
 }) {
   return (
     <ul className="slots" aria-label={label}>
       {slots.map((slot) => {
-        const full = slot.available_tables === 0;
+        const full = !slot.bookable;
         const time = hhmm(slot.time);
         return (
           <li key={slot.time}>
@@ -84,6 +85,7 @@ export function SlotPicker({
               aria-pressed={chosen === time}
               disabled={full && !fullChoosable}
               aria-label={full ? `${time}, fully booked` : `${time}, free`}
+              title={slot.reason?.message}
               onClick={() => onChoose(time)}
             >
               {time}
@@ -118,7 +120,8 @@ export function BookPage({ restaurant }: { restaurant: Restaurant }) {
 
   const closed = closedReason(restaurant, date);
   const day = useDay(date, party, !closed && !tooMany);
-  const free = day.data?.slots.filter((s) => s.available_tables > 0) ?? [];
+  const shown = upcoming(day.data?.slots ?? []);
+  const free = bookable(shown);
   const nothing = !tooMany && (closed !== null || (day.isSuccess && free.length === 0));
   const nearby = useNearby(restaurant, date, party, last, nothing);
 
@@ -225,13 +228,13 @@ export function BookPage({ restaurant }: { restaurant: Restaurant }) {
           </h2>
           {day.isPending && <p role="status">Looking for free tables…</p>}
           {day.isError && <FormError message={(day.error as unknown as Problem).message ?? offline.message} />}
-          {day.isSuccess && day.data.slots.length === 0 && (
+          {day.isSuccess && shown.length === 0 && (
             <p>No more tables can be booked online for {formatDate(date)}.</p>
           )}
-          {day.isSuccess && day.data.slots.length > 0 && (
+          {day.isSuccess && shown.length > 0 && (
             <SlotPicker
               label={`Times on ${formatDate(date)} for ${party}`}
-              slots={day.data.slots}
+              slots={shown}
               chosen={time}
               onChoose={(t) => choose({ time: t })}
             />

@@ -57,7 +57,8 @@ function Hours({ restaurant }: { restaurant: Restaurant }) {
   const action = useSettingsAction();
   const { patch, stranded, setStranded } = usePatch(action);
   const [hours, setHours] = useState<Record<string, Service[]>>(() =>
-    Object.fromEntries(WEEK.map((day) => [day, (restaurant.opening_hours[day] ?? []).map((s) => ({ opens: s.opens.slice(0, 5), closes: s.closes.slice(0, 5) }))])),
+    // pacing_covers is kept as it is (set through the API), so saving the hours keeps the pace.
+    Object.fromEntries(WEEK.map((day) => [day, (restaurant.opening_hours[day] ?? []).map((s) => ({ opens: s.opens.slice(0, 5), closes: s.closes.slice(0, 5), pacing_covers: s.pacing_covers ?? null }))])),
   );
   const heading = useId();
   const change = (day: string, index: number, key: keyof Service, value: string) =>
