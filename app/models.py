@@ -10,6 +10,7 @@ from app.menu.models import MenuItem
 from app.notifications.models import OutboxMessage, WorkerHeartbeat
 from app.orders.models import Order, OrderItem
 from app.venue.models import RestaurantSettings
+from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "Base",
@@ -27,5 +28,9 @@ __all__ = [
     "RestaurantTable",
     "SeatAssignment",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "WorkerHeartbeat",
 ]
