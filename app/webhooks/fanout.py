@@ -13,6 +13,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic_core import to_jsonable_python
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -83,8 +84,8 @@ def booking_data(
         "status": event.status,
         "date": start.date().isoformat(),
         "time": start.strftime("%H:%M"),
-        "starts_at": start.isoformat(),
-        "ends_at": end.isoformat(),
+        "starts_at": to_jsonable_python(start),  # as the API writes them
+        "ends_at": to_jsonable_python(end),
         "party_size": event.party_size,
         "table_numbers": [] if number is None else [number],
         "source": source,
