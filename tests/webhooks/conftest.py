@@ -61,8 +61,9 @@ class Receiver:
                 status = receiver.status
                 with receiver._lock:
                     receiver.received.append(
-                        Received(self.path, {k.lower(): v for k, v in self.headers.items()},
-                                 body, status)  # fmt: skip
+                        Received(
+                            self.path, {k.lower(): v for k, v in self.headers.items()}, body, status
+                        )
                     )
                 self.send_response(status)
                 self.send_header("content-length", "2")

@@ -111,8 +111,8 @@ async def test_seated_and_no_show(
     seated = await booked(client, one, day, "19:00", 2)
     missed = await booked(client, two, day, "19:00", 2)
     app.state.clock = lambda: datetime.fromisoformat(seated["starts_at"]) + timedelta(minutes=5)
-    assert (await client.post(f"/bookings/{seated['id']}/seat", headers=staff)).status_code == 200
-    assert (await client.post(f"/bookings/{missed['id']}/no-show", headers=staff)).status_code == 200
+    for path in (f"/bookings/{seated['id']}/seat", f"/bookings/{missed['id']}/no-show"):
+        assert (await client.post(path, headers=staff)).status_code == 200
     await drain(dispatcher)
     # Only the types the endpoint asked for: no booking.created.
     assert sorted(kinds(endpoint["secret"], receiver)) == sorted(
@@ -298,9 +298,10 @@ async def test_gives_up_after_the_last_attempt_and_replay_sends_it_again(
     assert await dispatcher.run_once() == 1
     assert len(receiver.delivered()) == 2
     assert receiver.delivered()[0].body == receiver.delivered()[1].body
-    assert receiver.delivered()[0].headers["webhook-id"] == receiver.delivered()[1].headers[
-        "webhook-id"
-    ]
+    assert (
+        receiver.delivered()[0].headers["webhook-id"]
+        == receiver.delivered()[1].headers["webhook-id"]
+    )
     verified(endpoint["secret"], receiver.delivered()[1])
 
 
