@@ -47,6 +47,7 @@ class Receiver:
         self.received: list[Received] = []
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
+        self.accepted = threading.Event()  # set at the first 2xx answer
 
     @property
     def url(self) -> str:
@@ -65,6 +66,8 @@ class Receiver:
                             self.path, {k.lower(): v for k, v in self.headers.items()}, body, status
                         )
                     )
+                if 200 <= status < 300:
+                    receiver.accepted.set()
                 self.send_response(status)
                 self.send_header("content-length", "2")
                 self.end_headers()
