@@ -68,7 +68,7 @@ EventTypes = Annotated[
 ]
 
 
-class EndpointCreate(BaseModel):
+class WebhookEndpointCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: EndpointUrl
@@ -77,7 +77,7 @@ class EndpointCreate(BaseModel):
     enabled: Flag = True
 
 
-class EndpointUpdate(BaseModel):
+class WebhookEndpointUpdate(BaseModel):
     """Only the fields given change."""
 
     model_config = ConfigDict(extra="forbid")
@@ -88,7 +88,7 @@ class EndpointUpdate(BaseModel):
     enabled: Flag | None = None
 
 
-class EndpointOut(BaseModel):
+class WebhookEndpointOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -100,7 +100,7 @@ class EndpointOut(BaseModel):
     updated_at: datetime
 
 
-class EndpointWithSecret(EndpointOut):
+class WebhookEndpointWithSecret(WebhookEndpointOut):
     secret: str = Field(
         description="The signing secret (whsec_...): shown when the endpoint is made and "
         "when its secret is rotated, never again. The receiver checks each delivery's "
@@ -108,7 +108,7 @@ class EndpointWithSecret(EndpointOut):
     )
 
 
-class AttemptOut(BaseModel):
+class WebhookAttemptOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     attempted_at: datetime
@@ -117,7 +117,7 @@ class AttemptOut(BaseModel):
     duration_ms: int
 
 
-class DeliveryOut(BaseModel):
+class WebhookDeliveryOut(BaseModel):
     id: int
     message_id: str = Field(description="The webhook-id header, the same on every attempt")
     event_type: EventType
@@ -129,11 +129,11 @@ class DeliveryOut(BaseModel):
     delivered_at: datetime | None
     created_at: datetime
     payload: dict[str, Any] = Field(description="The JSON body as sent")
-    attempt_log: list[AttemptOut] = Field(description="Every attempt, oldest first")
+    attempt_log: list[WebhookAttemptOut] = Field(description="Every attempt, oldest first")
 
 
-class DeliveryPage(BaseModel):
-    items: list[DeliveryOut]
+class WebhookDeliveryPage(BaseModel):
+    items: list[WebhookDeliveryOut]
     total: int
     limit: int
     offset: int

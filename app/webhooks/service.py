@@ -25,11 +25,11 @@ from app.webhooks.models import (
     WebhookEvent,
 )
 from app.webhooks.schemas import (
-    AttemptOut,
-    DeliveryOut,
-    EndpointCreate,
-    EndpointUpdate,
-    EndpointWithSecret,
+    WebhookAttemptOut,
+    WebhookDeliveryOut,
+    WebhookEndpointCreate,
+    WebhookEndpointUpdate,
+    WebhookEndpointWithSecret,
 )
 
 # -- Events from code ------------------------------------------------------------------
@@ -85,13 +85,13 @@ async def get_endpoint(
     return endpoint
 
 
-def _with_secret(endpoint: WebhookEndpoint) -> EndpointWithSecret:
-    return EndpointWithSecret.model_validate(endpoint)
+def _with_secret(endpoint: WebhookEndpoint) -> WebhookEndpointWithSecret:
+    return WebhookEndpointWithSecret.model_validate(endpoint)
 
 
 async def create_endpoint(
-    session: AsyncSession, data: EndpointCreate, *, now: datetime
-) -> EndpointWithSecret:
+    session: AsyncSession, data: WebhookEndpointCreate, *, now: datetime
+) -> WebhookEndpointWithSecret:
     endpoint = WebhookEndpoint(
         url=data.url, description=data.description, event_types=[t.value for t in data.event_types],
         enabled=data.enabled, secret=signing.new_secret(), created_at=now, updated_at=now,
@@ -102,7 +102,7 @@ async def create_endpoint(
 
 
 async def update_endpoint(
-    session: AsyncSession, endpoint_id: int, data: EndpointUpdate, *, now: datetime
+    session: AsyncSession, endpoint_id: int, data: WebhookEndpointUpdate, *, now: datetime
 ) -> WebhookEndpoint:
     endpoint = await get_endpoint(session, endpoint_id, for_update=True)
     given = data.model_dump(exclude_unset=True)
@@ -119,7 +119,7 @@ async def update_endpoint(
 
 async def rotate_secret(
     session: AsyncSession, endpoint_id: int, *, now: datetime
-) -> EndpointWithSecret:
+) -> WebhookEndpointWithSecret:
     """A new secret, at once: deliveries not yet sent are signed with it (each attempt
     is signed when it is made)."""
     endpoint = await get_endpoint(session, endpoint_id, for_update=True)
@@ -139,8 +139,10 @@ async def delete_endpoint(session: AsyncSession, endpoint_id: int) -> None:
 # -- Deliveries ------------------------------------------------------------------------
 
 
-async def _delivery_out(session: AsyncSession, rows: list[WebhookDelivery]) -> list[DeliveryOut]:
-    attempts: dict[int, list[AttemptOut]] = {row.id: [] for row in rows}
+async def _delivery_out(
+    session: AsyncSession, rows: list[WebhookDelivery]
+) -> list[WebhookDeliveryOut]:
+    attempts: dict[int, list[WebhookAttemptOut]] = {row.id: [] for row in rows}
     if rows:
         found = await session.scalars(
             select(WebhookAttempt)
@@ -148,9 +150,9 @@ async def _delivery_out(session: AsyncSession, rows: list[WebhookDelivery]) -> l
             .order_by(WebhookAttempt.id)
         )
         for attempt in found:
-            attempts[attempt.delivery_id].append(AttemptOut.model_validate(attempt))
+            attempts[attempt.delivery_id].append(WebhookAttemptOut.model_validate(attempt))
     return [
-        DeliveryOut(
+        WebhookDeliveryOut(
             id=row.id,
             message_id=row.message_id,
             event_type=EventType(row.event_type),
@@ -175,7 +177,7 @@ async def list_deliveries(
     status: DeliveryStatus | None,
     limit: int,
     offset: int,
-) -> tuple[list[DeliveryOut], int]:
+) -> tuple[list[WebhookDeliveryOut], int]:
     """An endpoint's deliveries, newest event first, each with its attempts."""
     await get_endpoint(session, endpoint_id)
     query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)
@@ -198,13 +200,15 @@ async def _delivery(
     return row
 
 
-async def get_delivery(session: AsyncSession, endpoint_id: int, delivery_id: int) -> DeliveryOut:
+async def get_delivery(
+    session: AsyncSession, endpoint_id: int, delivery_id: int
+) -> WebhookDeliveryOut:
     return (await _delivery_out(session, [await _delivery(session, endpoint_id, delivery_id)]))[0]
 
 
 async def replay(
     session: AsyncSession, endpoint_id: int, delivery_id: int, *, now: datetime
-) -> DeliveryOut:
+) -> WebhookDeliveryOut:
     """Queue a delivered or failed delivery again, now, with a fresh round of attempts:
     the same body and webhook-id (a receiver that keeps ids sees it is the same message)."""
     row = await _delivery(session, endpoint_id, delivery_id, for_update=True)
