@@ -6,7 +6,10 @@ transaction that marks rows `sending` with a lease (PostgreSQL: FOR UPDATE SKIP 
 so two dispatchers never claim one row; SQLite: under the write lock), and sending
 happens outside any transaction. A delivery is claimed only when no earlier event of the
 same booking is still waiting for the same endpoint (pending, being sent, or backing
-off), so each endpoint gets a booking's events in order. Failures (no answer within
+off), so each endpoint gets a booking's events in order whatever fails; and a batch
+goes to each endpoint one delivery at a time in event order (endpoints side by side),
+so without failures an endpoint gets every event in the order they happened. A claim's
+lease covers the deliveries queued before it for its endpoint. Failures (no answer within
 WEBHOOK_TIMEOUT_SECONDS, a non-2xx answer, a refused connection) retry with doubling
 backoff; after WEBHOOK_MAX_ATTEMPTS the delivery stays `failed` until an admin replays it.
 Delivery is at least once: receivers drop a webhook-id they have already handled.
@@ -18,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -80,6 +84,7 @@ def due_deliveries(now: datetime, limit: int) -> Select[WebhookDelivery, str, st
 @dataclass(frozen=True)
 class Claimed:
     id: int
+    endpoint_id: int
     attempts: int
     url: str
     secret: str
@@ -113,11 +118,10 @@ class WebhookDispatcher:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
 
-    @property
-    def lease(self) -> timedelta:
-        """Longer than a batch takes: its deliveries are sent at once, each within the
-        timeout."""
-        return timedelta(seconds=2 * self.settings.webhook_timeout_seconds + 15)
+    def lease(self, queued: int) -> timedelta:
+        """How long a claim lasts for a delivery with `queued` others of its endpoint
+        before it in this batch (each may take the whole timeout)."""
+        return (queued + 1) * timedelta(seconds=self.settings.webhook_timeout_seconds + 5)
 
     def backoff(self, attempts: int) -> timedelta:
         seconds = self.settings.webhook_backoff_seconds * 2 ** max(0, attempts - 1)
@@ -157,12 +161,14 @@ class WebhookDispatcher:
         async with self._writing() as session:
             rows = (await session.execute(due_deliveries(now, self.batch_size))).all()
             claimed = []
+            queued: Counter[int] = Counter()  # deliveries before it, per endpoint
             for row, url, secret in rows:
                 row.status = DeliveryStatus.sending
-                row.lease_until = now + self.lease
+                row.lease_until = now + self.lease(queued[row.endpoint_id])
+                queued[row.endpoint_id] += 1
                 row.attempts += 1
-                claimed.append(Claimed(row.id, row.attempts, url, secret, row.message_id,
-                                       row.body))  # fmt: skip
+                claimed.append(Claimed(row.id, row.endpoint_id, row.attempts, url, secret,
+                                       row.message_id, row.body))  # fmt: skip
         return claimed
 
     async def deliver(self, item: Claimed) -> Outcome:
@@ -234,16 +240,21 @@ class WebhookDispatcher:
                     )
                 )
 
-    async def send(self, item: Claimed) -> None:
-        await self.record(await self.deliver(item))
+    async def send(self, items: list[Claimed]) -> None:
+        """One endpoint's claimed deliveries, one after the other in the order of their
+        events, each outcome recorded as soon as it is known."""
+        for item in items:
+            await self.record(await self.deliver(item))
 
     async def run_once(self) -> int:
-        """Fan out new events, then send what is due (a batch at once, each outcome
-        recorded as soon as it is known). Returns how many deliveries were attempted."""
+        """Fan out new events, then send what is due: each endpoint's deliveries in
+        order, the endpoints side by side. Returns how many deliveries were attempted."""
         await self.fan_out()
         claimed = await self.claim()
-        if claimed:
-            await asyncio.gather(*(self.send(item) for item in claimed))
+        by_endpoint: dict[int, list[Claimed]] = defaultdict(list)
+        for item in claimed:
+            by_endpoint[item.endpoint_id].append(item)
+        await asyncio.gather(*(self.send(items) for items in by_endpoint.values()))
         return len(claimed)
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -61,9 +61,14 @@ async def emit(
     to each endpoint that wants `event_type`. `booking_id` sends it in order with that
     booking's own events (booking.created ... of the same id), for each endpoint: pass
     it with the booking's row locked or just inserted, as the triggers' events are.
-    Booking events themselves are raised by the database (migration 0021)."""
+    Events go out in the order they were written (per endpoint; strictly, whatever
+    fails, within one booking). Booking events themselves are raised by the database
+    (migration 0021)."""
     kind = EventType(event_type)
     if isinstance(conn, AsyncSession):
+        # Changes still in the session are written first, so their triggers' events
+        # come before this one (the session does not flush by itself).
+        await conn.flush()
         conn = await session_conn(conn)
     values = {"type": kind.value, "booking_id": booking_id, "occurred_at": now}
     await conn.execute(_EMIT, values | {"data": to_jsonable_python(dict(data))})

@@ -388,3 +388,38 @@ async def test_payload_keeps_the_event_as_it_was_while_the_dispatcher_was_away(
         ("confirmed", 2), ("confirmed", 4), ("cancelled", 4)
     ]  # fmt: skip
     assert json.loads(receiver.delivered()[0].body)["type"] == "booking.created"
+
+
+async def test_an_endpoint_gets_events_in_the_order_they_happened_across_bookings(
+    client: httpx.AsyncClient,
+    admin: Headers,
+    make_user: UserFactory,
+    db: TestDatabase,
+    receiver: Receiver,
+    dispatcher: WebhookDispatcher,
+) -> None:
+    """The issue's scenario: a cancellation frees a table, the waitlist is offered it in
+    the same transaction (emit after an ORM change the session has not flushed yet), the
+    guest books it: the receiver gets cancelled, waitlist.offered, created, in order."""
+    from app.bookings.models import Booking, BookingStatus
+
+    endpoint = await register(client, admin, receiver.url)
+    day = next_weekday(FRIDAY, at_least_days=2)
+    _, first = await make_user(Role.customer)
+    _, second = await make_user(Role.customer)
+    cancelled = await booked(client, first, day, "20:00", 2)
+    await drain(dispatcher)
+    now = datetime.now().astimezone()
+    async with db.database.writer() as session, session.begin():
+        row = await session.get(Booking, cancelled["id"])
+        assert row is not None
+        row.status = BookingStatus.cancelled
+        await webhooks_service.emit(session, "waitlist.offered", {"table": 1}, now=now)
+    made = await booked(client, second, day, "20:00", 2, table_id=cancelled["table_id"])
+    await drain(dispatcher)
+    received = [verified(endpoint["secret"], r) for r in receiver.delivered()[1:]]
+    assert [(p["type"], p["data"].get("id")) for p in received] == [
+        ("booking.cancelled", cancelled["id"]),
+        ("waitlist.offered", None),
+        ("booking.created", made["id"]),
+    ]
