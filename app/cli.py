@@ -102,14 +102,15 @@ def _cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
-    """Run the outbox dispatcher and housekeeping on their own (OUTBOX_IN_PROCESS=false on
-    the web workers)."""
+    """Run the outbox dispatcher, the webhook dispatcher and housekeeping on their own
+    (OUTBOX_IN_PROCESS=false on the web workers)."""
     import signal
 
     from app import housekeeping
     from app.notifications.dispatcher import OutboxDispatcher
     from app.notifications.pacing import CpuPacer
     from app.observability import configure_logging
+    from app.webhooks.dispatcher import WebhookDispatcher
 
     configure_logging(settings.log_level)
     _lower_priority(settings.worker_nice)
@@ -128,6 +129,7 @@ def _cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
             pacer = CpuPacer(settings.outbox_cpu_share)
             await asyncio.gather(
                 OutboxDispatcher(database, settings, pacer=pacer).run(stop),
+                WebhookDispatcher(database, settings).run(stop),
                 housekeeping.run(database, stop),
             )
         finally:

@@ -109,6 +109,13 @@ class Settings(BaseSettings):
     # `restaurant worker` lowers its own CPU priority by this much (os.nice): e-mails are
     # background work, and under a burst the guests' requests go first.
     worker_nice: int = Field(default=10, ge=0, le=19)
+    # Webhooks (app/webhooks/): how long an endpoint has to answer, how often the
+    # dispatcher looks for events, and the retries: doubling from the backoff (at most six
+    # hours apart), then the delivery stays failed until an admin replays it.
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=60)
+    webhook_poll_seconds: float = Field(default=1, gt=0)
+    webhook_max_attempts: int = Field(default=10, ge=1, le=50)
+    webhook_backoff_seconds: float = Field(default=30, gt=0)
     gc_tuning: bool = True
     # The API reference (/docs, /redoc) and /openapi.json; a production site may turn
     # them off.

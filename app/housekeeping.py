@@ -17,18 +17,21 @@ from app.db.engine import Database
 from app.floor.models import FloorEvent
 from app.kitchen.models import KitchenEvent
 from app.notifications.models import WorkerHeartbeat
+from app.webhooks.models import DeliveryStatus, WebhookDelivery
 
 logger = logging.getLogger("app.housekeeping")
 
 EVENTS_KEPT = timedelta(days=2)  # the live screens' events (kitchen, floor)
 IDEMPOTENCY_KEYS_KEPT = timedelta(hours=24)
 HEARTBEATS_KEPT = timedelta(days=1)
+DELIVERIES_KEPT = timedelta(days=30)  # webhook deliveries sent (failed ones stay)
 
 
 async def purge(database: Database, now: datetime) -> dict[str, int]:
     """Delete the kitchen's and the floor's events older than two days, idempotency keys
-    past their 24 hours, expired refresh tokens and the heartbeats of dispatchers gone for
-    a day. Returns how many rows of each went."""
+    past their 24 hours, expired refresh tokens, the heartbeats of dispatchers gone for
+    a day and webhook deliveries delivered over 30 days ago (with their attempts).
+    Returns how many rows of each went."""
     statements = {
         "kitchen_events": delete(KitchenEvent).where(KitchenEvent.created_at < now - EVENTS_KEPT),
         "floor_events": delete(FloorEvent).where(FloorEvent.created_at < now - EVENTS_KEPT),
@@ -38,6 +41,10 @@ async def purge(database: Database, now: datetime) -> dict[str, int]:
         "refresh_tokens": delete(RefreshToken).where(RefreshToken.expires_at < now),
         "worker_heartbeats": delete(WorkerHeartbeat).where(
             WorkerHeartbeat.beat_at < now - HEARTBEATS_KEPT
+        ),
+        "webhook_deliveries": delete(WebhookDelivery).where(
+            WebhookDelivery.status == DeliveryStatus.delivered,
+            WebhookDelivery.delivered_at < now - DELIVERIES_KEPT,
         ),
     }
     counts = {}

@@ -37,6 +37,8 @@ from app.orders.router import router as orders_router
 from app.ratelimit import RateLimiter
 from app.reports.router import router as reports_router
 from app.venue.router import router as restaurant_router
+from app.webhooks.dispatcher import WebhookDispatcher
+from app.webhooks.router import router as admin_webhooks_router
 
 OPENAPI_TAGS = [
     {"name": "auth", "description": "Sign up, log in, refresh and log out"},
@@ -56,7 +58,7 @@ OPENAPI_TAGS = [
     {"name": "orders", "description": "Orders, bills and splits (staff)"},
     {"name": "kitchen", "description": "The kitchen queue and its live stream (staff)"},
     {"name": "reports", "description": "The manager's figures, from the database (admin)"},
-    {"name": "admin", "description": "Operations: the e-mail outbox (admin)"},
+    {"name": "admin", "description": "Operations: the e-mail outbox and webhooks (admin)"},
     {"name": "health", "description": "Liveness and readiness probes"},
 ]
 
@@ -93,6 +95,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             dispatcher = OutboxDispatcher(database, settings, clock=lambda: app.state.clock())
             tasks.append(asyncio.create_task(dispatcher.run(stop), name="outbox"))
             tasks.append(asyncio.create_task(housekeeping.run(database, stop), name="housekeeping"))
+            hooks = WebhookDispatcher(database, settings, clock=lambda: app.state.clock())
+            tasks.append(asyncio.create_task(hooks.run(stop), name="webhooks"))
         days: DayCache = app.state.day_cache
         if settings.availability_cache and not database.is_sqlite:
             listener = DayCacheListener(
@@ -184,6 +188,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(kitchen_router)
     app.include_router(reports_router)
     app.include_router(admin_outbox_router)
+    app.include_router(admin_webhooks_router)
     web.install(app, settings)  # last: its pages and files never stand before an API route
     return app
 

@@ -19,6 +19,7 @@ class LockSpace:
     ACCOUNT = 1004  # one account's bookings (fair use) and its guest record
     GUEST_CONTACT = 1005  # finding or making the guest record of an e-mail or phone
     PACING = 1006  # the covers starting in one slot interval (a paced service)
+    WEBHOOKS = 1020  # turning webhook events into deliveries, one process at a time
 
 
 _ADVISORY_LOCK = Query(

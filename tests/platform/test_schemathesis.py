@@ -50,8 +50,11 @@ def _login(base: str, email: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def service(test_db: TestDatabase) -> Iterator[Service]:
     """The service on this backend's scratch database, and a token for each role."""
+    # No dispatchers in the server: webhook endpoints registered from the schema's
+    # examples (https://example.com/...) must never be sent anything from a test.
     env = {"ENVIRONMENT": "test", "DATABASE_URL": test_db.url, "SECRET_KEY": TEST_SECRET,
-           "LOG_LEVEL": "CRITICAL", "BCRYPT_ROUNDS": "4", **LIMITS}  # fmt: skip
+           "LOG_LEVEL": "CRITICAL", "BCRYPT_ROUNDS": "4", "OUTBOX_IN_PROCESS": "false",
+           **LIMITS}  # fmt: skip
     admin = f"schemathesis-admin-{test_db.backend}@example.com"
     subprocess.run(
         [sys.executable, "-m", "app.cli", "create-admin", "--email", admin, "--password",

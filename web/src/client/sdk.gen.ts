@@ -2,7 +2,7 @@
 
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client';
 import { client } from './client.gen';
-import type { AdminListOutboxData, AdminListOutboxErrors, AdminListOutboxResponses, AdminRetryMessageData, AdminRetryMessageErrors, AdminRetryMessageResponses, AuthConfirmPasswordResetData, AuthConfirmPasswordResetErrors, AuthConfirmPasswordResetResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthRefreshData, AuthRefreshErrors, AuthRefreshResponses, AuthRegisterData, AuthRegisterErrors, AuthRegisterResponses, AuthRequestPasswordResetData, AuthRequestPasswordResetErrors, AuthRequestPasswordResetResponses, AuthSessionEndData, AuthSessionEndErrors, AuthSessionEndResponses, AuthSessionRefreshData, AuthSessionRefreshErrors, AuthSessionRefreshResponses, AuthSessionStartData, AuthSessionStartErrors, AuthSessionStartResponses, AuthSessionStreamData, AuthSessionStreamErrors, AuthSessionStreamResponses, AuthTokenData, AuthTokenErrors, AuthTokenResponses, BookingsAvailabilityData, BookingsAvailabilityErrors, BookingsAvailabilityResponses, BookingsCalendarData, BookingsCalendarErrors, BookingsCalendarResponses, BookingsCancelData, BookingsCancelErrors, BookingsCancelResponses, BookingsChangeData, BookingsChangeErrors, BookingsChangeResponses, BookingsCompleteData, BookingsCompleteErrors, BookingsCompleteResponses, BookingsCreateData, BookingsCreateErrors, BookingsCreateHoldData, BookingsCreateHoldErrors, BookingsCreateHoldResponses, BookingsCreateResponses, BookingsGetData, BookingsGetErrors, BookingsGetResponses, BookingsListData, BookingsListErrors, BookingsListResponses, BookingsManageCalendarData, BookingsManageCalendarErrors, BookingsManageCalendarResponses, BookingsManageCancelData, BookingsManageCancelErrors, BookingsManageCancelResponses, BookingsManageChangeData, BookingsManageChangeErrors, BookingsManageChangeResponses, BookingsManageGetData, BookingsManageGetErrors, BookingsManageGetResponses, BookingsManageLinkData, BookingsManageLinkErrors, BookingsManageLinkResponses, BookingsNoShowData, BookingsNoShowErrors, BookingsNoShowResponses, BookingsReleaseHoldData, BookingsReleaseHoldErrors, BookingsReleaseHoldResponses, BookingsSeatData, BookingsSeatErrors, BookingsSeatResponses, GuestsGetData, GuestsGetErrors, GuestsGetResponses, GuestsListData, GuestsListErrors, GuestsListResponses, GuestsUpdateData, GuestsUpdateErrors, GuestsUpdateResponses, HealthLiveData, HealthLiveResponses, HealthReadyData, HealthReadyErrors, HealthReadyResponses, KitchenQueueData, KitchenQueueErrors, KitchenQueueResponses, KitchenRemoveTicketData, KitchenRemoveTicketErrors, KitchenRemoveTicketResponses, KitchenStreamData, KitchenStreamErrors, KitchenStreamResponses, KitchenUndoData, KitchenUndoErrors, KitchenUndoResponses, KitchenUpdateTicketData, KitchenUpdateTicketErrors, KitchenUpdateTicketResponses, MenuCreateData, MenuCreateErrors, MenuCreateResponses, MenuDeleteData, MenuDeleteErrors, MenuDeleteResponses, MenuGetData, MenuGetErrors, MenuGetResponses, MenuListAllData, MenuListAllErrors, MenuListAllResponses, MenuListData, MenuListErrors, MenuListResponses, MenuUpdateData, MenuUpdateErrors, MenuUpdateResponses, OrdersBillData, OrdersBillErrors, OrdersBillResponses, OrdersCancelData, OrdersCancelErrors, OrdersCancelResponses, OrdersCloseData, OrdersCloseErrors, OrdersCloseResponses, OrdersCreateData, OrdersCreateErrors, OrdersCreateResponses, OrdersGetData, OrdersGetErrors, OrdersGetResponses, OrdersListData, OrdersListErrors, OrdersListResponses, OrdersUpdateData, OrdersUpdateErrors, OrdersUpdateResponses, ReportsDayData, ReportsDayErrors, ReportsDayResponses, RestaurantGetData, RestaurantGetErrors, RestaurantGetResponses, RestaurantPatchData, RestaurantPatchErrors, RestaurantPatchResponses, RestaurantUpdateData, RestaurantUpdateErrors, RestaurantUpdateResponses, TablesAssignData, TablesAssignErrors, TablesAssignResponses, TablesAssignSeatData, TablesAssignSeatErrors, TablesAssignSeatResponses, TablesAvailableData, TablesAvailableErrors, TablesAvailableResponses, TablesCleanData, TablesCleanErrors, TablesCleanResponses, TablesCreateCombinationData, TablesCreateCombinationErrors, TablesCreateCombinationResponses, TablesCreateData, TablesCreateErrors, TablesCreateResponses, TablesDeleteCombinationData, TablesDeleteCombinationErrors, TablesDeleteCombinationResponses, TablesDeleteData, TablesDeleteErrors, TablesDeleteResponses, TablesGetData, TablesGetErrors, TablesGetResponses, TablesListCombinationsData, TablesListCombinationsErrors, TablesListCombinationsResponses, TablesListData, TablesListErrors, TablesListResponses, TablesMergeData, TablesMergeErrors, TablesMergeResponses, TablesOccupiedData, TablesOccupiedErrors, TablesOccupiedResponses, TablesReleaseData, TablesReleaseErrors, TablesReleaseResponses, TablesReleaseSeatData, TablesReleaseSeatErrors, TablesReleaseSeatResponses, TablesSplitBillData, TablesSplitBillErrors, TablesSplitBillResponses, TablesStreamData, TablesStreamErrors, TablesStreamResponses, TablesUpdateData, TablesUpdateErrors, TablesUpdateResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersLoginData, UsersLoginErrors, UsersLoginResponses, UsersMeData, UsersMeErrors, UsersMeResponses, UsersRegisterData, UsersRegisterErrors, UsersRegisterResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses, UsersUpdateResponses } from './types.gen';
+import type { AdminCreateWebhookData, AdminCreateWebhookErrors, AdminCreateWebhookResponses, AdminDeleteWebhookData, AdminDeleteWebhookErrors, AdminDeleteWebhookResponses, AdminGetWebhookData, AdminGetWebhookDeliveryData, AdminGetWebhookDeliveryErrors, AdminGetWebhookDeliveryResponses, AdminGetWebhookErrors, AdminGetWebhookResponses, AdminListOutboxData, AdminListOutboxErrors, AdminListOutboxResponses, AdminListWebhookDeliveriesData, AdminListWebhookDeliveriesErrors, AdminListWebhookDeliveriesResponses, AdminListWebhooksData, AdminListWebhooksErrors, AdminListWebhooksResponses, AdminReplayWebhookDeliveryData, AdminReplayWebhookDeliveryErrors, AdminReplayWebhookDeliveryResponses, AdminRetryMessageData, AdminRetryMessageErrors, AdminRetryMessageResponses, AdminRotateWebhookSecretData, AdminRotateWebhookSecretErrors, AdminRotateWebhookSecretResponses, AdminUpdateWebhookData, AdminUpdateWebhookErrors, AdminUpdateWebhookResponses, AuthConfirmPasswordResetData, AuthConfirmPasswordResetErrors, AuthConfirmPasswordResetResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthRefreshData, AuthRefreshErrors, AuthRefreshResponses, AuthRegisterData, AuthRegisterErrors, AuthRegisterResponses, AuthRequestPasswordResetData, AuthRequestPasswordResetErrors, AuthRequestPasswordResetResponses, AuthSessionEndData, AuthSessionEndErrors, AuthSessionEndResponses, AuthSessionRefreshData, AuthSessionRefreshErrors, AuthSessionRefreshResponses, AuthSessionStartData, AuthSessionStartErrors, AuthSessionStartResponses, AuthSessionStreamData, AuthSessionStreamErrors, AuthSessionStreamResponses, AuthTokenData, AuthTokenErrors, AuthTokenResponses, BookingsAvailabilityData, BookingsAvailabilityErrors, BookingsAvailabilityResponses, BookingsCalendarData, BookingsCalendarErrors, BookingsCalendarResponses, BookingsCancelData, BookingsCancelErrors, BookingsCancelResponses, BookingsChangeData, BookingsChangeErrors, BookingsChangeResponses, BookingsCompleteData, BookingsCompleteErrors, BookingsCompleteResponses, BookingsCreateData, BookingsCreateErrors, BookingsCreateHoldData, BookingsCreateHoldErrors, BookingsCreateHoldResponses, BookingsCreateResponses, BookingsGetData, BookingsGetErrors, BookingsGetResponses, BookingsListData, BookingsListErrors, BookingsListResponses, BookingsManageCalendarData, BookingsManageCalendarErrors, BookingsManageCalendarResponses, BookingsManageCancelData, BookingsManageCancelErrors, BookingsManageCancelResponses, BookingsManageChangeData, BookingsManageChangeErrors, BookingsManageChangeResponses, BookingsManageGetData, BookingsManageGetErrors, BookingsManageGetResponses, BookingsManageLinkData, BookingsManageLinkErrors, BookingsManageLinkResponses, BookingsNoShowData, BookingsNoShowErrors, BookingsNoShowResponses, BookingsReleaseHoldData, BookingsReleaseHoldErrors, BookingsReleaseHoldResponses, BookingsSeatData, BookingsSeatErrors, BookingsSeatResponses, GuestsGetData, GuestsGetErrors, GuestsGetResponses, GuestsListData, GuestsListErrors, GuestsListResponses, GuestsUpdateData, GuestsUpdateErrors, GuestsUpdateResponses, HealthLiveData, HealthLiveResponses, HealthReadyData, HealthReadyErrors, HealthReadyResponses, KitchenQueueData, KitchenQueueErrors, KitchenQueueResponses, KitchenRemoveTicketData, KitchenRemoveTicketErrors, KitchenRemoveTicketResponses, KitchenStreamData, KitchenStreamErrors, KitchenStreamResponses, KitchenUndoData, KitchenUndoErrors, KitchenUndoResponses, KitchenUpdateTicketData, KitchenUpdateTicketErrors, KitchenUpdateTicketResponses, MenuCreateData, MenuCreateErrors, MenuCreateResponses, MenuDeleteData, MenuDeleteErrors, MenuDeleteResponses, MenuGetData, MenuGetErrors, MenuGetResponses, MenuListAllData, MenuListAllErrors, MenuListAllResponses, MenuListData, MenuListErrors, MenuListResponses, MenuUpdateData, MenuUpdateErrors, MenuUpdateResponses, OrdersBillData, OrdersBillErrors, OrdersBillResponses, OrdersCancelData, OrdersCancelErrors, OrdersCancelResponses, OrdersCloseData, OrdersCloseErrors, OrdersCloseResponses, OrdersCreateData, OrdersCreateErrors, OrdersCreateResponses, OrdersGetData, OrdersGetErrors, OrdersGetResponses, OrdersListData, OrdersListErrors, OrdersListResponses, OrdersUpdateData, OrdersUpdateErrors, OrdersUpdateResponses, ReportsDayData, ReportsDayErrors, ReportsDayResponses, RestaurantGetData, RestaurantGetErrors, RestaurantGetResponses, RestaurantPatchData, RestaurantPatchErrors, RestaurantPatchResponses, RestaurantUpdateData, RestaurantUpdateErrors, RestaurantUpdateResponses, TablesAssignData, TablesAssignErrors, TablesAssignResponses, TablesAssignSeatData, TablesAssignSeatErrors, TablesAssignSeatResponses, TablesAvailableData, TablesAvailableErrors, TablesAvailableResponses, TablesCleanData, TablesCleanErrors, TablesCleanResponses, TablesCreateCombinationData, TablesCreateCombinationErrors, TablesCreateCombinationResponses, TablesCreateData, TablesCreateErrors, TablesCreateResponses, TablesDeleteCombinationData, TablesDeleteCombinationErrors, TablesDeleteCombinationResponses, TablesDeleteData, TablesDeleteErrors, TablesDeleteResponses, TablesGetData, TablesGetErrors, TablesGetResponses, TablesListCombinationsData, TablesListCombinationsErrors, TablesListCombinationsResponses, TablesListData, TablesListErrors, TablesListResponses, TablesMergeData, TablesMergeErrors, TablesMergeResponses, TablesOccupiedData, TablesOccupiedErrors, TablesOccupiedResponses, TablesReleaseData, TablesReleaseErrors, TablesReleaseResponses, TablesReleaseSeatData, TablesReleaseSeatErrors, TablesReleaseSeatResponses, TablesSplitBillData, TablesSplitBillErrors, TablesSplitBillResponses, TablesStreamData, TablesStreamErrors, TablesStreamResponses, TablesUpdateData, TablesUpdateErrors, TablesUpdateResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersLoginData, UsersLoginErrors, UsersLoginResponses, UsersMeData, UsersMeErrors, UsersMeResponses, UsersRegisterData, UsersRegisterErrors, UsersRegisterResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses, UsersUpdateResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -893,5 +893,96 @@ export const adminListOutbox = <ThrowOnError extends boolean = false>(options?: 
 export const adminRetryMessage = <ThrowOnError extends boolean = false>(options: Options<AdminRetryMessageData, ThrowOnError>) => (options.client ?? client).post<AdminRetryMessageResponses, AdminRetryMessageErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/admin/outbox/{message_id}/retry',
+    ...options
+});
+
+/**
+ * Webhook endpoints (admin)
+ */
+export const adminListWebhooks = <ThrowOnError extends boolean = false>(options?: Options<AdminListWebhooksData, ThrowOnError>) => (options?.client ?? client).get<AdminListWebhooksResponses, AdminListWebhooksErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/admin/webhooks',
+    ...options
+});
+
+/**
+ * Register a webhook endpoint (admin); the answer holds its signing secret
+ *
+ * Events: booking.created, booking.changed, booking.cancelled, booking.seated, booking.no_show, waitlist.offered. Each is POSTed as JSON `{"type", "timestamp", "data"}`, signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature) with the secret, which is shown only here and when rotated.
+ */
+export const adminCreateWebhook = <ThrowOnError extends boolean = false>(options: Options<AdminCreateWebhookData, ThrowOnError>) => (options.client ?? client).post<AdminCreateWebhookResponses, AdminCreateWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/admin/webhooks',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete a webhook endpoint with its deliveries (admin)
+ */
+export const adminDeleteWebhook = <ThrowOnError extends boolean = false>(options: Options<AdminDeleteWebhookData, ThrowOnError>) => (options.client ?? client).delete<AdminDeleteWebhookResponses, AdminDeleteWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/admin/webhooks/{endpoint_id}',
+    ...options
+});
+
+/**
+ * One webhook endpoint (admin)
+ */
+export const adminGetWebhook = <ThrowOnError extends boolean = false>(options: Options<AdminGetWebhookData, ThrowOnError>) => (options.client ?? client).get<AdminGetWebhookResponses, AdminGetWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/admin/webhooks/{endpoint_id}',
+    ...options
+});
+
+/**
+ * Change a webhook endpoint: only the fields given (admin)
+ */
+export const adminUpdateWebhook = <ThrowOnError extends boolean = false>(options: Options<AdminUpdateWebhookData, ThrowOnError>) => (options.client ?? client).patch<AdminUpdateWebhookResponses, AdminUpdateWebhookErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/admin/webhooks/{endpoint_id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Give the endpoint a new signing secret, in force at once (admin)
+ */
+export const adminRotateWebhookSecret = <ThrowOnError extends boolean = false>(options: Options<AdminRotateWebhookSecretData, ThrowOnError>) => (options.client ?? client).post<AdminRotateWebhookSecretResponses, AdminRotateWebhookSecretErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/admin/webhooks/{endpoint_id}/rotate-secret',
+    ...options
+});
+
+/**
+ * The endpoint's deliveries, newest first, with their attempts (admin)
+ */
+export const adminListWebhookDeliveries = <ThrowOnError extends boolean = false>(options: Options<AdminListWebhookDeliveriesData, ThrowOnError>) => (options.client ?? client).get<AdminListWebhookDeliveriesResponses, AdminListWebhookDeliveriesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/admin/webhooks/{endpoint_id}/deliveries',
+    ...options
+});
+
+/**
+ * One delivery with its attempts (admin)
+ */
+export const adminGetWebhookDelivery = <ThrowOnError extends boolean = false>(options: Options<AdminGetWebhookDeliveryData, ThrowOnError>) => (options.client ?? client).get<AdminGetWebhookDeliveryResponses, AdminGetWebhookDeliveryErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/admin/webhooks/{endpoint_id}/deliveries/{delivery_id}',
+    ...options
+});
+
+/**
+ * Send a delivered or failed delivery again, same body and webhook-id (admin)
+ */
+export const adminReplayWebhookDelivery = <ThrowOnError extends boolean = false>(options: Options<AdminReplayWebhookDeliveryData, ThrowOnError>) => (options.client ?? client).post<AdminReplayWebhookDeliveryResponses, AdminReplayWebhookDeliveryErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/admin/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay',
     ...options
 });

@@ -673,6 +673,11 @@ export type DaySlot = {
 };
 
 /**
+ * DeliveryStatus
+ */
+export type DeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed';
+
+/**
  * DurationRule
  *
  * Parties up to `max_party_size` guests (null: any larger party) dine `minutes`.
@@ -699,6 +704,11 @@ export type ErrorBody = {
      */
     detail: string;
 };
+
+/**
+ * EventType
+ */
+export type EventType = 'booking.created' | 'booking.changed' | 'booking.cancelled' | 'booking.seated' | 'booking.no_show' | 'waitlist.offered';
 
 /**
  * GroupView
@@ -2746,6 +2756,234 @@ export type UserPage = {
      * Offset
      */
     offset: number;
+};
+
+/**
+ * WebhookAttemptOut
+ */
+export type WebhookAttemptOut = {
+    /**
+     * Attempted At
+     */
+    attempted_at: string;
+    /**
+     * Status Code
+     *
+     * The endpoint's answer; null if unreached
+     */
+    status_code: number | null;
+    /**
+     * Error
+     */
+    error: string | null;
+    /**
+     * Duration Ms
+     */
+    duration_ms: number;
+};
+
+/**
+ * WebhookDeliveryOut
+ */
+export type WebhookDeliveryOut = {
+    /**
+     * Id
+     */
+    id: number;
+    /**
+     * Message Id
+     *
+     * The webhook-id header, the same on every attempt
+     */
+    message_id: string;
+    event_type: EventType;
+    /**
+     * Booking Id
+     */
+    booking_id: number | null;
+    status: DeliveryStatus;
+    /**
+     * Attempts
+     *
+     * Attempts since it was queued (or last replayed)
+     */
+    attempts: number;
+    /**
+     * Next Attempt At
+     */
+    next_attempt_at: string;
+    /**
+     * Last Error
+     */
+    last_error: string | null;
+    /**
+     * Delivered At
+     */
+    delivered_at: string | null;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Payload
+     *
+     * The JSON body as sent
+     */
+    payload: {
+        [key: string]: unknown;
+    };
+    /**
+     * Attempt Log
+     *
+     * Every attempt, oldest first
+     */
+    attempt_log: Array<WebhookAttemptOut>;
+};
+
+/**
+ * WebhookDeliveryPage
+ */
+export type WebhookDeliveryPage = {
+    /**
+     * Items
+     */
+    items: Array<WebhookDeliveryOut>;
+    /**
+     * Total
+     */
+    total: number;
+    /**
+     * Limit
+     */
+    limit: number;
+    /**
+     * Offset
+     */
+    offset: number;
+};
+
+/**
+ * WebhookEndpointCreate
+ */
+export type WebhookEndpointCreate = {
+    /**
+     * Url
+     *
+     * Where deliveries are POSTed: http or https
+     */
+    url: string;
+    /**
+     * Description
+     */
+    description?: string;
+    /**
+     * Event Types
+     *
+     * The event types it wants (at least one)
+     */
+    event_types: Array<EventType>;
+    /**
+     * Enabled
+     */
+    enabled?: boolean;
+};
+
+/**
+ * WebhookEndpointOut
+ */
+export type WebhookEndpointOut = {
+    /**
+     * Id
+     */
+    id: number;
+    /**
+     * Url
+     */
+    url: string;
+    /**
+     * Description
+     */
+    description: string;
+    /**
+     * Event Types
+     */
+    event_types: Array<EventType>;
+    /**
+     * Enabled
+     */
+    enabled: boolean;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Updated At
+     */
+    updated_at: string;
+};
+
+/**
+ * WebhookEndpointUpdate
+ *
+ * Only the fields given change.
+ */
+export type WebhookEndpointUpdate = {
+    /**
+     * Url
+     */
+    url?: string | null;
+    /**
+     * Description
+     */
+    description?: string | null;
+    /**
+     * Event Types
+     */
+    event_types?: Array<EventType> | null;
+    /**
+     * Enabled
+     */
+    enabled?: boolean | null;
+};
+
+/**
+ * WebhookEndpointWithSecret
+ */
+export type WebhookEndpointWithSecret = {
+    /**
+     * Id
+     */
+    id: number;
+    /**
+     * Url
+     */
+    url: string;
+    /**
+     * Description
+     */
+    description: string;
+    /**
+     * Event Types
+     */
+    event_types: Array<EventType>;
+    /**
+     * Enabled
+     */
+    enabled: boolean;
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Updated At
+     */
+    updated_at: string;
+    /**
+     * Secret
+     *
+     * The signing secret (whsec_...): shown when the endpoint is made and when its secret is rotated, never again. The receiver checks each delivery's webhook-signature with it (Standard Webhooks).
+     */
+    secret: string;
 };
 
 /**
@@ -6787,3 +7025,438 @@ export type AdminRetryMessageResponses = {
 };
 
 export type AdminRetryMessageResponse = AdminRetryMessageResponses[keyof AdminRetryMessageResponses];
+
+export type AdminListWebhooksData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/admin/webhooks';
+};
+
+export type AdminListWebhooksErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type AdminListWebhooksError = AdminListWebhooksErrors[keyof AdminListWebhooksErrors];
+
+export type AdminListWebhooksResponses = {
+    /**
+     * Response Admin List Webhooks
+     *
+     * Successful Response
+     */
+    200: Array<WebhookEndpointOut>;
+};
+
+export type AdminListWebhooksResponse = AdminListWebhooksResponses[keyof AdminListWebhooksResponses];
+
+export type AdminCreateWebhookData = {
+    body: WebhookEndpointCreate;
+    path?: never;
+    query?: never;
+    url: '/admin/webhooks';
+};
+
+export type AdminCreateWebhookErrors = {
+    /**
+     * The body could not be read as JSON (not UTF-8, or nested too deep)
+     */
+    400: ErrorBody;
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * The body is larger than the service accepts (MAX_BODY_BYTES)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type AdminCreateWebhookError = AdminCreateWebhookErrors[keyof AdminCreateWebhookErrors];
+
+export type AdminCreateWebhookResponses = {
+    /**
+     * Successful Response
+     */
+    201: WebhookEndpointWithSecret;
+};
+
+export type AdminCreateWebhookResponse = AdminCreateWebhookResponses[keyof AdminCreateWebhookResponses];
+
+export type AdminDeleteWebhookData = {
+    body?: never;
+    path: {
+        /**
+         * Endpoint Id
+         */
+        endpoint_id: number;
+    };
+    query?: never;
+    url: '/admin/webhooks/{endpoint_id}';
+};
+
+export type AdminDeleteWebhookErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * Webhook endpoint not found
+     */
+    404: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type AdminDeleteWebhookError = AdminDeleteWebhookErrors[keyof AdminDeleteWebhookErrors];
+
+export type AdminDeleteWebhookResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type AdminDeleteWebhookResponse = AdminDeleteWebhookResponses[keyof AdminDeleteWebhookResponses];
+
+export type AdminGetWebhookData = {
+    body?: never;
+    path: {
+        /**
+         * Endpoint Id
+         */
+        endpoint_id: number;
+    };
+    query?: never;
+    url: '/admin/webhooks/{endpoint_id}';
+};
+
+export type AdminGetWebhookErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * Webhook endpoint not found
+     */
+    404: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type AdminGetWebhookError = AdminGetWebhookErrors[keyof AdminGetWebhookErrors];
+
+export type AdminGetWebhookResponses = {
+    /**
+     * Successful Response
+     */
+    200: WebhookEndpointOut;
+};
+
+export type AdminGetWebhookResponse = AdminGetWebhookResponses[keyof AdminGetWebhookResponses];
+
+export type AdminUpdateWebhookData = {
+    body: WebhookEndpointUpdate;
+    path: {
+        /**
+         * Endpoint Id
+         */
+        endpoint_id: number;
+    };
+    query?: never;
+    url: '/admin/webhooks/{endpoint_id}';
+};
+
+export type AdminUpdateWebhookErrors = {
+    /**
+     * The body could not be read as JSON (not UTF-8, or nested too deep)
+     */
+    400: ErrorBody;
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * Webhook endpoint not found
+     */
+    404: ErrorBody;
+    /**
+     * The body is larger than the service accepts (MAX_BODY_BYTES)
+     */
+    413: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type AdminUpdateWebhookError = AdminUpdateWebhookErrors[keyof AdminUpdateWebhookErrors];
+
+export type AdminUpdateWebhookResponses = {
+    /**
+     * Successful Response
+     */
+    200: WebhookEndpointOut;
+};
+
+export type AdminUpdateWebhookResponse = AdminUpdateWebhookResponses[keyof AdminUpdateWebhookResponses];
+
+export type AdminRotateWebhookSecretData = {
+    body?: never;
+    path: {
+        /**
+         * Endpoint Id
+         */
+        endpoint_id: number;
+    };
+    query?: never;
+    url: '/admin/webhooks/{endpoint_id}/rotate-secret';
+};
+
+export type AdminRotateWebhookSecretErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * Webhook endpoint not found
+     */
+    404: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type AdminRotateWebhookSecretError = AdminRotateWebhookSecretErrors[keyof AdminRotateWebhookSecretErrors];
+
+export type AdminRotateWebhookSecretResponses = {
+    /**
+     * Successful Response
+     */
+    200: WebhookEndpointWithSecret;
+};
+
+export type AdminRotateWebhookSecretResponse = AdminRotateWebhookSecretResponses[keyof AdminRotateWebhookSecretResponses];
+
+export type AdminListWebhookDeliveriesData = {
+    body?: never;
+    path: {
+        /**
+         * Endpoint Id
+         */
+        endpoint_id: number;
+    };
+    query?: {
+        /**
+         * Status
+         */
+        status?: DeliveryStatus | null;
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/admin/webhooks/{endpoint_id}/deliveries';
+};
+
+export type AdminListWebhookDeliveriesErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * Webhook endpoint not found
+     */
+    404: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type AdminListWebhookDeliveriesError = AdminListWebhookDeliveriesErrors[keyof AdminListWebhookDeliveriesErrors];
+
+export type AdminListWebhookDeliveriesResponses = {
+    /**
+     * Successful Response
+     */
+    200: WebhookDeliveryPage;
+};
+
+export type AdminListWebhookDeliveriesResponse = AdminListWebhookDeliveriesResponses[keyof AdminListWebhookDeliveriesResponses];
+
+export type AdminGetWebhookDeliveryData = {
+    body?: never;
+    path: {
+        /**
+         * Endpoint Id
+         */
+        endpoint_id: number;
+        /**
+         * Delivery Id
+         */
+        delivery_id: number;
+    };
+    query?: never;
+    url: '/admin/webhooks/{endpoint_id}/deliveries/{delivery_id}';
+};
+
+export type AdminGetWebhookDeliveryErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * Webhook delivery not found
+     */
+    404: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type AdminGetWebhookDeliveryError = AdminGetWebhookDeliveryErrors[keyof AdminGetWebhookDeliveryErrors];
+
+export type AdminGetWebhookDeliveryResponses = {
+    /**
+     * Successful Response
+     */
+    200: WebhookDeliveryOut;
+};
+
+export type AdminGetWebhookDeliveryResponse = AdminGetWebhookDeliveryResponses[keyof AdminGetWebhookDeliveryResponses];
+
+export type AdminReplayWebhookDeliveryData = {
+    body?: never;
+    path: {
+        /**
+         * Endpoint Id
+         */
+        endpoint_id: number;
+        /**
+         * Delivery Id
+         */
+        delivery_id: number;
+    };
+    query?: never;
+    url: '/admin/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay';
+};
+
+export type AdminReplayWebhookDeliveryErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * Webhook delivery not found
+     */
+    404: ErrorBody;
+    /**
+     * The delivery is already queued
+     */
+    409: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type AdminReplayWebhookDeliveryError = AdminReplayWebhookDeliveryErrors[keyof AdminReplayWebhookDeliveryErrors];
+
+export type AdminReplayWebhookDeliveryResponses = {
+    /**
+     * Successful Response
+     */
+    202: WebhookDeliveryOut;
+};
+
+export type AdminReplayWebhookDeliveryResponse = AdminReplayWebhookDeliveryResponses[keyof AdminReplayWebhookDeliveryResponses];
