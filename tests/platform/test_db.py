@@ -16,7 +16,7 @@ from sqlalchemy.pool import QueuePool
 from app.db import engine as db_module
 from app.db.engine import Database
 from app.db.statements import NativeConn, Query
-from app.floor.models import RestaurantTable, TableShape, TableState
+from app.floor.models import RestaurantTable, TableChannel, TableShape, TableState
 from app.main import create_app
 from tests.answers import recording
 from tests.conftest import TestDatabase, make_settings
@@ -47,6 +47,7 @@ def _row(number: int) -> dict[str, object]:
         "table_number": number, "capacity": 4, "area": "main", "bookable": True,
         "state": TableState.available, "created_at": datetime(2030, 1, 1, 12, tzinfo=UTC),
         "width": 2, "height": 2, "shape": TableShape.square, "rotation": 0,
+        "channel": TableChannel.online,
     }  # fmt: skip
 
 
