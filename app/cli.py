@@ -110,6 +110,7 @@ def _cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
     from app.notifications.dispatcher import OutboxDispatcher
     from app.notifications.pacing import CpuPacer
     from app.observability import configure_logging
+    from app.waitlist import sweep as waitlist_sweep
 
     configure_logging(settings.log_level)
     _lower_priority(settings.worker_nice)
@@ -129,6 +130,7 @@ def _cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
             await asyncio.gather(
                 OutboxDispatcher(database, settings, pacer=pacer).run(stop),
                 housekeeping.run(database, stop),
+                waitlist_sweep.run(database, settings, stop),
             )
         finally:
             await database.dispose()

@@ -15,6 +15,7 @@ from app.menu.models import MenuItem
 from app.notifications.models import OutboxMessage, WorkerHeartbeat
 from app.orders.models import Order, OrderItem
 from app.venue.models import RestaurantSettings
+from app.waitlist.models import WaitlistEntry
 
 __all__ = [
     "Base",
@@ -34,5 +35,6 @@ __all__ = [
     "TableCombination",
     "TableCombinationMember",
     "User",
+    "WaitlistEntry",
     "WorkerHeartbeat",
 ]

@@ -39,6 +39,7 @@ from app.bookings.models import Booking, BookingSource, BookingStatus
 from app.bookings.schemas import BookingChange, BookingOut
 from app.bookings.service import DEFAULT_REGION, guest_out, load_booking, other_tables, to_out
 from app.bookings.statements import TableRow
+from app.config import Settings
 from app.db.locks import table_day_lock
 from app.db.statements import Conn, session_conn
 from app.floor import combinations
@@ -49,6 +50,7 @@ from app.notifications import outbox
 from app.notifications.models import MessageKind, MessageStatus, OutboxMessage
 from app.venue import service as venue_service
 from app.venue.calendar import MAX_DURATION, Venue
+from app.waitlist import offers as waitlist_offers
 
 
 async def booking_recipient(session: AsyncSession, booking: Booking) -> str | None:
@@ -125,11 +127,13 @@ async def change_loaded(
     *,
     staff: bool,
     now: datetime,
+    settings: Settings,
     region: str = DEFAULT_REGION,
 ) -> BookingOut:
     """Change a booking read with its lock (service.load_booking(for_update=True) or the
     manage link's). `staff` skips the lead time and the cancel cutoff, as for a new
-    booking. Nothing written and no e-mail when nothing actually changes."""
+    booking. Nothing written and no e-mail when nothing actually changes. A booking that
+    moves leaves its old place to the waitlist of its old date (app.waitlist.offers)."""
     venue = await venue_service.venue_for(session)
     check_changeable(booking, venue, staff=staff, now=now)
     guest_changed = False
@@ -168,6 +172,11 @@ async def change_loaded(
         return await _changed(session, booking, number, venue, now=now, moved=False)
 
     conn = await session_conn(session)
+    # The old date's waitlist is locked before any table is (the order offers take).
+    left_on = local.date()
+    waiting = await waitlist_offers.has_open(session, left_on)
+    if waiting:
+        await waitlist_offers.lock_day(session, left_on)
     if moves:
         slot = venue.resolve(day, at, party, now, lead=not staff)
         starts, ends = slot.starts_at, slot.ends_at
@@ -208,6 +217,8 @@ async def change_loaded(
             f"No table for {party} is free at {label}", alternatives=alternatives
         )
     await session.refresh(booking)  # written by the statement, behind the ORM's back
+    if waiting:
+        await waitlist_offers.offer_day(session, left_on, settings=settings, now=now)
     return await _changed(
         session, booking, table.table_number, venue, now=now, moved=moves, numbers=numbers
     )
@@ -326,10 +337,17 @@ async def _changed(
 
 async def change_booking(
     session: AsyncSession, booking_id: int, data: BookingChange, *, user: User, now: datetime,
-    region: str = DEFAULT_REGION,
+    settings: Settings,
 ) -> BookingOut:  # fmt: skip
     """PATCH /bookings/{id}: a customer their own booking (another's is a 404), staff any."""
     booking, number = await load_booking(session, booking_id, user, for_update=True)
     return await change_loaded(
-        session, booking, number, data, staff=user.is_staff, now=now, region=region
+        session,
+        booking,
+        number,
+        data,
+        staff=user.is_staff,
+        now=now,
+        settings=settings,
+        region=settings.phone_region,
     )

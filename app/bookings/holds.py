@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, bindparam, select, update
+from sqlalchemy import Integer, String, bindparam, exists, select, update
 
 from app.auth.models import Principal
 from app.bookings import placement
@@ -31,6 +31,7 @@ from app.floor.models import RestaurantTable
 from app.notifications import outbox
 from app.venue import service as venue_service
 from app.venue.calendar import Venue
+from app.waitlist.models import WaitlistEntry
 
 _NOW = bindparam("now", type_=UTCDateTime())
 _ID = bindparam("hold_id", type_=Integer())
@@ -43,13 +44,17 @@ HOLD = Query(
     .where(Booking.id == _ID, Booking.combined_with.is_(None))
     .with_for_update(of=Booking)
 )  # fmt: skip
-# A user's live holds, released when they take another (the companions follow by trigger).
+# A user's live holds, released when they take another (the companions follow by
+# trigger); not a table the waitlist offers them (app.waitlist.offers), which is theirs
+# until it lapses.
+_OFFERED = WaitlistEntry.__table__.c
 RELEASE_MINE = Query(
     update(Booking)
     .where(
         Booking.user_id == bindparam("holder", type_=Integer()),
         Booking.status == BookingStatus.held.value,
         Booking.combined_with.is_(None),
+        ~exists().where(_OFFERED.hold_id == Booking.id, _OFFERED.status == "offered"),
     )
     .values(status=BookingStatus.expired.value, hold_expires_at=None, updated_at=_NOW)
 )
@@ -141,11 +146,12 @@ async def release(conn: Conn, hold_id: int, *, user: Principal, now: datetime) -
 
 async def confirm(
     conn: Conn, data: BookingCreate, venue: Venue, *, user: Principal, now: datetime,
-    region: str,
+    region: str, lead: bool | None = None,
 ) -> BookingOut | None:  # fmt: skip
     """The hold of `data.hold_id` made the booking, in place (its id becomes the
     booking's). None: the hold is over; its tables may still be free, and the caller
-    books the same slot the ordinary way."""
+    books the same slot the ordinary way. `lead`: whether the lead time applies (by
+    default, unless staff confirm; a waitlist offer checked it when it was made)."""
     assert data.hold_id is not None
     found = await conn.fetchrow(HOLD, {"hold_id": data.hold_id})
     if (
@@ -155,7 +161,8 @@ async def confirm(
     ):
         raise HoldNotFound()
     _, _, party, starts_at, ends_at, status, expires, table_id, number = found
-    slot = venue.resolve(data.date, data.time, data.party_size, now, lead=not user.is_staff)
+    lead = not user.is_staff if lead is None else lead
+    slot = venue.resolve(data.date, data.time, data.party_size, now, lead=lead)
     if (slot.starts_at, data.party_size) != (starts_at, party):
         raise HoldMismatch(
             f"Hold {data.hold_id} is for {party} at {venue.local(starts_at):%Y-%m-%d %H:%M}"

@@ -41,6 +41,7 @@ from app.guests.schemas import GuestOut
 from app.notifications import outbox
 from app.venue import service as venue_service
 from app.venue.calendar import MAX_DURATION, BookingRuleViolation, Slot, Venue
+from app.waitlist import offers as waitlist_offers
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 # PHONE_REGION's default, for callers without settings; routes pass the setting.
@@ -375,6 +376,8 @@ async def cancel_loaded(
     booking.cancelled_at = now
     booking.updated_at = now
     await session.flush()
+    freed_on = venue.local(booking.starts_at).date()
+    await waitlist_offers.table_freed(session, freed_on, settings=settings, now=now)
     guest = await session.get(Guest, booking.guest_id) if booking.guest_id else None
     if guest is not None and guest.email:
         await outbox.booking_cancelled(

@@ -18,6 +18,7 @@ class LockSpace:
     TABLE_DAY = 1003  # a table's bookings on one local date
     ACCOUNT = 1004  # one account's bookings (fair use) and its guest record
     GUEST_CONTACT = 1005  # finding or making the guest record of an e-mail or phone
+    WAITLIST_DAY = 1006  # the waitlist of one local date: offers made, confirmed, lapsed
 
 
 _ADVISORY_LOCK = Query(
