@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.auth.models import Role, User
 from app.bookings.models import Booking, BookingStatus
@@ -353,8 +353,8 @@ async def test_a_cancellation_racing_a_booking_gives_the_table_once(
         offered = (await my_entries(client, ada))[0]["status"] == "offered"
         assert won + offered == 1, (won, offered, [a.status_code for a in answers])
         async with db.database.writer() as session, session.begin():  # start again
-            await session.execute(WaitlistEntry.__table__.delete())
-            await session.execute(Booking.__table__.delete())
+            await session.execute(delete(WaitlistEntry))
+            await session.execute(delete(Booking))
         assert entry["id"]
 
 
