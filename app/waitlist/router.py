@@ -93,7 +93,7 @@ async def leave(
     summary="The table an offer link holds",
     description="The date, time, party and tables held, and until when." + OFFER_NOTE,
     responses=OFFER_ERRORS,
-    name="offer",
+    name="show_offer",
 )
 async def offer(token: OfferToken, _: ManageLinks, session: SessionDep, now: Now) -> OfferOut:
     return await confirming.view(session, token, now=now)

@@ -86,7 +86,7 @@ async def seated(
             f"{EntryClosed.default_message.lower()}"
         },
     },
-    name="offer",
+    name="offer_now",
 )
 async def offer(
     entry_id: IdPath, _: StaffUser, session: SessionDep, settings: SettingsDep, now: Now
