@@ -110,6 +110,7 @@ def _cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
     from app.notifications.dispatcher import OutboxDispatcher
     from app.notifications.pacing import CpuPacer
     from app.observability import configure_logging
+    from app.waitlist import sweep as waitlist_sweep
     from app.webhooks.dispatcher import WebhookDispatcher
 
     configure_logging(settings.log_level)
@@ -131,6 +132,7 @@ def _cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
                 OutboxDispatcher(database, settings, pacer=pacer).run(stop),
                 WebhookDispatcher(database, settings).run(stop),
                 housekeeping.run(database, stop),
+                waitlist_sweep.run(database, settings, stop),
             )
         finally:
             await database.dispose()

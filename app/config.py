@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # How long POST /bookings/holds keeps a slot's tables for a guest filling in their
     # details before anyone else may book them.
     slot_hold_minutes: int = Field(default=5, ge=1, le=60)
+    # How long a waitlisted guest has to confirm the table offered to them (its hold)
+    # before it goes to the next guest waiting.
+    waitlist_offer_minutes: int = Field(default=15, ge=1, le=24 * 60)
     rate_limit_storage_url: str = "memory://"
     rate_limit_key_prefix: str = "restaurant"
     # The defaults let twenty staff behind one address work a busy service (see the

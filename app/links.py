@@ -5,6 +5,8 @@ is refused for any other (and none is ever an access token: their `type` differs
 - manage: `{PUBLIC_BASE_URL}/manage/{token}` names one booking and the guest it was made
   for; the booking service refuses it once the booking has ended, is cancelled or has
   another guest, so the link needs no expiry of its own and survives a change of time.
+- waitlist offer: `{PUBLIC_BASE_URL}/waitlist/offers/{token}` carries a random token (not
+  signed: app.waitlist.offers keeps only its SHA-256), naming one offer until it lapses.
 - reset: `{PUBLIC_BASE_URL}/account/reset?token=...` names one account and a fingerprint
   of its password hash: once the password changes the token no longer matches (single
   use), and it expires after PASSWORD_RESET_MINUTES.
@@ -80,6 +82,10 @@ class Links:
         if type(booking_id) is not int or not (guest_id is None or type(guest_id) is int):
             return None
         return ManageClaims(booking_id=booking_id, guest_id=guest_id)
+
+    # -- a waitlist offer --------------------------------------------------------------
+    def offer_url(self, token: str) -> str:
+        return f"{self.base}/waitlist/offers/{token}"
 
     # -- reset a password --------------------------------------------------------------
     def reset_token(self, user_id: int, password_hash: str, now: datetime | None = None) -> str:

@@ -37,6 +37,9 @@ from app.orders.router import router as orders_router
 from app.ratelimit import RateLimiter
 from app.reports.router import router as reports_router
 from app.venue.router import router as restaurant_router
+from app.waitlist import sweep as waitlist_sweep
+from app.waitlist.router import router as waitlist_router
+from app.waitlist.staff_router import router as waitlist_staff_router
 from app.webhooks.dispatcher import WebhookDispatcher
 from app.webhooks.router import router as admin_webhooks_router
 
@@ -44,6 +47,11 @@ OPENAPI_TAGS = [
     {"name": "auth", "description": "Sign up, log in, refresh and log out"},
     {"name": "users", "description": "Accounts; listing and managing users is admin-only"},
     {"name": "bookings", "description": "Availability and table reservations"},
+    {
+        "name": "waitlist",
+        "description": "Waiting for a table: guests' entries and offers, "
+        "and the staff's list (walk-ins too)",
+    },
     {"name": "restaurant", "description": "Opening hours, booking rules and other settings"},
     {
         "name": "tables",
@@ -97,6 +105,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             tasks.append(asyncio.create_task(housekeeping.run(database, stop), name="housekeeping"))
             hooks = WebhookDispatcher(database, settings, clock=lambda: app.state.clock())
             tasks.append(asyncio.create_task(hooks.run(stop), name="webhooks"))
+            sweeping = waitlist_sweep.run(database, settings, stop, clock=lambda: app.state.clock())
+            tasks.append(asyncio.create_task(sweeping, name="waitlist"))
         days: DayCache = app.state.day_cache
         if settings.availability_cache and not database.is_sqlite:
             listener = DayCacheListener(
@@ -175,6 +185,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.router.routes[:0] = hot_bookings_router.routes  # before even the docs routes
     app.include_router(bookings_router)
     app.include_router(manage_router)
+    app.include_router(waitlist_router)
+    app.include_router(waitlist_staff_router)
     app.include_router(health.router)
     app.include_router(auth_router)
     app.include_router(browser_router)

@@ -15,6 +15,7 @@ from app.menu.models import MenuItem
 from app.notifications.models import OutboxMessage, WorkerHeartbeat
 from app.orders.models import Order, OrderItem
 from app.venue.models import RestaurantSettings
+from app.waitlist.models import WaitlistEntry
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "TableCombination",
     "TableCombinationMember",
     "User",
+    "WaitlistEntry",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

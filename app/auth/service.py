@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +30,8 @@ from app.guests.contact import optional_e164
 from app.notifications import outbox
 from app.notifications.models import MessageKind
 from app.venue import service as venue_service
+from app.waitlist import offers as waitlist_offers
+from app.waitlist.models import EntryStatus, WaitlistEntry
 
 
 async def get_by_email(session: AsyncSession, email: str) -> User | None:
@@ -299,6 +301,18 @@ async def delete_user(
         .order_by(Booking.starts_at)
         .with_for_update(of=Booking)
     )
+    # Its waitlist entries leave the list first: a table offered to it goes to the next.
+    entries = await session.scalars(
+        select(WaitlistEntry).where(
+            WaitlistEntry.user_id == user.id, WaitlistEntry.status.in_(waitlist_offers.OPEN)
+        )
+    )
+    for entry in sorted(entries.all(), key=lambda e: e.day):
+        await waitlist_offers.withdraw(
+            session, entry, EntryStatus.cancelled, settings=settings, now=now
+        )
+    venue = await venue_service.venue_for(session)
+    freed_on: set[date] = set()
     cancelled = 0
     for booking, table_number in coming.all():
         booking.status = BookingStatus.cancelled
@@ -311,6 +325,9 @@ async def delete_user(
         )  # fmt: skip
         cancelled += 1
         metrics.BOOKINGS.labels("cancelled").inc()
+        freed_on.add(venue.local(booking.starts_at).date())
+    for day in sorted(freed_on):  # the tables it had go to the waitlist
+        await waitlist_offers.table_freed(session, day, settings=settings, now=now)
     await guests.release_account(session, user)  # the guest record outlives the account
     await session.delete(user)
     await session.flush()

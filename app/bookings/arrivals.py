@@ -12,6 +12,7 @@ from app.auth.models import User
 from app.bookings.exceptions import BookingNotCancellable
 from app.bookings.models import Booking, BookingStatus
 from app.bookings.service import load_booking
+from app.config import Settings
 from app.errors import Conflict
 from app.floor import operations as floor_ops
 from app.orders import closing
@@ -20,6 +21,7 @@ from app.orders.exceptions import OrderNotOpen
 from app.orders.models import Order, OrderStatus
 from app.orders.schemas import OrderCreate
 from app.venue import service as venue_service
+from app.waitlist import offers as waitlist_offers
 
 
 class BookingStateConflict(Conflict):
@@ -75,7 +77,11 @@ async def seat(
     return booking, order
 
 
-async def no_show(session: AsyncSession, booking_id: int, *, staff: User, now: datetime) -> Booking:
+async def no_show(
+    session: AsyncSession, booking_id: int, *, staff: User, settings: Settings, now: datetime
+) -> Booking:
+    """The party did not come: its table is free for the rest of the booking, and offered
+    to the waitlist (app.waitlist.offers)."""
     booking, _ = await load_booking(session, booking_id, staff, for_update=True)
     _require(booking, BookingStatus.confirmed)
     if booking.starts_at > now:
@@ -84,6 +90,9 @@ async def no_show(session: AsyncSession, booking_id: int, *, staff: User, now: d
     metrics.BOOKINGS.labels("no_show").inc()
     booking.updated_at = now
     await session.flush()
+    venue = await venue_service.venue_for(session)
+    freed_on = venue.local(booking.starts_at).date()
+    await waitlist_offers.table_freed(session, freed_on, settings=settings, now=now)
     return booking
 
 

@@ -15,6 +15,7 @@ from itertools import islice
 from typing import Any
 
 from app.bookings.cache import DayCache, day_window
+from app.bookings.pacing import Covers, no_table, pacing_reason, read_covers, too_soon
 from app.bookings.schemas import Availability, DayAvailability, DaySlot, Reason
 from app.bookings.statements import (
     Interval,
@@ -30,7 +31,6 @@ from app.floor.combinations import Combination
 from app.floor.models import TableChannel, TableState
 from app.venue import service as venue_service
 from app.venue.calendar import Slot, Venue
-from app.venue.reasons import ReasonCode
 
 MAX_ALTERNATIVES_EACH_SIDE = 3
 
@@ -53,52 +53,6 @@ def may_book(table: TableRow, staff: bool) -> bool:
     """Whether a booker may have this table: online ones anyone, in_house ones staff."""
     channel = table.channel
     return channel == TableChannel.online or (staff and channel == TableChannel.in_house)
-
-
-Covers = dict[datetime, int]
-
-
-def covers_in(covers: Covers, start: datetime, end: datetime) -> int:
-    return sum(n for at, n in covers.items() if start <= at < end)
-
-
-def pacing_reason(
-    venue: Venue, day: date, slot: Slot, party_size: int, covers: Covers
-) -> Reason | None:
-    """paced_out when the covers starting in the slot's interval leave no room for the
-    party (`covers`: by start, at least over that interval)."""
-    pace = venue.pace_of(day, slot)
-    if pace is None:
-        return None
-    limit, start, end = pace
-    taken = covers_in(covers, start, end)
-    if taken + party_size <= limit:
-        return None
-    return Reason(code=ReasonCode.paced_out, message=paced_message(venue, slot, limit, taken))
-
-
-def paced_message(venue: Venue, slot: Slot, limit: int, taken: int) -> str:
-    left = max(limit - taken, 0)
-    room = "no more guests" if left == 0 else f"only {left} more guest{'s' * (left != 1)}"
-    return (
-        f"{slot.label} is paced: the kitchen takes at most {limit} guests starting every "
-        f"{venue.slot_minutes} minutes, and has room for {room} then"
-    )
-
-
-def no_table(slot: Slot, party_size: int) -> Reason:
-    return Reason(
-        code=ReasonCode.no_table,
-        message=f"No table for {party_size} is free at {slot.label}",
-    )
-
-
-async def read_covers(conn: Conn, venue: Venue, day: date) -> Covers:
-    """The day's covers by start, when a service of the day paces (else nothing read)."""
-    if not venue.paces_on(day):
-        return {}
-    lo, hi = day_window(venue, day)
-    return await covers_by_start(conn, lo, hi)
 
 
 def blocks(interval: Interval | None, starts_at: datetime, ends_at: datetime) -> bool:
@@ -406,19 +360,6 @@ async def check_slot(
     )
 
 
-def _too_soon(venue: Venue, slot: Slot, now: datetime, staff: bool) -> Reason | None:
-    if slot.starts_at < now:
-        return Reason(code=ReasonCode.past, message=f"{slot.label} has passed")
-    if not staff and slot.starts_at < now + venue.lead:
-        minutes = int(venue.lead.total_seconds() // 60)
-        return Reason(
-            code=ReasonCode.lead_time,
-            message=f"{slot.label} is too soon: bookings must be made at least {minutes} "
-            "minutes ahead",
-        )
-    return None
-
-
 async def check_day(
     conn: Conn,
     *,
@@ -437,7 +378,7 @@ async def check_day(
     plan = await day_plan(conn, venue, day, party_size, now, days, staff=staff)
     out = []
     for s in plan.slots:
-        reason = _too_soon(venue, s, now, staff) or plan.paced(s)
+        reason = too_soon(venue, s, now, staff) or plan.paced(s)
         free = 0
         if reason is None:
             free = plan.options(s)

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
 from app.auth.models import User
-from app.bookings import availability, fairuse
+from app.bookings import availability, claims, fairuse
 from app.bookings import statements as sql
 from app.bookings.exceptions import (
     BookingNotChangeable,
@@ -48,6 +48,7 @@ from app.bookings.service import (
     to_out,
 )
 from app.bookings.statements import TableRow
+from app.config import Settings
 from app.db.locks import table_day_lock
 from app.db.statements import Conn, session_conn
 from app.floor import combinations
@@ -59,6 +60,7 @@ from app.notifications import outbox
 from app.notifications.models import MessageKind, MessageStatus, OutboxMessage
 from app.venue import service as venue_service
 from app.venue.calendar import MAX_DURATION, Slot, Venue
+from app.waitlist import offers as waitlist_offers
 
 
 async def booking_recipient(session: AsyncSession, booking: Booking) -> str | None:
@@ -138,11 +140,13 @@ async def change_loaded(
     *,
     staff: bool,
     now: datetime,
+    settings: Settings,
     region: str = DEFAULT_REGION,
 ) -> BookingOut:
     """Change a booking read with its lock (service.load_booking(for_update=True) or the
     manage link's). `staff` skips the lead time and the cancel cutoff, as for a new
-    booking. Nothing written and no e-mail when nothing actually changes."""
+    booking. Nothing written and no e-mail when nothing actually changes. A booking that
+    moves leaves its old place to the waitlist of its old date (app.waitlist.offers)."""
     if data.pacing_override_reason is not None and not staff:
         raise PacingOverrideForbidden()
     venue = await venue_service.venue_for(session)
@@ -184,6 +188,11 @@ async def change_loaded(
 
     conn = await session_conn(session)
     override: str | None = None
+    # The old date's waitlist is locked before any table is (the order offers take).
+    left_on = local.date()
+    waiting = await waitlist_offers.has_open(session, left_on)
+    if waiting:
+        await waitlist_offers.lock_day(session, left_on)
     if moves:
         slot = venue.resolve(day, at, party, now, lead=not staff)
         starts, ends = slot.starts_at, slot.ends_at
@@ -199,7 +208,7 @@ async def change_loaded(
         starts, ends = booking.starts_at, booking.ends_at
     # A combination's other tables are let go, then taken again if it is still the
     # place the booking goes: a refusal rolls the request back, rows and all.
-    await conn.execute(sql.DROP_COMPANIONS, {"booking_id": booking.id})
+    await conn.execute(claims.DROP_COMPANIONS, {"booking_id": booking.id})
     if data.table_id is not None:
         tries = [await _table_for(conn, data.table_id, party, staff=staff)]
     else:
@@ -239,6 +248,8 @@ async def change_loaded(
     if override is not None:
         booking.pacing_override_reason = override
         await session.flush()
+    if waiting:
+        await waitlist_offers.offer_day(session, left_on, settings=settings, now=now)
     return await _changed(
         session, booking, table.table_number, venue, now=now, moved=moves, numbers=numbers
     )
@@ -308,7 +319,7 @@ async def _onto_combination(
         near = starts < now + MAX_DURATION
         free = True
         for table in members:
-            if not await sql.free_but_for(conn, table.id, booking.id, starts, ends, now):
+            if not await claims.free_but_for(conn, table.id, booking.id, starts, ends, now):
                 free = False
             elif near:
                 seated = availability.occupancy([table], venue, now)
@@ -318,7 +329,7 @@ async def _onto_combination(
         if not free:
             continue
         for table in members:
-            await sql.expire_holds(conn, table.id, starts, ends, now)
+            await claims.expire_holds(conn, table.id, starts, ends, now)
         first, *others = members
         try:
             moved = await sql.move_if_free(
@@ -326,7 +337,7 @@ async def _onto_combination(
                 starts_at=starts, ends_at=ends, special_requests=requests, now=now,
             )  # fmt: skip
             for table in others:
-                added = moved and await sql.insert_companion_if_free(
+                added = moved and await claims.insert_companion_if_free(
                     conn, booking_id=booking.id, table_id=table.id, party_size=party,
                     source=booking.source.value, status=BookingStatus.confirmed.value,
                     hold_expires_at=None, starts_at=starts, ends_at=ends, now=now,
@@ -371,10 +382,17 @@ async def _changed(
 
 async def change_booking(
     session: AsyncSession, booking_id: int, data: BookingChange, *, user: User, now: datetime,
-    region: str = DEFAULT_REGION,
+    settings: Settings,
 ) -> BookingOut:  # fmt: skip
     """PATCH /bookings/{id}: a customer their own booking (another's is a 404), staff any."""
     booking, number = await load_booking(session, booking_id, user, for_update=True)
     return await change_loaded(
-        session, booking, number, data, staff=user.is_staff, now=now, region=region
+        session,
+        booking,
+        number,
+        data,
+        staff=user.is_staff,
+        now=now,
+        settings=settings,
+        region=settings.phone_region,
     )

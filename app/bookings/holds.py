@@ -16,11 +16,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, bindparam, select, update
+from sqlalchemy import Integer, String, bindparam, exists, select, update
 
 from app.auth.models import Principal
-from app.bookings import placement
-from app.bookings import service as bookings
+from app.bookings import claims, output, placement, rules
 from app.bookings import statements as sql
 from app.bookings.exceptions import HoldMismatch, HoldNotFound, NoTableAvailable
 from app.bookings.models import Booking, BookingRecord, BookingSource, BookingStatus
@@ -31,6 +30,7 @@ from app.floor.models import RestaurantTable
 from app.notifications import outbox
 from app.venue import service as venue_service
 from app.venue.calendar import Venue
+from app.waitlist.models import WaitlistEntry
 
 _NOW = bindparam("now", type_=UTCDateTime())
 _ID = bindparam("hold_id", type_=Integer())
@@ -43,13 +43,17 @@ HOLD = Query(
     .where(Booking.id == _ID, Booking.combined_with.is_(None))
     .with_for_update(of=Booking)
 )  # fmt: skip
-# A user's live holds, released when they take another (the companions follow by trigger).
+# A user's live holds, released when they take another (the companions follow by
+# trigger); not a table the waitlist offers them (app.waitlist.offers), which is theirs
+# until it lapses.
+_OFFERED = WaitlistEntry.__table__.c
 RELEASE_MINE = Query(
     update(Booking)
     .where(
         Booking.user_id == bindparam("holder", type_=Integer()),
         Booking.status == BookingStatus.held.value,
         Booking.combined_with.is_(None),
+        ~exists().where(_OFFERED.hold_id == Booking.id, _OFFERED.status == "offered"),
     )
     .values(status=BookingStatus.expired.value, hold_expires_at=None, updated_at=_NOW)
 )
@@ -75,7 +79,7 @@ CONFIRM = Query(
 
 
 async def table_numbers(conn: Conn, booking_id: int, own: int) -> list[int]:
-    others = [number for _, number in await conn.fetch(sql.COMPANION_NUMBERS,
+    others = [number for _, number in await conn.fetch(claims.COMPANION_NUMBERS,
                                                         {"booking_id": booking_id})]  # fmt: skip
     return sorted([own, *others])
 
@@ -99,14 +103,14 @@ async def create_hold(
         table = placement.check_table(
             await sql.table_row(conn, data.table_id), data.table_id, data.party_size
         )
-        bookings.check_channel(table, staff=user.is_staff)
+        rules.check_channel(table, staff=user.is_staff)
     if data.combination_id is not None:
         await placement.chosen_combination(conn, data.combination_id, data.party_size)
     if not user.is_staff:
         await conn.execute(RELEASE_MINE, {"holder": user.id, "now": now})
     # A paced-out slot is not held (a hold does not count against pacing itself: its
     # booking does, when confirmed, under the same check).
-    await bookings.check_pacing(
+    await rules.check_pacing(
         conn, venue, data.date, slot, data.party_size, now=now, staff=user.is_staff,
         override=None,
     )  # fmt: skip
@@ -150,11 +154,12 @@ async def release(conn: Conn, hold_id: int, *, user: Principal, now: datetime) -
 
 async def confirm(
     conn: Conn, data: BookingCreate, venue: Venue, *, user: Principal, now: datetime,
-    region: str,
+    region: str, lead: bool | None = None,
 ) -> BookingOut | None:  # fmt: skip
     """The hold of `data.hold_id` made the booking, in place (its id becomes the
     booking's). None: the hold is over; its tables may still be free, and the caller
-    books the same slot the ordinary way."""
+    books the same slot the ordinary way. `lead`: whether the lead time applies (by
+    default, unless staff confirm; a waitlist offer checked it when it was made)."""
     assert data.hold_id is not None
     found = await conn.fetchrow(HOLD, {"hold_id": data.hold_id})
     if (
@@ -164,7 +169,8 @@ async def confirm(
     ):
         raise HoldNotFound()
     _, _, party, starts_at, ends_at, status, expires, table_id, number = found
-    slot = venue.resolve(data.date, data.time, data.party_size, now, lead=not user.is_staff)
+    lead = not user.is_staff if lead is None else lead
+    slot = venue.resolve(data.date, data.time, data.party_size, now, lead=lead)
     if (slot.starts_at, data.party_size) != (starts_at, party):
         raise HoldMismatch(
             f"Hold {data.hold_id} is for {party} at {venue.local(starts_at):%Y-%m-%d %H:%M}"
@@ -172,11 +178,11 @@ async def confirm(
     if status == BookingStatus.expired or expires is None or expires <= now:
         await conn.execute(RELEASE, {"hold_id": data.hold_id, "now": now})
         return None
-    override = await bookings.check_pacing(
+    override = await rules.check_pacing(
         conn, venue, data.date, slot, party, now=now, staff=user.is_staff,
         override=data.pacing_override_reason,
     )  # fmt: skip
-    guest, source = await bookings.booking_guest(
+    guest, source = await rules.booking_guest(
         conn, data, venue, slot, user=user, region=region, now=now
     )
     await conn.execute(CONFIRM, {
@@ -195,4 +201,4 @@ async def confirm(
 
     metrics.BOOKINGS.labels("made").inc()
     numbers = await table_numbers(conn, data.hold_id, number)
-    return bookings.to_out(booking, number, venue, guest, numbers)
+    return output.to_out(booking, number, venue, guest, numbers)

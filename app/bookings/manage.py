@@ -60,10 +60,13 @@ async def get_managed(
 
 
 async def change_managed(
-    session: AsyncSession, links: Links, token: str, data: BookingChange, *, now: datetime
-) -> BookingOut:
+    session: AsyncSession, links: Links, token: str, data: BookingChange, *,
+    settings: Settings, now: datetime,
+) -> BookingOut:  # fmt: skip
     booking, number = await load_managed(session, links, token, now=now, for_update=True)
-    return await changes.change_loaded(session, booking, number, data, staff=False, now=now)
+    return await changes.change_loaded(
+        session, booking, number, data, staff=False, now=now, settings=settings
+    )
 
 
 async def cancel_managed(

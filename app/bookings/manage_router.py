@@ -58,9 +58,10 @@ async def get_managed(
     name="manage_change",
 )
 async def change_managed(
-    token: ManageToken, data: BookingChange, links: ManageLinks, session: SessionDep, now: Now
-) -> BookingOut:
-    return await manage.change_managed(session, links, token, data, now=now)
+    token: ManageToken, data: BookingChange, links: ManageLinks, session: SessionDep,
+    settings: SettingsDep, now: Now,
+) -> BookingOut:  # fmt: skip
+    return await manage.change_managed(session, links, token, data, settings=settings, now=now)
 
 
 @router.delete(

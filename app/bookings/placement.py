@@ -17,7 +17,7 @@ from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
 
-from app.bookings import availability
+from app.bookings import availability, claims
 from app.bookings import statements as sql
 from app.bookings.exceptions import TableNotBookable, TableUnavailable
 from app.bookings.statements import TableRow
@@ -98,7 +98,7 @@ async def on_table(
     await table_day_lock(conn, table.id, day_)
     if slot.starts_at < now + MAX_DURATION and await _seated_there(conn, table, slot, venue, now):
         return None
-    await sql.expire_holds(conn, table.id, slot.starts_at, slot.ends_at, now)
+    await claims.expire_holds(conn, table.id, slot.starts_at, slot.ends_at, now)
     try:
         return await sql.insert_if_free(
             conn, user_id=row.user_id, guest_id=row.guest_id, source=row.source,
@@ -133,7 +133,7 @@ async def on_combination(
             if await _seated_there(conn, table, slot, venue, now):
                 return None
     for table in members:
-        await sql.expire_holds(conn, table.id, start, end, now)
+        await claims.expire_holds(conn, table.id, start, end, now)
     first, *others = members
     try:
         booking_id = await sql.insert_if_free(
@@ -145,13 +145,13 @@ async def on_combination(
         if booking_id is None:
             return None
         for table in others:
-            added = await sql.insert_companion_if_free(
+            added = await claims.insert_companion_if_free(
                 conn, booking_id=booking_id, table_id=table.id, party_size=row.party_size,
                 source=row.source, status="held" if row.hold_expires_at else "confirmed",
                 hold_expires_at=row.hold_expires_at, starts_at=start, ends_at=end, now=now,
             )  # fmt: skip
             if not added:
-                await conn.execute(sql.DROP_PLACED, {"booking_id": booking_id})
+                await conn.execute(claims.DROP_PLACED, {"booking_id": booking_id})
                 return None
     except IntegrityError as exc:  # the exclusion constraint caught an overlap
         raise TableUnavailable() from exc

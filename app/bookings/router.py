@@ -298,7 +298,7 @@ async def change_booking(
     settings: SettingsDep,
 ) -> BookingOut:
     return await changes.change_booking(
-        session, booking_id, data, user=user, now=now, region=settings.phone_region
+        session, booking_id, data, user=user, now=now, settings=settings
     )
 
 
@@ -337,9 +337,9 @@ async def seat_booking(
     responses=ARRIVAL_ERRORS,
 )
 async def no_show(
-    booking_id: IdPath, staff: StaffUser, session: SessionDep, now: Now
+    booking_id: IdPath, staff: StaffUser, session: SessionDep, settings: SettingsDep, now: Now
 ) -> BookingOut:
-    booking = await arrivals.no_show(session, booking_id, staff=staff, now=now)
+    booking = await arrivals.no_show(session, booking_id, staff=staff, settings=settings, now=now)
     return await service.get_booking(session, booking.id, user=staff)
 
 

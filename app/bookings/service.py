@@ -7,8 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import metrics
 from app.auth.exceptions import AccountInactive
 from app.auth.models import Principal, User
-from app.bookings import availability, fairuse, holds, placement
+from app.bookings import availability, holds, placement
 from app.bookings import statements as sql
 from app.bookings.cache import ChangePublisher
 from app.bookings.exceptions import (
@@ -26,94 +25,33 @@ from app.bookings.exceptions import (
     IdempotencyKeyReused,
     NoTableAvailable,
     PacingOverrideForbidden,
-    SlotPacedOut,
-    TableNotBookable,
     TableUnavailable,
 )
 from app.bookings.models import Booking, BookingRecord, BookingSource, BookingStatus
+from app.bookings.output import guest_out as guest_out
+from app.bookings.output import numbers as numbers
+from app.bookings.output import other_tables as other_tables
+from app.bookings.output import to_out as to_out
+from app.bookings.rules import booking_guest as booking_guest
+from app.bookings.rules import check_channel as check_channel
+from app.bookings.rules import check_pacing as check_pacing
 from app.bookings.schemas import BookingCreate, BookingOut
-from app.bookings.statements import TableRow
 from app.config import Settings
 from app.db.engine import Database
-from app.db.locks import LockSpace, advisory_xact_lock, pacing_lock
+from app.db.locks import LockSpace, advisory_xact_lock
 from app.db.statements import Conn
-from app.floor.models import RestaurantTable, TableChannel
-from app.guests import service as guests
-from app.guests.exceptions import BookingForOthersForbidden
+from app.floor.models import RestaurantTable
 from app.guests.models import Guest
 from app.guests.schemas import GuestOut
 from app.notifications import outbox
 from app.venue import service as venue_service
-from app.venue.calendar import MAX_DURATION, BookingRuleViolation, Slot, Venue
+from app.venue.calendar import MAX_DURATION, BookingRuleViolation
 from app.venue.reasons import ReasonCode
+from app.waitlist import offers as waitlist_offers
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 # PHONE_REGION's default, for callers without settings; routes pass the setting.
 DEFAULT_REGION: str = Settings.model_fields["phone_region"].default
-
-
-def to_out(
-    booking: Booking | BookingRecord,
-    table_number: int,
-    venue: Venue,
-    guest: GuestOut | None,
-    table_numbers: Sequence[int] = (),
-) -> BookingOut:
-    """`table_numbers`: every table a combination booking takes (else just its own)."""
-    local_start = venue.local(booking.starts_at)
-    return BookingOut(
-        id=booking.id,
-        user_id=booking.user_id,
-        guest=guest,
-        source=booking.source,
-        table_id=booking.table_id,
-        table_number=table_number,
-        table_numbers=list(table_numbers) or [table_number],
-        party_size=booking.party_size,
-        date=local_start.date(),
-        time=local_start.strftime("%H:%M"),
-        starts_at=local_start,
-        ends_at=venue.local(booking.ends_at),
-        status=booking.status,
-        special_requests=booking.special_requests,
-        created_at=booking.created_at,
-        pacing_override_reason=booking.pacing_override_reason,
-    )
-
-
-def guest_out(guest: Guest | None) -> GuestOut | None:
-    if guest is None:
-        return None
-    return GuestOut(id=guest.id, name=guest.name, phone=guest.phone, email=guest.email)
-
-
-def check_channel(table: TableRow, *, staff: bool) -> None:
-    """A table asked for by id: walk_in ones are never booked ahead, in_house ones only
-    by staff (422)."""
-    if table.channel == TableChannel.walk_in:
-        raise TableNotBookable(
-            f"Table {table.table_number} is kept for walk-ins and is not booked ahead"
-        )
-    if not availability.may_book(table, staff):
-        raise TableNotBookable(
-            f"Table {table.table_number} is not booked online; please call the restaurant"
-        )
-
-
-async def booking_guest(
-    conn: Conn, data: BookingCreate, venue: Venue, slot: Slot, *, user: Principal,
-    region: str, now: datetime,
-) -> tuple[GuestOut, BookingSource]:  # fmt: skip
-    """Who the booking is for, and how it came: the details staff give, or the account's
-    own record (for a customer, after the fair-use check)."""
-    if data.guest is not None:
-        if not user.is_staff:
-            raise BookingForOthersForbidden()
-        guest = await guests.for_details(conn, data.guest, region=region, now=now)
-        return guest, BookingSource(data.source or BookingSource.phone)
-    if not user.is_staff:
-        await fairuse.check(conn, user.id, venue, slot, now=now)
-    return await guests.of_account(conn, user.id, now=now), BookingSource.online
 
 
 async def create_booking(
@@ -191,34 +129,6 @@ async def create_booking(
     raise NoTableAvailable(
         f"No table for {data.party_size} is free at {data.date.isoformat()} {slot.label}",
         alternatives=alternatives, code=ReasonCode.no_table.value,
-    )  # fmt: skip
-
-
-async def check_pacing(
-    conn: Conn, venue: Venue, day: date, slot: Slot, party_size: int, *, now: datetime,
-    staff: bool, override: str | None, exclude: int = 0,
-) -> str | None:  # fmt: skip
-    """When the slot's service paces covers: under the slot interval's lock (held to
-    the end of the transaction, so rival bookings of any table count each other), the
-    covers starting in the interval must leave room for the party; else 409 paced_out
-    with the nearest bookable times, unless staff give a reason (`override`), which is
-    returned to be kept on the booking. `exclude`: a booking being changed."""
-    pace = venue.pace_of(day, slot)
-    if pace is None:
-        return None
-    limit, start, end = pace
-    await pacing_lock(conn, start)
-    taken = sum((await sql.covers_by_start(conn, start, end, exclude=exclude)).values())
-    if taken + party_size <= limit:
-        return None
-    if staff and override is not None:
-        return override
-    alternatives = await availability.alternative_times(
-        conn, venue, day, party_size, slot, now, staff=staff
-    )
-    raise SlotPacedOut(
-        availability.paced_message(venue, slot, limit, taken),
-        alternatives=alternatives, code=ReasonCode.paced_out.value,
     )  # fmt: skip
 
 
@@ -374,26 +284,6 @@ async def load_booking(
     return found
 
 
-async def other_tables(session: AsyncSession, booking_ids: Sequence[int]) -> dict[int, list[int]]:
-    """The other tables' numbers of those bookings that are combinations."""
-    if not booking_ids:
-        return {}
-    rows = await session.execute(
-        select(Booking.combined_with, RestaurantTable.table_number)
-        .join(RestaurantTable, RestaurantTable.id == Booking.table_id)
-        .where(Booking.combined_with.in_(booking_ids))
-    )
-    out: dict[int, list[int]] = {}
-    for booking_id, number in rows:
-        if booking_id is not None:
-            out.setdefault(booking_id, []).append(number)
-    return out
-
-
-def numbers(own: int, others: Sequence[int] | None) -> list[int]:
-    return sorted([own, *others]) if others else [own]
-
-
 async def get_booking(session: AsyncSession, booking_id: int, *, user: User) -> BookingOut:
     booking, number = await load_booking(session, booking_id, user)
     guest = await session.get(Guest, booking.guest_id) if booking.guest_id else None
@@ -436,6 +326,8 @@ async def cancel_loaded(
     booking.cancelled_at = now
     booking.updated_at = now
     await session.flush()
+    freed_on = venue.local(booking.starts_at).date()
+    await waitlist_offers.table_freed(session, freed_on, settings=settings, now=now)
     guest = await session.get(Guest, booking.guest_id) if booking.guest_id else None
     if guest is not None and guest.email:
         await outbox.booking_cancelled(

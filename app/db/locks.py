@@ -20,6 +20,7 @@ class LockSpace:
     GUEST_CONTACT = 1005  # finding or making the guest record of an e-mail or phone
     PACING = 1006  # the covers starting in one slot interval (a paced service)
     WEBHOOKS = 1020  # turning webhook events into deliveries, one process at a time
+    WAITLIST_DAY = 1007  # the waitlist of one local date: offers made, confirmed, lapsed
 
 
 _ADVISORY_LOCK = Query(

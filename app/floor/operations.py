@@ -4,8 +4,7 @@ Every action locks the tables it touches first (a PostgreSQL advisory lock per t
 LockSpace.TABLE, then the rows FOR UPDATE; on SQLite the request already holds the write
 lock), checks the state, and changes it. Seating a party also takes the booking engine's
 table-and-day locks for its stay (_refuse_if_booked), so no booking slips in meanwhile.
-Two waiters acting on one table at once: one wins, the other sees the new state and gets
-a 409.
+Two waiters acting on one table at once: one wins, the other gets a 409.
 
 Locks are taken in one global order, so that two actions never wait for each other in a
 cycle (which PostgreSQL would break with a 409 after its deadlock_timeout): first every

@@ -17,6 +17,7 @@ class MessageKind(enum.StrEnum):
     account_exists = "account_exists"  # someone tried to register an address that has one
     booking_changed = "booking_changed"  # a booking's time, party or table changed
     password_reset = "password_reset"  # a link to choose a new password
+    waitlist_offer = "waitlist_offer"  # a table held for a waitlisted guest to confirm
 
 
 class MessageStatus(enum.StrEnum):

@@ -126,6 +126,21 @@ async def account_message(
     await _queue(await session_conn(session), [row])
 
 
+async def waitlist_offer(
+    conn: Conn, *, hold_id: int, recipient: str, context: dict[str, Any], now: datetime
+) -> None:
+    """Queue the e-mail offering a waitlisted guest the table held for them (written now:
+    its link's token is known only here)."""
+    subject, text, html = render(MessageKind.waitlist_offer, context)
+    row = {
+        "kind": MessageKind.waitlist_offer, "booking_id": hold_id, "recipient": recipient,
+        "subject": subject, "body_text": text, "body_html": html,
+        "status": MessageStatus.pending, "attempts": 0, "next_attempt_at": now,
+        "created_at": now, "note": None,
+    }  # fmt: skip
+    await _queue(conn, [row])
+
+
 _REMINDER_ROW = (OutboxMessage.booking_id == Booking.id) & (
     OutboxMessage.kind == MessageKind.booking_reminder
 )

@@ -17,7 +17,7 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.bookings import service as bookings_service
+from app.bookings import output as bookings_output
 from app.bookings.models import Booking
 from app.db.locks import LockSpace
 from app.floor.models import RestaurantTable
@@ -61,7 +61,7 @@ async def _booking_facts(
             .outerjoin(Guest, Guest.id == Booking.guest_id)
             .where(Booking.id.in_(ids))
         )
-        others = await bookings_service.other_tables(session, list(ids))
+        others = await bookings_output.other_tables(session, list(ids))
         bookings = {row[0]: (row[1].value, row[2], others.get(row[0], [])) for row in rows}
     if tables:
         found = await session.execute(

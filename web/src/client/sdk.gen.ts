@@ -2,7 +2,7 @@
 
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client';
 import { client } from './client.gen';
-import type { AdminCreateWebhookData, AdminCreateWebhookErrors, AdminCreateWebhookResponses, AdminDeleteWebhookData, AdminDeleteWebhookErrors, AdminDeleteWebhookResponses, AdminGetWebhookData, AdminGetWebhookDeliveryData, AdminGetWebhookDeliveryErrors, AdminGetWebhookDeliveryResponses, AdminGetWebhookErrors, AdminGetWebhookResponses, AdminListOutboxData, AdminListOutboxErrors, AdminListOutboxResponses, AdminListWebhookDeliveriesData, AdminListWebhookDeliveriesErrors, AdminListWebhookDeliveriesResponses, AdminListWebhooksData, AdminListWebhooksErrors, AdminListWebhooksResponses, AdminReplayWebhookDeliveryData, AdminReplayWebhookDeliveryErrors, AdminReplayWebhookDeliveryResponses, AdminRetryMessageData, AdminRetryMessageErrors, AdminRetryMessageResponses, AdminRotateWebhookSecretData, AdminRotateWebhookSecretErrors, AdminRotateWebhookSecretResponses, AdminUpdateWebhookData, AdminUpdateWebhookErrors, AdminUpdateWebhookResponses, AuthConfirmPasswordResetData, AuthConfirmPasswordResetErrors, AuthConfirmPasswordResetResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthRefreshData, AuthRefreshErrors, AuthRefreshResponses, AuthRegisterData, AuthRegisterErrors, AuthRegisterResponses, AuthRequestPasswordResetData, AuthRequestPasswordResetErrors, AuthRequestPasswordResetResponses, AuthSessionEndData, AuthSessionEndErrors, AuthSessionEndResponses, AuthSessionRefreshData, AuthSessionRefreshErrors, AuthSessionRefreshResponses, AuthSessionStartData, AuthSessionStartErrors, AuthSessionStartResponses, AuthSessionStreamData, AuthSessionStreamErrors, AuthSessionStreamResponses, AuthTokenData, AuthTokenErrors, AuthTokenResponses, BookingsAvailabilityData, BookingsAvailabilityErrors, BookingsAvailabilityResponses, BookingsCalendarData, BookingsCalendarErrors, BookingsCalendarResponses, BookingsCancelData, BookingsCancelErrors, BookingsCancelResponses, BookingsChangeData, BookingsChangeErrors, BookingsChangeResponses, BookingsCompleteData, BookingsCompleteErrors, BookingsCompleteResponses, BookingsCreateData, BookingsCreateErrors, BookingsCreateHoldData, BookingsCreateHoldErrors, BookingsCreateHoldResponses, BookingsCreateResponses, BookingsGetData, BookingsGetErrors, BookingsGetResponses, BookingsListData, BookingsListErrors, BookingsListResponses, BookingsManageCalendarData, BookingsManageCalendarErrors, BookingsManageCalendarResponses, BookingsManageCancelData, BookingsManageCancelErrors, BookingsManageCancelResponses, BookingsManageChangeData, BookingsManageChangeErrors, BookingsManageChangeResponses, BookingsManageGetData, BookingsManageGetErrors, BookingsManageGetResponses, BookingsManageLinkData, BookingsManageLinkErrors, BookingsManageLinkResponses, BookingsNoShowData, BookingsNoShowErrors, BookingsNoShowResponses, BookingsReleaseHoldData, BookingsReleaseHoldErrors, BookingsReleaseHoldResponses, BookingsSeatData, BookingsSeatErrors, BookingsSeatResponses, GuestsGetData, GuestsGetErrors, GuestsGetResponses, GuestsListData, GuestsListErrors, GuestsListResponses, GuestsUpdateData, GuestsUpdateErrors, GuestsUpdateResponses, HealthLiveData, HealthLiveResponses, HealthReadyData, HealthReadyErrors, HealthReadyResponses, KitchenQueueData, KitchenQueueErrors, KitchenQueueResponses, KitchenRemoveTicketData, KitchenRemoveTicketErrors, KitchenRemoveTicketResponses, KitchenStreamData, KitchenStreamErrors, KitchenStreamResponses, KitchenUndoData, KitchenUndoErrors, KitchenUndoResponses, KitchenUpdateTicketData, KitchenUpdateTicketErrors, KitchenUpdateTicketResponses, MenuCreateData, MenuCreateErrors, MenuCreateResponses, MenuDeleteData, MenuDeleteErrors, MenuDeleteResponses, MenuGetData, MenuGetErrors, MenuGetResponses, MenuListAllData, MenuListAllErrors, MenuListAllResponses, MenuListData, MenuListErrors, MenuListResponses, MenuUpdateData, MenuUpdateErrors, MenuUpdateResponses, OrdersBillData, OrdersBillErrors, OrdersBillResponses, OrdersCancelData, OrdersCancelErrors, OrdersCancelResponses, OrdersCloseData, OrdersCloseErrors, OrdersCloseResponses, OrdersCreateData, OrdersCreateErrors, OrdersCreateResponses, OrdersGetData, OrdersGetErrors, OrdersGetResponses, OrdersListData, OrdersListErrors, OrdersListResponses, OrdersUpdateData, OrdersUpdateErrors, OrdersUpdateResponses, ReportsDayData, ReportsDayErrors, ReportsDayResponses, RestaurantGetData, RestaurantGetErrors, RestaurantGetResponses, RestaurantPatchData, RestaurantPatchErrors, RestaurantPatchResponses, RestaurantUpdateData, RestaurantUpdateErrors, RestaurantUpdateResponses, TablesAssignData, TablesAssignErrors, TablesAssignResponses, TablesAssignSeatData, TablesAssignSeatErrors, TablesAssignSeatResponses, TablesAvailableData, TablesAvailableErrors, TablesAvailableResponses, TablesCleanData, TablesCleanErrors, TablesCleanResponses, TablesCreateCombinationData, TablesCreateCombinationErrors, TablesCreateCombinationResponses, TablesCreateData, TablesCreateErrors, TablesCreateResponses, TablesDeleteCombinationData, TablesDeleteCombinationErrors, TablesDeleteCombinationResponses, TablesDeleteData, TablesDeleteErrors, TablesDeleteResponses, TablesGetData, TablesGetErrors, TablesGetResponses, TablesListCombinationsData, TablesListCombinationsErrors, TablesListCombinationsResponses, TablesListData, TablesListErrors, TablesListResponses, TablesMergeData, TablesMergeErrors, TablesMergeResponses, TablesOccupiedData, TablesOccupiedErrors, TablesOccupiedResponses, TablesReleaseData, TablesReleaseErrors, TablesReleaseResponses, TablesReleaseSeatData, TablesReleaseSeatErrors, TablesReleaseSeatResponses, TablesSplitBillData, TablesSplitBillErrors, TablesSplitBillResponses, TablesStreamData, TablesStreamErrors, TablesStreamResponses, TablesUpdateData, TablesUpdateErrors, TablesUpdateResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersLoginData, UsersLoginErrors, UsersLoginResponses, UsersMeData, UsersMeErrors, UsersMeResponses, UsersRegisterData, UsersRegisterErrors, UsersRegisterResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses, UsersUpdateResponses } from './types.gen';
+import type { AdminCreateWebhookData, AdminCreateWebhookErrors, AdminCreateWebhookResponses, AdminDeleteWebhookData, AdminDeleteWebhookErrors, AdminDeleteWebhookResponses, AdminGetWebhookData, AdminGetWebhookDeliveryData, AdminGetWebhookDeliveryErrors, AdminGetWebhookDeliveryResponses, AdminGetWebhookErrors, AdminGetWebhookResponses, AdminListOutboxData, AdminListOutboxErrors, AdminListOutboxResponses, AdminListWebhookDeliveriesData, AdminListWebhookDeliveriesErrors, AdminListWebhookDeliveriesResponses, AdminListWebhooksData, AdminListWebhooksErrors, AdminListWebhooksResponses, AdminReplayWebhookDeliveryData, AdminReplayWebhookDeliveryErrors, AdminReplayWebhookDeliveryResponses, AdminRetryMessageData, AdminRetryMessageErrors, AdminRetryMessageResponses, AdminRotateWebhookSecretData, AdminRotateWebhookSecretErrors, AdminRotateWebhookSecretResponses, AdminUpdateWebhookData, AdminUpdateWebhookErrors, AdminUpdateWebhookResponses, AuthConfirmPasswordResetData, AuthConfirmPasswordResetErrors, AuthConfirmPasswordResetResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthRefreshData, AuthRefreshErrors, AuthRefreshResponses, AuthRegisterData, AuthRegisterErrors, AuthRegisterResponses, AuthRequestPasswordResetData, AuthRequestPasswordResetErrors, AuthRequestPasswordResetResponses, AuthSessionEndData, AuthSessionEndErrors, AuthSessionEndResponses, AuthSessionRefreshData, AuthSessionRefreshErrors, AuthSessionRefreshResponses, AuthSessionStartData, AuthSessionStartErrors, AuthSessionStartResponses, AuthSessionStreamData, AuthSessionStreamErrors, AuthSessionStreamResponses, AuthTokenData, AuthTokenErrors, AuthTokenResponses, BookingsAvailabilityData, BookingsAvailabilityErrors, BookingsAvailabilityResponses, BookingsCalendarData, BookingsCalendarErrors, BookingsCalendarResponses, BookingsCancelData, BookingsCancelErrors, BookingsCancelResponses, BookingsChangeData, BookingsChangeErrors, BookingsChangeResponses, BookingsCompleteData, BookingsCompleteErrors, BookingsCompleteResponses, BookingsCreateData, BookingsCreateErrors, BookingsCreateHoldData, BookingsCreateHoldErrors, BookingsCreateHoldResponses, BookingsCreateResponses, BookingsGetData, BookingsGetErrors, BookingsGetResponses, BookingsListData, BookingsListErrors, BookingsListResponses, BookingsManageCalendarData, BookingsManageCalendarErrors, BookingsManageCalendarResponses, BookingsManageCancelData, BookingsManageCancelErrors, BookingsManageCancelResponses, BookingsManageChangeData, BookingsManageChangeErrors, BookingsManageChangeResponses, BookingsManageGetData, BookingsManageGetErrors, BookingsManageGetResponses, BookingsManageLinkData, BookingsManageLinkErrors, BookingsManageLinkResponses, BookingsNoShowData, BookingsNoShowErrors, BookingsNoShowResponses, BookingsReleaseHoldData, BookingsReleaseHoldErrors, BookingsReleaseHoldResponses, BookingsSeatData, BookingsSeatErrors, BookingsSeatResponses, GuestsGetData, GuestsGetErrors, GuestsGetResponses, GuestsListData, GuestsListErrors, GuestsListResponses, GuestsUpdateData, GuestsUpdateErrors, GuestsUpdateResponses, HealthLiveData, HealthLiveResponses, HealthReadyData, HealthReadyErrors, HealthReadyResponses, KitchenQueueData, KitchenQueueErrors, KitchenQueueResponses, KitchenRemoveTicketData, KitchenRemoveTicketErrors, KitchenRemoveTicketResponses, KitchenStreamData, KitchenStreamErrors, KitchenStreamResponses, KitchenUndoData, KitchenUndoErrors, KitchenUndoResponses, KitchenUpdateTicketData, KitchenUpdateTicketErrors, KitchenUpdateTicketResponses, MenuCreateData, MenuCreateErrors, MenuCreateResponses, MenuDeleteData, MenuDeleteErrors, MenuDeleteResponses, MenuGetData, MenuGetErrors, MenuGetResponses, MenuListAllData, MenuListAllErrors, MenuListAllResponses, MenuListData, MenuListErrors, MenuListResponses, MenuUpdateData, MenuUpdateErrors, MenuUpdateResponses, OrdersBillData, OrdersBillErrors, OrdersBillResponses, OrdersCancelData, OrdersCancelErrors, OrdersCancelResponses, OrdersCloseData, OrdersCloseErrors, OrdersCloseResponses, OrdersCreateData, OrdersCreateErrors, OrdersCreateResponses, OrdersGetData, OrdersGetErrors, OrdersGetResponses, OrdersListData, OrdersListErrors, OrdersListResponses, OrdersUpdateData, OrdersUpdateErrors, OrdersUpdateResponses, ReportsDayData, ReportsDayErrors, ReportsDayResponses, RestaurantGetData, RestaurantGetErrors, RestaurantGetResponses, RestaurantPatchData, RestaurantPatchErrors, RestaurantPatchResponses, RestaurantUpdateData, RestaurantUpdateErrors, RestaurantUpdateResponses, TablesAssignData, TablesAssignErrors, TablesAssignResponses, TablesAssignSeatData, TablesAssignSeatErrors, TablesAssignSeatResponses, TablesAvailableData, TablesAvailableErrors, TablesAvailableResponses, TablesCleanData, TablesCleanErrors, TablesCleanResponses, TablesCreateCombinationData, TablesCreateCombinationErrors, TablesCreateCombinationResponses, TablesCreateData, TablesCreateErrors, TablesCreateResponses, TablesDeleteCombinationData, TablesDeleteCombinationErrors, TablesDeleteCombinationResponses, TablesDeleteData, TablesDeleteErrors, TablesDeleteResponses, TablesGetData, TablesGetErrors, TablesGetResponses, TablesListCombinationsData, TablesListCombinationsErrors, TablesListCombinationsResponses, TablesListData, TablesListErrors, TablesListResponses, TablesMergeData, TablesMergeErrors, TablesMergeResponses, TablesOccupiedData, TablesOccupiedErrors, TablesOccupiedResponses, TablesReleaseData, TablesReleaseErrors, TablesReleaseResponses, TablesReleaseSeatData, TablesReleaseSeatErrors, TablesReleaseSeatResponses, TablesSplitBillData, TablesSplitBillErrors, TablesSplitBillResponses, TablesStreamData, TablesStreamErrors, TablesStreamResponses, TablesUpdateData, TablesUpdateErrors, TablesUpdateResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersLoginData, UsersLoginErrors, UsersLoginResponses, UsersMeData, UsersMeErrors, UsersMeResponses, UsersRegisterData, UsersRegisterErrors, UsersRegisterResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses, UsersUpdateResponses, WaitlistAddWalkInData, WaitlistAddWalkInErrors, WaitlistAddWalkInResponses, WaitlistConfirmOfferData, WaitlistConfirmOfferErrors, WaitlistConfirmOfferResponses, WaitlistDayData, WaitlistDayErrors, WaitlistDayResponses, WaitlistDeclineOfferData, WaitlistDeclineOfferErrors, WaitlistDeclineOfferResponses, WaitlistJoinData, WaitlistJoinErrors, WaitlistJoinResponses, WaitlistLeaveData, WaitlistLeaveErrors, WaitlistLeaveResponses, WaitlistMineData, WaitlistMineErrors, WaitlistMineResponses, WaitlistOfferNowData, WaitlistOfferNowErrors, WaitlistOfferNowResponses, WaitlistRemoveData, WaitlistRemoveErrors, WaitlistRemoveResponses, WaitlistSeatedData, WaitlistSeatedErrors, WaitlistSeatedResponses, WaitlistShowOfferData, WaitlistShowOfferErrors, WaitlistShowOfferResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -195,6 +195,113 @@ export const bookingsCalendar = <ThrowOnError extends boolean = false>(options: 
 export const bookingsManageLink = <ThrowOnError extends boolean = false>(options: Options<BookingsManageLinkData, ThrowOnError>) => (options.client ?? client).get<BookingsManageLinkResponses, BookingsManageLinkErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
     url: '/bookings/{booking_id}/manage-link',
+    ...options
+});
+
+/**
+ * My waitlist entries, today's and later
+ */
+export const waitlistMine = <ThrowOnError extends boolean = false>(options?: Options<WaitlistMineData, ThrowOnError>) => (options?.client ?? client).get<WaitlistMineResponses, WaitlistMineErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/waitlist',
+    ...options
+});
+
+/**
+ * Join the waitlist for a date, a window of start times and a party
+ *
+ * When a table that fits comes free in the window (a cancellation, a change, a no-show), the first guest waiting is offered it: it is held for them for WAITLIST_OFFER_MINUTES (15 by default) and an e-mail links to confirm it. The booking rules apply (422: party too large, date past, beyond the horizon or closed, no bookable start in the window). A 409 when a table is free in the window now (book it: `free_times`), or when already waiting for that date.
+ */
+export const waitlistJoin = <ThrowOnError extends boolean = false>(options: Options<WaitlistJoinData, ThrowOnError>) => (options.client ?? client).post<WaitlistJoinResponses, WaitlistJoinErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/waitlist',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Leave the waitlist (a table offered goes to the next guest)
+ */
+export const waitlistLeave = <ThrowOnError extends boolean = false>(options: Options<WaitlistLeaveData, ThrowOnError>) => (options.client ?? client).delete<WaitlistLeaveResponses, WaitlistLeaveErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/waitlist/{entry_id}',
+    ...options
+});
+
+/**
+ * The table an offer link holds
+ *
+ * The date, time, party and tables held, and until when. No sign-in: the token is the key. An unknown token is a 404; an offer that lapsed, was declined or withdrawn a 410. Rate-limited per client address.
+ */
+export const waitlistShowOffer = <ThrowOnError extends boolean = false>(options: Options<WaitlistShowOfferData, ThrowOnError>) => (options.client ?? client).get<WaitlistShowOfferResponses, WaitlistShowOfferErrors, ThrowOnError>({ url: '/waitlist/offers/{token}', ...options });
+
+/**
+ * Confirm an offer: the table held becomes the guest's booking
+ *
+ * The booking's confirmation e-mail follows, with its manage link. A guest's own booking rules apply (fair use: 409). No sign-in: the token is the key. An unknown token is a 404; an offer that lapsed, was declined or withdrawn a 410. Rate-limited per client address.
+ */
+export const waitlistConfirmOffer = <ThrowOnError extends boolean = false>(options: Options<WaitlistConfirmOfferData, ThrowOnError>) => (options.client ?? client).post<WaitlistConfirmOfferResponses, WaitlistConfirmOfferErrors, ThrowOnError>({ url: '/waitlist/offers/{token}/confirm', ...options });
+
+/**
+ * Decline an offer: the table goes to the next guest waiting
+ *
+ * The entry leaves the waitlist. No sign-in: the token is the key. An unknown token is a 404; an offer that lapsed, was declined or withdrawn a 410. Rate-limited per client address.
+ */
+export const waitlistDeclineOffer = <ThrowOnError extends boolean = false>(options: Options<WaitlistDeclineOfferData, ThrowOnError>) => (options.client ?? client).post<WaitlistDeclineOfferResponses, WaitlistDeclineOfferErrors, ThrowOnError>({ url: '/waitlist/offers/{token}/decline', ...options });
+
+/**
+ * A date's waitlist: guests waiting ahead and walk-ins, in order (staff)
+ *
+ * Every entry of the date (today by default), in the order it joined; `position` numbers those still waiting.
+ */
+export const waitlistDay = <ThrowOnError extends boolean = false>(options?: Options<WaitlistDayData, ThrowOnError>) => (options?.client ?? client).get<WaitlistDayResponses, WaitlistDayErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/waitlist',
+    ...options
+});
+
+/**
+ * Add a party waiting at the door, with the wait they were quoted (staff)
+ */
+export const waitlistAddWalkIn = <ThrowOnError extends boolean = false>(options: Options<WaitlistAddWalkInData, ThrowOnError>) => (options.client ?? client).post<WaitlistAddWalkInResponses, WaitlistAddWalkInErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/waitlist/walk-ins',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * A walk-in waiting was given a table (staff)
+ */
+export const waitlistSeated = <ThrowOnError extends boolean = false>(options: Options<WaitlistSeatedData, ThrowOnError>) => (options.client ?? client).post<WaitlistSeatedResponses, WaitlistSeatedErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/waitlist/{entry_id}/seated',
+    ...options
+});
+
+/**
+ * Offer a guest's entry what is free in its window now, out of turn (staff)
+ *
+ * As when a table comes free: a hold for WAITLIST_OFFER_MINUTES and an e-mail with the link to confirm. 409 when nothing fitting is free, or the entry is not a guest's entry still waiting.
+ */
+export const waitlistOfferNow = <ThrowOnError extends boolean = false>(options: Options<WaitlistOfferNowData, ThrowOnError>) => (options.client ?? client).post<WaitlistOfferNowResponses, WaitlistOfferNowErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/waitlist/{entry_id}/offer',
+    ...options
+});
+
+/**
+ * Remove an entry from the list; a table offered to it goes to the next (staff)
+ */
+export const waitlistRemove = <ThrowOnError extends boolean = false>(options: Options<WaitlistRemoveData, ThrowOnError>) => (options.client ?? client).delete<WaitlistRemoveResponses, WaitlistRemoveErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/waitlist/{entry_id}',
     ...options
 });
 

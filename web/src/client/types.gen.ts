@@ -694,6 +694,88 @@ export type DurationRule = {
 };
 
 /**
+ * EntryKind
+ */
+export type EntryKind = 'booking' | 'walk_in';
+
+/**
+ * EntryOut
+ */
+export type EntryOut = {
+    /**
+     * Id
+     */
+    id: number;
+    kind: EntryKind;
+    status: EntryStatus;
+    /**
+     * Date
+     */
+    date: string;
+    /**
+     * From
+     *
+     * HH:MM (booking)
+     */
+    from: string | null;
+    /**
+     * To
+     *
+     * HH:MM (booking)
+     */
+    to: string | null;
+    /**
+     * Party Size
+     */
+    party_size: number;
+    /**
+     * Quoted Wait Minutes
+     *
+     * Walk-ins: the wait they were told
+     */
+    quoted_wait_minutes: number | null;
+    /**
+     * Name
+     *
+     * The guest's name
+     */
+    name: string | null;
+    /**
+     * Phone
+     */
+    phone: string | null;
+    /**
+     * Email
+     */
+    email: string | null;
+    /**
+     * Position
+     *
+     * Staff list: place among the date's waiting entries
+     */
+    position?: number | null;
+    /**
+     * While offered: the table held
+     */
+    offer: OfferSummary | null;
+    /**
+     * Booking Id
+     *
+     * Once booked: the booking
+     */
+    booking_id: number | null;
+    /**
+     * Created At
+     */
+    created_at: string;
+};
+
+/**
+ * EntryStatus
+ */
+export type EntryStatus = 'waiting' | 'offered' | 'booked' | 'expired' | 'declined' | 'cancelled' | 'seated';
+
+/**
  * ErrorBody
  *
  * Every error response is JSON with a human-readable `detail`.
@@ -1204,7 +1286,7 @@ export type MenuItemUpdate = {
 /**
  * MessageKind
  */
-export type MessageKind = 'booking_confirmed' | 'booking_cancelled' | 'booking_reminder' | 'account_welcome' | 'account_exists' | 'booking_changed' | 'password_reset';
+export type MessageKind = 'booking_confirmed' | 'booking_cancelled' | 'booking_reminder' | 'account_welcome' | 'account_exists' | 'booking_changed' | 'password_reset' | 'waitlist_offer';
 
 /**
  * MessageStatus
@@ -1271,6 +1353,74 @@ export type NoTableError = {
      * no_table, paced_out (the slot's covers limit is reached), or null for another conflict
      */
     code?: ReasonCode | null;
+};
+
+/**
+ * OfferOut
+ *
+ * What an offer link shows: the table held, nothing about anyone.
+ */
+export type OfferOut = {
+    /**
+     * offered, or booked once confirmed
+     */
+    status: EntryStatus;
+    /**
+     * Date
+     */
+    date: string;
+    /**
+     * Time
+     */
+    time: string;
+    /**
+     * Party Size
+     */
+    party_size: number;
+    /**
+     * Starts At
+     */
+    starts_at: string;
+    /**
+     * Ends At
+     */
+    ends_at: string;
+    /**
+     * Table Numbers
+     */
+    table_numbers: Array<number>;
+    /**
+     * Expires At
+     */
+    expires_at: string;
+    /**
+     * Booking Id
+     *
+     * Once confirmed: the booking
+     */
+    booking_id: number | null;
+};
+
+/**
+ * OfferSummary
+ */
+export type OfferSummary = {
+    /**
+     * Time
+     *
+     * Local start time of the table held, HH:MM
+     */
+    time: string;
+    /**
+     * Table Numbers
+     */
+    table_numbers: Array<number>;
+    /**
+     * Expires At
+     *
+     * The offer lapses at this instant
+     */
+    expires_at: string;
 };
 
 /**
@@ -2374,6 +2524,22 @@ export type TableCreate = {
 };
 
 /**
+ * TableFreeError
+ */
+export type TableFreeError = {
+    /**
+     * Detail
+     */
+    detail: string;
+    /**
+     * Free Times
+     *
+     * The window's start times with a table free
+     */
+    free_times: Array<string>;
+};
+
+/**
  * TableOption
  */
 export type TableOption = {
@@ -2756,6 +2922,65 @@ export type UserPage = {
      * Offset
      */
     offset: number;
+};
+
+/**
+ * WaitlistJoin
+ *
+ * POST /waitlist: wait for a table for `party_size` starting between `from` and `to`
+ * (restaurant-local times, both on the slot grid's day) on `date`.
+ */
+export type WaitlistJoin = {
+    /**
+     * Date
+     *
+     * Restaurant-local date, YYYY-MM-DD
+     */
+    date: string;
+    /**
+     * From
+     *
+     * Earliest start, HH:MM (local)
+     */
+    from: string;
+    /**
+     * To
+     *
+     * Latest start, HH:MM (local)
+     */
+    to: string;
+    /**
+     * Party Size
+     */
+    party_size: number;
+};
+
+/**
+ * WalkInCreate
+ *
+ * A party at the door (staff): who, how many, and the wait they were told.
+ */
+export type WalkInCreate = {
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Phone
+     */
+    phone?: string | null;
+    /**
+     * Email
+     */
+    email?: string | null;
+    /**
+     * Party Size
+     */
+    party_size: number;
+    /**
+     * Quoted Wait Minutes
+     */
+    quoted_wait_minutes: number;
 };
 
 /**
@@ -3891,6 +4116,521 @@ export type BookingsManageLinkResponses = {
 };
 
 export type BookingsManageLinkResponse = BookingsManageLinkResponses[keyof BookingsManageLinkResponses];
+
+export type WaitlistMineData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/waitlist';
+};
+
+export type WaitlistMineErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type WaitlistMineError = WaitlistMineErrors[keyof WaitlistMineErrors];
+
+export type WaitlistMineResponses = {
+    /**
+     * Response Waitlist Mine
+     *
+     * Successful Response
+     */
+    200: Array<EntryOut>;
+};
+
+export type WaitlistMineResponse = WaitlistMineResponses[keyof WaitlistMineResponses];
+
+export type WaitlistJoinData = {
+    body: WaitlistJoin;
+    path?: never;
+    query?: never;
+    url: '/waitlist';
+};
+
+export type WaitlistJoinErrors = {
+    /**
+     * The body could not be read as JSON (not UTF-8, or nested too deep)
+     */
+    400: ErrorBody;
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * A table is free in that window: book it instead of waiting (with `free_times`); or you are already on the waitlist for that date
+     */
+    409: TableFreeError;
+    /**
+     * The body is larger than the service accepts (MAX_BODY_BYTES)
+     */
+    413: ErrorBody;
+    /**
+     * That time cannot be booked
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type WaitlistJoinError = WaitlistJoinErrors[keyof WaitlistJoinErrors];
+
+export type WaitlistJoinResponses = {
+    /**
+     * Successful Response
+     */
+    201: EntryOut;
+};
+
+export type WaitlistJoinResponse = WaitlistJoinResponses[keyof WaitlistJoinResponses];
+
+export type WaitlistLeaveData = {
+    body?: never;
+    path: {
+        /**
+         * Entry Id
+         */
+        entry_id: number;
+    };
+    query?: never;
+    url: '/waitlist/{entry_id}';
+};
+
+export type WaitlistLeaveErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Waitlist entry not found
+     */
+    404: ErrorBody;
+    /**
+     * This waitlist entry is no longer waiting
+     */
+    409: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type WaitlistLeaveError = WaitlistLeaveErrors[keyof WaitlistLeaveErrors];
+
+export type WaitlistLeaveResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type WaitlistLeaveResponse = WaitlistLeaveResponses[keyof WaitlistLeaveResponses];
+
+export type WaitlistShowOfferData = {
+    body?: never;
+    path: {
+        /**
+         * Token
+         *
+         * The token of the offer's link (from its e-mail)
+         */
+        token: string;
+    };
+    query?: never;
+    url: '/waitlist/offers/{token}';
+};
+
+export type WaitlistShowOfferErrors = {
+    /**
+     * Offer not found
+     */
+    404: ErrorBody;
+    /**
+     * This offer is no longer open: the table has gone to the next guest
+     */
+    410: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * Too many requests
+     */
+    429: ErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type WaitlistShowOfferError = WaitlistShowOfferErrors[keyof WaitlistShowOfferErrors];
+
+export type WaitlistShowOfferResponses = {
+    /**
+     * Successful Response
+     */
+    200: OfferOut;
+};
+
+export type WaitlistShowOfferResponse = WaitlistShowOfferResponses[keyof WaitlistShowOfferResponses];
+
+export type WaitlistConfirmOfferData = {
+    body?: never;
+    path: {
+        /**
+         * Token
+         *
+         * The token of the offer's link (from its e-mail)
+         */
+        token: string;
+    };
+    query?: never;
+    url: '/waitlist/offers/{token}/confirm';
+};
+
+export type WaitlistConfirmOfferErrors = {
+    /**
+     * Offer not found
+     */
+    404: ErrorBody;
+    /**
+     * This offer was already confirmed; or you already have a booking at that time; or you already hold as many upcoming bookings as one guest may
+     */
+    409: unknown;
+    /**
+     * This offer is no longer open: the table has gone to the next guest
+     */
+    410: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * Too many requests
+     */
+    429: ErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type WaitlistConfirmOfferError = WaitlistConfirmOfferErrors[keyof WaitlistConfirmOfferErrors];
+
+export type WaitlistConfirmOfferResponses = {
+    /**
+     * Successful Response
+     */
+    201: BookingOut;
+};
+
+export type WaitlistConfirmOfferResponse = WaitlistConfirmOfferResponses[keyof WaitlistConfirmOfferResponses];
+
+export type WaitlistDeclineOfferData = {
+    body?: never;
+    path: {
+        /**
+         * Token
+         *
+         * The token of the offer's link (from its e-mail)
+         */
+        token: string;
+    };
+    query?: never;
+    url: '/waitlist/offers/{token}/decline';
+};
+
+export type WaitlistDeclineOfferErrors = {
+    /**
+     * Offer not found
+     */
+    404: ErrorBody;
+    /**
+     * This offer was already confirmed
+     */
+    409: ErrorBody;
+    /**
+     * This offer is no longer open: the table has gone to the next guest
+     */
+    410: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * Too many requests
+     */
+    429: ErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type WaitlistDeclineOfferError = WaitlistDeclineOfferErrors[keyof WaitlistDeclineOfferErrors];
+
+export type WaitlistDeclineOfferResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type WaitlistDeclineOfferResponse = WaitlistDeclineOfferResponses[keyof WaitlistDeclineOfferResponses];
+
+export type WaitlistDayData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Date
+         *
+         * Local date (default today)
+         */
+        date?: string | null;
+    };
+    url: '/api/waitlist';
+};
+
+export type WaitlistDayErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type WaitlistDayError = WaitlistDayErrors[keyof WaitlistDayErrors];
+
+export type WaitlistDayResponses = {
+    /**
+     * Response Waitlist Day
+     *
+     * Successful Response
+     */
+    200: Array<EntryOut>;
+};
+
+export type WaitlistDayResponse = WaitlistDayResponses[keyof WaitlistDayResponses];
+
+export type WaitlistAddWalkInData = {
+    body: WalkInCreate;
+    path?: never;
+    query?: never;
+    url: '/api/waitlist/walk-ins';
+};
+
+export type WaitlistAddWalkInErrors = {
+    /**
+     * The body could not be read as JSON (not UTF-8, or nested too deep)
+     */
+    400: ErrorBody;
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * The body is larger than the service accepts (MAX_BODY_BYTES)
+     */
+    413: ErrorBody;
+    /**
+     * That time cannot be booked (party too large); or not a valid phone number
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type WaitlistAddWalkInError = WaitlistAddWalkInErrors[keyof WaitlistAddWalkInErrors];
+
+export type WaitlistAddWalkInResponses = {
+    /**
+     * Successful Response
+     */
+    201: EntryOut;
+};
+
+export type WaitlistAddWalkInResponse = WaitlistAddWalkInResponses[keyof WaitlistAddWalkInResponses];
+
+export type WaitlistSeatedData = {
+    body?: never;
+    path: {
+        /**
+         * Entry Id
+         */
+        entry_id: number;
+    };
+    query?: never;
+    url: '/api/waitlist/{entry_id}/seated';
+};
+
+export type WaitlistSeatedErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * Waitlist entry not found
+     */
+    404: ErrorBody;
+    /**
+     * This waitlist entry is no longer waiting
+     */
+    409: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type WaitlistSeatedError = WaitlistSeatedErrors[keyof WaitlistSeatedErrors];
+
+export type WaitlistSeatedResponses = {
+    /**
+     * Successful Response
+     */
+    200: EntryOut;
+};
+
+export type WaitlistSeatedResponse = WaitlistSeatedResponses[keyof WaitlistSeatedResponses];
+
+export type WaitlistOfferNowData = {
+    body?: never;
+    path: {
+        /**
+         * Entry Id
+         */
+        entry_id: number;
+    };
+    query?: never;
+    url: '/api/waitlist/{entry_id}/offer';
+};
+
+export type WaitlistOfferNowErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * Waitlist entry not found
+     */
+    404: ErrorBody;
+    /**
+     * No table that fits is free in the entry's window; or this waitlist entry is no longer waiting
+     */
+    409: unknown;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type WaitlistOfferNowError = WaitlistOfferNowErrors[keyof WaitlistOfferNowErrors];
+
+export type WaitlistOfferNowResponses = {
+    /**
+     * Successful Response
+     */
+    200: EntryOut;
+};
+
+export type WaitlistOfferNowResponse = WaitlistOfferNowResponses[keyof WaitlistOfferNowResponses];
+
+export type WaitlistRemoveData = {
+    body?: never;
+    path: {
+        /**
+         * Entry Id
+         */
+        entry_id: number;
+    };
+    query?: never;
+    url: '/api/waitlist/{entry_id}';
+};
+
+export type WaitlistRemoveErrors = {
+    /**
+     * Not authenticated
+     */
+    401: ErrorBody;
+    /**
+     * Not allowed
+     */
+    403: ErrorBody;
+    /**
+     * Waitlist entry not found
+     */
+    404: ErrorBody;
+    /**
+     * This waitlist entry is no longer waiting
+     */
+    409: ErrorBody;
+    /**
+     * Invalid input: `detail` says what was wrong, `errors` where
+     */
+    422: ValidationErrorBody;
+    /**
+     * The database is unavailable or every connection is busy; try again after `Retry-After` seconds
+     */
+    503: ErrorBody;
+};
+
+export type WaitlistRemoveError = WaitlistRemoveErrors[keyof WaitlistRemoveErrors];
+
+export type WaitlistRemoveResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type WaitlistRemoveResponse = WaitlistRemoveResponses[keyof WaitlistRemoveResponses];
 
 export type HealthLiveData = {
     body?: never;
