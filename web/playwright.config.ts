@@ -10,8 +10,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const python = process.env.RESTAURANT_PYTHON ?? path.resolve(here, "../.venv/bin/python");
 const databases = ["sqlite", ...(process.env.TEST_POSTGRES_URL ? ["postgres"] : [])];
-// E2E_PORT moves the two servers (default 8101 and 8102), for runs side by side.
+// E2E_PORT moves the two servers (default 8101 and 8102), and E2E_DB_NAME their
+// PostgreSQL database (default restaurant_e2e), for runs side by side.
 const BASE = Number(process.env.E2E_PORT ?? 8101);
+const DB_NAME = process.env.E2E_DB_NAME ?? "restaurant_e2e";
 const PORTS: Record<string, number> = { sqlite: BASE, postgres: BASE + 1 };
 
 export const mailDir = (database: string) => path.resolve(here, "test-results", `mail-${database}`);
@@ -49,7 +51,7 @@ export default defineConfig({
     metadata: { database, mailDir: mailDir(database) },
   })),
   webServer: databases.map((database) => ({
-    command: `${python} e2e/server.py --database ${database} --port ${PORTS[database]} --mail-dir ${mailDir(database)}`,
+    command: `${python} e2e/server.py --database ${database} --port ${PORTS[database]} --mail-dir ${mailDir(database)} --name ${DB_NAME}`,
     url: `http://127.0.0.1:${PORTS[database]}/health/ready`,
     reuseExistingServer: false,
     timeout: 120_000,
