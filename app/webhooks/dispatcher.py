@@ -5,10 +5,12 @@ Like the e-mail outbox's (app/notifications/dispatcher.py): a claim is a short
 transaction that marks rows `sending` with a lease (PostgreSQL: FOR UPDATE SKIP LOCKED,
 so two dispatchers never claim one row; SQLite: under the write lock), and sending
 happens outside any transaction. A delivery is claimed only when no earlier event of the
-same booking is still waiting for the same endpoint (pending, being sent, or backing
-off), so each endpoint gets a booking's events in order whatever fails; and a batch
-goes to each endpoint one delivery at a time in event order (endpoints side by side),
-so without failures an endpoint gets every event in the order they happened. A claim's
+same booking is being sent or backing off for the same endpoint; a batch is claimed in
+event order and goes to each endpoint one delivery at a time in that order (endpoints
+side by side), and once one of a booking's deliveries fails, its later ones in the batch
+are handed back unsent. So each endpoint gets a booking's events in order whatever
+fails, and without failures every event in the order they happened (a cancellation
+before the waitlist offer it caused, before the offer's booking). A claim's
 lease covers the deliveries queued before it for its endpoint. Failures (no answer within
 WEBHOOK_TIMEOUT_SECONDS, a non-2xx answer, a refused connection) retry with doubling
 backoff; after WEBHOOK_MAX_ATTEMPTS the delivery stays `failed` until an admin replays it.
@@ -22,12 +24,13 @@ import contextlib
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
-from sqlalchemy import Select, and_, exists, insert, select, text, update
+from sqlalchemy import Select, and_, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -52,15 +55,19 @@ _EARLIER = aliased(WebhookDelivery, name="earlier")
 
 
 def due_deliveries(now: datetime, limit: int) -> Select[WebhookDelivery, str, str]:
-    """The oldest deliveries to send now to enabled endpoints, with the endpoint's URL
-    and secret, locked for this claim: those waiting for their time and those whose
-    sender's lease ran out, each only if no earlier event of its booking is still
-    waiting for its endpoint."""
+    """The oldest deliveries (in event order) to send now to enabled endpoints, with the
+    endpoint's URL and secret, locked for this claim: those waiting for their time and
+    those whose sender's lease ran out, each only if no earlier event of its booking is
+    being sent or backing off for its endpoint (an earlier one due now is claimed before
+    it, in the same batch)."""
     waiting = exists().where(
         _EARLIER.endpoint_id == WebhookDelivery.endpoint_id,
         _EARLIER.booking_id == WebhookDelivery.booking_id,
         _EARLIER.event_id < WebhookDelivery.event_id,
-        text("earlier.status IN ('pending', 'sending')"),
+        text(
+            "(earlier.status = 'sending' AND earlier.lease_until >= :now) OR "
+            "(earlier.status = 'pending' AND earlier.next_attempt_at > :now)"
+        ).bindparams(now=now),
     )
     return (
         select(WebhookDelivery, WebhookEndpoint.url, WebhookEndpoint.secret)
@@ -75,16 +82,46 @@ def due_deliveries(now: datetime, limit: int) -> Select[WebhookDelivery, str, st
             | (WebhookDelivery.lease_until < now),
             ~waiting,
         )
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .order_by(WebhookDelivery.event_id, WebhookDelivery.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=WebhookDelivery)
     )
+
+
+async def _in_order(session: AsyncSession, rows: Sequence[Any]) -> Sequence[Any]:
+    """The candidates that may go now: none whose booking has an earlier delivery for the
+    endpoint still to send outside this batch (another dispatcher's, or one left out by
+    the batch's size), so a booking's events never overtake each other."""
+    bookings = {row[0].booking_id for row in rows if row[0].booking_id is not None}
+    if not bookings:
+        return rows
+    ours = [row[0].id for row in rows]
+    found = await session.execute(
+        select(
+            WebhookDelivery.endpoint_id,
+            WebhookDelivery.booking_id,
+            func.min(WebhookDelivery.event_id),
+        )
+        .where(
+            WebhookDelivery.booking_id.in_(bookings),
+            WebhookDelivery.status.in_([DeliveryStatus.pending, DeliveryStatus.sending]),
+            WebhookDelivery.id.not_in(ours),
+        )
+        .group_by(WebhookDelivery.endpoint_id, WebhookDelivery.booking_id)
+    )
+    first_elsewhere = {(endpoint, booking): event for endpoint, booking, event in found}
+    return [
+        row for row in rows
+        if row[0].event_id
+        < first_elsewhere.get((row[0].endpoint_id, row[0].booking_id), row[0].event_id + 1)
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Claimed:
     id: int
     endpoint_id: int
+    booking_id: int | None
     attempts: int
     url: str
     secret: str
@@ -160,6 +197,7 @@ class WebhookDispatcher:
         now = self.clock()
         async with self._writing() as session:
             rows = (await session.execute(due_deliveries(now, self.batch_size))).all()
+            rows = await _in_order(session, rows)
             claimed = []
             queued: Counter[int] = Counter()  # deliveries before it, per endpoint
             for row, url, secret in rows:
@@ -167,8 +205,8 @@ class WebhookDispatcher:
                 row.lease_until = now + self.lease(queued[row.endpoint_id])
                 queued[row.endpoint_id] += 1
                 row.attempts += 1
-                claimed.append(Claimed(row.id, row.endpoint_id, row.attempts, url, secret,
-                                       row.message_id, row.body))  # fmt: skip
+                claimed.append(Claimed(row.id, row.endpoint_id, row.booking_id, row.attempts,
+                                       url, secret, row.message_id, row.body))  # fmt: skip
         return claimed
 
     async def deliver(self, item: Claimed) -> Outcome:
@@ -240,11 +278,35 @@ class WebhookDispatcher:
                     )
                 )
 
-    async def send(self, items: list[Claimed]) -> None:
+    async def send(self, items: list[Claimed]) -> int:
         """One endpoint's claimed deliveries, one after the other in the order of their
-        events, each outcome recorded as soon as it is known."""
+        events, each outcome recorded as soon as it is known. After a booking's delivery
+        fails, its later ones are handed back unsent (they follow it when it succeeds)."""
+        failed: set[int] = set()
+        attempted = 0
         for item in items:
-            await self.record(await self.deliver(item))
+            if item.booking_id is not None and item.booking_id in failed:
+                await self.hand_back(item)
+                continue
+            outcome = await self.deliver(item)
+            attempted += 1
+            await self.record(outcome)
+            if outcome.error is not None and item.booking_id is not None:
+                failed.add(item.booking_id)
+        return attempted
+
+    async def hand_back(self, item: Claimed) -> None:
+        """A claimed delivery not attempted: pending again, its attempt not counted."""
+        async with self._writing() as session:
+            await session.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.id == item.id,
+                    WebhookDelivery.status == DeliveryStatus.sending,
+                    WebhookDelivery.attempts == item.attempts,
+                )
+                .values(status=DeliveryStatus.pending, lease_until=None, attempts=item.attempts - 1)
+            )
 
     async def run_once(self) -> int:
         """Fan out new events, then send what is due: each endpoint's deliveries in
@@ -254,8 +316,8 @@ class WebhookDispatcher:
         by_endpoint: dict[int, list[Claimed]] = defaultdict(list)
         for item in claimed:
             by_endpoint[item.endpoint_id].append(item)
-        await asyncio.gather(*(self.send(items) for items in by_endpoint.values()))
-        return len(claimed)
+        sent = await asyncio.gather(*(self.send(items) for items in by_endpoint.values()))
+        return sum(sent)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set: send what is due, then wait for the next poll."""
