@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=1, help="random seed")
     p.add_argument(
+        "--engine",
+        action="store_true",
+        help="configure pacing on every service, two table combinations and tables of "
+        "each channel (bench/fixture.py ENGINE_*) before the load",
+    )
+    p.add_argument(
         "--server-env",
         type=_env_pair,
         action="append",

@@ -31,8 +31,42 @@ def _local_instant(zone: ZoneInfo, day: date, hhmm: str) -> datetime:
     return datetime(day.year, day.month, day.day, hours, minutes, tzinfo=zone).astimezone(UTC)
 
 
-async def prepare_load(url: str, *, users: int, seed_bookings: int, secret: str) -> Fixture:
-    """Widen the restaurant's settings, add users and seed bookings; mint access tokens."""
+# --engine: pacing on every service (wide enough that the load is not refused for it, so
+# every check and booking counts covers), two combinations, and tables of each channel.
+ENGINE_PACING = {"pacing_covers": 500}
+ENGINE_COMBINATIONS = (((11, 12), 14), ((19, 20), 24))
+ENGINE_CHANNELS = {16: "in_house", 17: "in_house", 18: "walk_in"}
+
+
+async def _engine(conn: Any) -> None:
+    from sqlalchemy import insert, select, update
+
+    from app.floor.models import RestaurantTable, TableCombination, TableCombinationMember
+
+    ids = dict((await conn.execute(select(RestaurantTable.table_number, RestaurantTable.id))).all())
+    for number, channel in ENGINE_CHANNELS.items():
+        await conn.execute(
+            update(RestaurantTable).where(RestaurantTable.id == ids[number]).values(channel=channel)
+        )
+    for numbers, capacity in ENGINE_COMBINATIONS:
+        members = sorted(ids[n] for n in numbers)
+        made = await conn.execute(
+            insert(TableCombination).values(
+                capacity=capacity, members_key=",".join(map(str, members))
+            )
+        )
+        combination_id = made.inserted_primary_key[0]
+        await conn.execute(
+            insert(TableCombinationMember),
+            [{"combination_id": combination_id, "table_id": t} for t in members],
+        )
+
+
+async def prepare_load(
+    url: str, *, users: int, seed_bookings: int, secret: str, engine: bool = False
+) -> Fixture:
+    """Widen the restaurant's settings, add users and seed bookings; mint access tokens.
+    `engine`: also the booking engine's options a restaurant would use (ENGINE)."""
     import bcrypt
     from sqlalchemy import insert, select, text, update
 
@@ -54,7 +88,12 @@ async def prepare_load(url: str, *, users: int, seed_bookings: int, secret: str)
                 update(RestaurantSettings)
                 .where(RestaurantSettings.id == 1)
                 .values(
-                    opening_hours={d: [{"opens": "00:00", "closes": "24:00"}] for d in WEEKDAYS},
+                    opening_hours={
+                        d: [{"opens": "00:00", "closes": "24:00", **ENGINE_PACING}]
+                        if engine
+                        else [{"opens": "00:00", "closes": "24:00"}]
+                        for d in WEEKDAYS
+                    },
                     horizon_days=730,
                     lead_minutes=0,
                     # Fair use as a restaurant would set it, wide enough for the load: a
@@ -64,6 +103,8 @@ async def prepare_load(url: str, *, users: int, seed_bookings: int, secret: str)
                     updated_at=now,
                 )
             )
+            if engine:
+                await _engine(conn)
             zone = ZoneInfo(
                 str(
                     await conn.scalar(

@@ -106,6 +106,7 @@ def load_mode(args: argparse.Namespace) -> int:
                 url,
                 users=args.users or max(args.concurrency, 1000),
                 seed_bookings=args.seed_bookings,
+                engine=args.engine,
                 secret=secret,
             )
         )
