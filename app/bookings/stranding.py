@@ -82,14 +82,40 @@ async def _find(
         .with_for_update(of=Booking)
         .execution_options(populate_existing=True)
     )
-    found = []
+    found: dict[int, Stranded] = {}
     for booking, number, name in locked:
         if booking.status not in ACTIVE_STATUSES or booking.ends_at <= now:
             continue
         why = reason(booking)
-        if why is not None:
-            found.append(Stranded(booking, number, name, *why))
-    return sorted(found, key=lambda s: (s.booking.starts_at, s.booking.id))
+        if why is None:
+            continue
+        if booking.combined_with is not None or await _combined(session, booking.id):
+            # A combination booking (or one of its other tables): the whole booking is
+            # stranded, and never moved table by table (cancelled when asked to).
+            booking, number, name = await _whole(session, booking)
+            why = (why[0], False)
+        found[booking.id] = Stranded(booking, number, name, *why)
+    return sorted(found.values(), key=lambda s: (s.booking.starts_at, s.booking.id))
+
+
+async def _combined(session: AsyncSession, booking_id: int) -> bool:
+    found = await session.scalar(
+        select(Booking.id).where(Booking.combined_with == booking_id).limit(1)
+    )
+    return found is not None
+
+
+async def _whole(session: AsyncSession, booking: Booking) -> Any:
+    """The combination booking a row belongs to, locked, with its table number and guest."""
+    if booking.combined_with is None:
+        return (await session.execute(_ROWS.where(Booking.id == booking.id))).one()
+    return (
+        await session.execute(
+            _ROWS.where(Booking.id == booking.combined_with)
+            .with_for_update(of=Booking)
+            .execution_options(populate_existing=True)
+        )
+    ).one()
 
 
 # -- What strands a booking ------------------------------------------------------------

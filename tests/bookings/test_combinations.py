@@ -230,3 +230,28 @@ async def test_single_and_combination_bookings_racing_never_share_a_table(
     # Either the party of 14 got both tables and nobody else sat there, or singles did.
     assert (len(combined), len(singles)) in {(1, 0), (0, 1), (0, 2)}, made
     assert await overlaps(db) == 0
+
+
+async def test_retiring_a_member_table_strands_the_whole_combination_booking(
+    client: AsyncClient, guest: Headers, admin: Headers, eleven_twelve: Json, db: TestDatabase
+) -> None:
+    day = next_weekday(FRIDAY, at_least_days=3)
+    booking = await booked(client, guest, day, "19:00", 14)
+    twelve = eleven_twelve["table_ids"][1]
+    asked = await client.put(f"/api/tables/{twelve}", json={"bookable": False}, headers=admin)
+    assert asked.status_code == 409, asked.text
+    assert [b["id"] for b in asked.json()["affected"]] == [booking["id"]]
+    done = await client.put(
+        f"/api/tables/{twelve}", params={"cancel_affected": "true"}, json={"bookable": False},
+        headers=admin,
+    )  # fmt: skip
+    assert done.status_code == 200, done.text
+    assert [b["id"] for b in done.json()["cancelled"]] == [booking["id"]]
+    shown = await client.get(f"/bookings/{booking['id']}", headers=guest)
+    assert shown.json()["status"] == "cancelled"
+    async with db.database.engine.connect() as conn:
+        statuses = (await conn.execute(
+            text("SELECT status FROM bookings WHERE id = :id OR combined_with = :id"),
+            {"id": booking["id"]},
+        )).scalars().all()  # fmt: skip
+    assert sorted(statuses) == ["cancelled", "cancelled"]
