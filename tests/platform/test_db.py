@@ -31,7 +31,7 @@ _COUNT = Query(select(func.count()).select_from(_TABLES))
 _ADD = Query(
     insert(_TABLES),
     columns=["table_number", "capacity", "area", "bookable", "state", "created_at", "width",
-             "height", "shape", "rotation"],
+             "height", "shape", "rotation", "channel"],
 )  # fmt: skip
 
 
